@@ -1,0 +1,1 @@
+"""PartnerDesk: billing support for a 21Vianet cloud partner."""

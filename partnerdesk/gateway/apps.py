@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class GatewayConfig(AppConfig):
+    name = "partnerdesk.gateway"
+    verbose_name = "Operator gateway"
