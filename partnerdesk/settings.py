@@ -20,11 +20,10 @@ if MODE not in {"production", "demo", "test"}:
 DEMO = MODE in {"demo", "test"}
 
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
-if not SECRET_KEY:
-    if not DEMO:
-        raise ImproperlyConfigured("Set DJANGO_SECRET_KEY (PartnerDesk keeps no secret in its code).")
+if not SECRET_KEY and DEMO:
     # Demo and tests: a fresh key per process; sessions do not outlive a restart, which is fine there.
     SECRET_KEY = secrets.token_urlsafe(50)
+# In production an empty key makes Django refuse to sign anything (sessions, CSRF) until DJANGO_SECRET_KEY is set.
 
 DEBUG = os.environ.get("DJANGO_DEBUG", "0") == "1"
 ALLOWED_HOSTS = [h for h in os.environ.get("DJANGO_ALLOWED_HOSTS", "").split(",") if h] or (

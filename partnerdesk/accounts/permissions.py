@@ -1,0 +1,67 @@
+"""The one permission rule: what each role may do, and which customers a user may see.
+
+Every API route, web page, CLI command and service that acts for a user asks here. Customer users may
+only ever see their own customer; any other customer's object is reported as not found.
+"""
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+
+from .models import Role
+
+_ALL_STAFF = {Role.ADMIN, Role.BILLING_AGENT, Role.COLLECTIONS, Role.FINANCE, Role.AUDITOR}
+_EVERYONE = _ALL_STAFF | {Role.CUSTOMER}
+
+PERMISSIONS: dict[str, frozenset[str]] = {
+    # reading (customer users: their own customer only, through scoping)
+    "customers.view": frozenset(_EVERYONE),
+    "customers.list": frozenset(_ALL_STAFF),
+    "subscriptions.view": frozenset(_EVERYONE),
+    "invoices.view": frozenset(_EVERYONE),
+    "payments.view": frozenset(_EVERYONE),
+    "statement.view": frozenset(_EVERYONE),
+    "audit.view": frozenset(_ALL_STAFF),
+    # changing
+    "customers.manage": frozenset({Role.ADMIN, Role.BILLING_AGENT}),
+    "subscriptions.sync": frozenset({Role.ADMIN, Role.BILLING_AGENT, Role.COLLECTIONS}),
+    "subscriptions.suspend": frozenset({Role.ADMIN, Role.BILLING_AGENT, Role.COLLECTIONS}),
+    "invoices.manage": frozenset({Role.ADMIN, Role.BILLING_AGENT, Role.FINANCE}),
+    "payments.record": frozenset({Role.ADMIN, Role.BILLING_AGENT, Role.COLLECTIONS, Role.FINANCE}),
+    "credit.issue": frozenset({Role.ADMIN, Role.FINANCE}),
+    "users.manage": frozenset({Role.ADMIN}),
+}
+
+
+def has_perm(user, action: str) -> bool:
+    """True if this signed-in, active user's role allows the action."""
+    if action not in PERMISSIONS:
+        raise KeyError(f"unknown permission {action!r}")
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    return user.role in PERMISSIONS[action]
+
+
+def require(user, action: str) -> None:
+    """Raise PermissionDenied unless the user may perform the action."""
+    if not has_perm(user, action):
+        raise PermissionDenied(action)
+
+
+def visible_customers(user) -> QuerySet:
+    """The customers this user may see: all for staff, its own for a customer user, none otherwise."""
+    from partnerdesk.customers.models import Customer
+
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return Customer.objects.none()
+    if user.role == Role.CUSTOMER:
+        return Customer.objects.filter(pk=user.customer_id)
+    return Customer.objects.all()
+
+
+def scope(queryset: QuerySet, user, customer_field: str = "customer") -> QuerySet:
+    """Restrict a queryset of customer-owned rows to what the user may see."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return queryset.none()
+    if user.role == Role.CUSTOMER:
+        return queryset.filter(**{f"{customer_field}_id": user.customer_id})
+    return queryset

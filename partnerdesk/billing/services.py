@@ -1,0 +1,401 @@
+"""The ledger: invoices, payments, allocations, credit notes, refunds. Every change goes through here."""
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Sum
+from django.utils import timezone
+
+from partnerdesk.audit.services import record, snapshot
+from partnerdesk.errors import Conflict, InvalidInput
+
+from .models import (
+    OPEN_STATUSES,
+    Allocation,
+    CreditNote,
+    Invoice,
+    InvoiceLine,
+    InvoiceSequence,
+    InvoiceStatus,
+    Payment,
+    PaymentMethod,
+    Refund,
+)
+from .money import CURRENCIES, ZERO, has_more_places, to_money
+
+INVOICE_FIELDS = ["number", "status", "issue_date", "due_date", "total", "amount_paid", "balance"]
+PAYMENT_FIELDS = ["amount", "currency", "received_on", "method", "reference", "allocated_amount", "refunded_amount"]
+
+
+def parse_amount(value, *, field: str = "amount", currency: str = "CNY", positive: bool = True) -> Decimal:
+    """Validate user-supplied money: a Decimal or string, positive, with no more places than the currency has."""
+    if currency not in CURRENCIES:
+        raise InvalidInput(f"unknown currency {currency!r}; PartnerDesk bills in {', '.join(CURRENCIES)}", field="currency")
+    if isinstance(value, float):
+        raise InvalidInput("amounts must be given as a decimal string, not a float", field=field)
+    try:
+        raw = Decimal(str(value)) if not isinstance(value, Decimal) else value
+        if not raw.is_finite():
+            raise ValueError
+    except (ValueError, ArithmeticError):
+        raise InvalidInput(f"{value!r} is not an amount", field=field)
+    if has_more_places(raw, currency):
+        raise InvalidInput(f"{currency} amounts have at most {CURRENCIES[currency]} decimal places", field=field)
+    amount = to_money(raw, currency)
+    if positive and amount <= 0:
+        raise InvalidInput("the amount must be greater than zero", field=field)
+    if abs(amount) >= Decimal("1e15"):
+        raise InvalidInput("the amount is too large", field=field)
+    return amount
+
+
+# --- invoices -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class LineInput:
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
+    tax_rate: Decimal = Decimal("0")
+    subscription: object = None
+
+
+@transaction.atomic
+def create_invoice(*, customer, lines: list[LineInput], actor, issue_date: dt.date | None = None,
+                   due_date: dt.date | None = None, notes: str = "", issue: bool = False, reason: str = "") -> Invoice:
+    """Create a draft invoice with its lines (and issue it at once if asked)."""
+    if not lines:
+        raise InvalidInput("an invoice needs at least one line", field="lines")
+    invoice = Invoice.objects.create(customer=customer, currency=customer.currency, notes=notes,
+                                     issue_date=issue_date, due_date=due_date)
+    subtotal = tax_total = ZERO
+    for i, line in enumerate(lines):
+        if line.quantity <= 0:
+            raise InvalidInput("quantity must be greater than zero", field=f"lines[{i}].quantity")
+        if line.tax_rate < 0 or line.tax_rate > 1:
+            raise InvalidInput("tax rate must be between 0 and 1", field=f"lines[{i}].tax_rate")
+        if line.subscription is not None and line.subscription.customer_id != customer.pk:
+            raise InvalidInput("the subscription belongs to another customer", field=f"lines[{i}].subscription_id")
+        amount = to_money(line.quantity * line.unit_price, customer.currency)
+        tax = to_money(amount * line.tax_rate, customer.currency)
+        InvoiceLine.objects.create(invoice=invoice, subscription=line.subscription, description=line.description,
+                                   quantity=line.quantity, unit_price=line.unit_price, amount=amount,
+                                   tax_rate=line.tax_rate, tax=tax)
+        subtotal += amount
+        tax_total += tax
+    invoice.subtotal, invoice.tax_total = subtotal, tax_total
+    invoice.total = invoice.balance = subtotal + tax_total
+    if invoice.total <= 0:
+        raise InvalidInput("an invoice total must be greater than zero", field="lines")
+    invoice.save()
+    record(actor=actor, action="invoice.created", obj=invoice, after=snapshot(invoice, INVOICE_FIELDS), reason=reason)
+    if issue:
+        issue_invoice(invoice, actor=actor, issue_date=issue_date, due_date=due_date)
+    return invoice
+
+
+def _next_invoice_number(year: int) -> str:
+    # The UPDATE takes the row lock (PostgreSQL) or the write lock (SQLite), so two issuers never share a number.
+    InvoiceSequence.objects.get_or_create(year=year)
+    InvoiceSequence.objects.filter(year=year).update(last=F("last") + 1)
+    last = InvoiceSequence.objects.get(year=year).last
+    return f"INV-{year}-{last:06d}"
+
+
+@transaction.atomic
+def issue_invoice(invoice: Invoice, *, actor, issue_date: dt.date | None = None, due_date: dt.date | None = None) -> Invoice:
+    """Give a draft its number and dates, and make it owed; open credit on account is applied to it."""
+    invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    if invoice.status != InvoiceStatus.DRAFT:
+        raise Conflict(f"invoice {invoice} is {invoice.status}, only a draft can be issued", field="status")
+    before = snapshot(invoice, INVOICE_FIELDS)
+    invoice.issue_date = issue_date or invoice.issue_date or timezone.localdate()
+    invoice.due_date = due_date or invoice.due_date or invoice.issue_date + dt.timedelta(days=invoice.customer.payment_terms_days)
+    if invoice.due_date < invoice.issue_date:
+        raise InvalidInput("the due date cannot be before the issue date", field="due_date")
+    invoice.number = _next_invoice_number(invoice.issue_date.year)
+    invoice.status = InvoiceStatus.ISSUED
+    invoice.save()
+    record(actor=actor, action="invoice.issued", obj=invoice, before=before, after=snapshot(invoice, INVOICE_FIELDS))
+    apply_credit_on_account(invoice.customer, actor=actor, on=invoice.issue_date)
+    return invoice
+
+
+@transaction.atomic
+def void_invoice(invoice: Invoice, *, actor, reason: str) -> Invoice:
+    """Cancel an invoice nothing has been applied to."""
+    if not reason.strip():
+        raise InvalidInput("a reason is required to void an invoice", field="reason")
+    invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    if invoice.status == InvoiceStatus.VOID:
+        raise Conflict("the invoice is already void", field="status")
+    if invoice.allocations.exists():
+        raise Conflict("payments or credit notes are applied to this invoice; issue a credit note instead", field="status")
+    before = snapshot(invoice, INVOICE_FIELDS)
+    invoice.status = InvoiceStatus.VOID
+    invoice.balance = ZERO  # a void invoice owes nothing; its total stays for the record
+    invoice.void_reason = reason
+    invoice.save()
+    record(actor=actor, action="invoice.voided", obj=invoice, before=before, after=snapshot(invoice, INVOICE_FIELDS), reason=reason)
+    return invoice
+
+
+def _apply(invoice: Invoice, amount: Decimal, *, on: dt.date, payment: Payment | None = None,
+           credit_note: CreditNote | None = None) -> Allocation:
+    """Apply money to an invoice and keep its paid amount, balance and status in step."""
+    allocation = Allocation.objects.create(invoice=invoice, payment=payment, credit_note=credit_note, amount=amount, allocated_on=on)
+    invoice.amount_paid += amount
+    invoice.balance = invoice.total - invoice.amount_paid
+    invoice.status = InvoiceStatus.PAID if invoice.balance == 0 else InvoiceStatus.PARTIALLY_PAID
+    invoice.save(update_fields=["amount_paid", "balance", "status"])
+    if payment is not None:
+        payment.allocated_amount += amount
+        payment.save(update_fields=["allocated_amount"])
+    return allocation
+
+
+def open_invoices(customer):
+    """Open invoices, oldest due first: the order payments are applied in."""
+    return Invoice.objects.filter(customer=customer, status__in=OPEN_STATUSES).order_by("due_date", "issue_date", "id")
+
+
+@transaction.atomic
+def apply_credit_on_account(customer, *, actor, on: dt.date | None = None) -> list[Allocation]:
+    """Apply unallocated payment credit to open invoices, oldest due first."""
+    made = []
+    payments = list(Payment.objects.select_for_update().filter(customer=customer).order_by("received_on", "id"))
+    payments = [p for p in payments if p.unallocated > 0]
+    if not payments:
+        return made
+    for invoice in open_invoices(customer).select_for_update():
+        for payment in payments:
+            if invoice.balance == 0:
+                break
+            amount = min(payment.unallocated, invoice.balance)
+            if amount > 0:
+                made.append(_apply(invoice, amount, on=on or timezone.localdate(), payment=payment))
+                record(actor=actor, action="payment.allocated", obj=payment, after={"invoice": invoice.number, "amount": amount})
+    return made
+
+
+# --- payments -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class PaymentResult:
+    payment: Payment
+    created: bool
+
+
+def record_payment(*, customer, amount, received_on: dt.date, method: str, actor, reference: str = "",
+                   currency: str = "CNY", idempotency_key: str | None = None,
+                   allocations: list[tuple[Invoice, Decimal]] | None = None, reason: str = "") -> PaymentResult:
+    """Record money received and apply it, oldest due first unless allocations are given.
+
+    The same idempotency key twice records one payment: the second call returns the first payment.
+    """
+    if idempotency_key:
+        existing = Payment.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return _replayed(existing, customer=customer, amount=amount, currency=currency)
+    try:
+        with transaction.atomic():
+            payment = _record_payment(customer=customer, amount=amount, received_on=received_on, method=method,
+                                      actor=actor, reference=reference, currency=currency,
+                                      idempotency_key=idempotency_key, allocations=allocations, reason=reason)
+    except IntegrityError:
+        # A concurrent request with the same key won the race: answer with its payment.
+        existing = Payment.objects.filter(idempotency_key=idempotency_key).first() if idempotency_key else None
+        if existing is None:
+            raise
+        return _replayed(existing, customer=customer, amount=amount, currency=currency)
+    return PaymentResult(payment, True)
+
+
+def _replayed(existing: Payment, *, customer, amount, currency) -> PaymentResult:
+    if existing.customer_id != customer.pk or existing.amount != parse_amount(amount, currency=currency):
+        raise Conflict("this idempotency key was already used for a different payment", field="idempotency_key")
+    return PaymentResult(existing, False)
+
+
+def _record_payment(*, customer, amount, received_on, method, actor, reference, currency, idempotency_key,
+                    allocations, reason) -> Payment:
+    amount = parse_amount(amount, currency=currency)
+    if currency != customer.currency:
+        raise InvalidInput(f"this customer is billed in {customer.currency}", field="currency")
+    if method not in PaymentMethod.values:
+        raise InvalidInput(f"method must be one of {', '.join(PaymentMethod.values)}", field="method")
+    if received_on > timezone.localdate() + dt.timedelta(days=1):
+        raise InvalidInput("a payment cannot be received in the future", field="received_on")
+    # Lock the customer so two payments for it apply to invoices one after the other.
+    type(customer).objects.select_for_update().filter(pk=customer.pk).first()
+    payment = Payment.objects.create(customer=customer, amount=amount, currency=currency, received_on=received_on,
+                                     method=method, reference=reference, idempotency_key=idempotency_key or None,
+                                     recorded_by=actor if actor is not None and actor.pk else None)
+    record(actor=actor, action="payment.recorded", obj=payment, after=snapshot(payment, PAYMENT_FIELDS), reason=reason)
+    if allocations:
+        total = ZERO
+        for i, (invoice, part) in enumerate(allocations):
+            part = parse_amount(part, field=f"allocations[{i}].amount", currency=currency)
+            invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+            if invoice.customer_id != customer.pk:
+                raise InvalidInput("the invoice belongs to another customer", field=f"allocations[{i}].invoice_id")
+            if not invoice.is_open:
+                raise InvalidInput(f"invoice {invoice} is {invoice.status}", field=f"allocations[{i}].invoice_id")
+            if part > invoice.balance:
+                raise InvalidInput(f"invoice {invoice} has only {invoice.balance} open", field=f"allocations[{i}].amount")
+            total += part
+            if total > amount:
+                raise InvalidInput("the allocations add up to more than the payment", field="allocations")
+            _apply(invoice, part, on=received_on, payment=payment)
+            record(actor=actor, action="payment.allocated", obj=payment, after={"invoice": invoice.number, "amount": part})
+    else:
+        for invoice in open_invoices(customer).select_for_update():
+            if payment.unallocated == 0:
+                break
+            part = min(payment.unallocated, invoice.balance)
+            _apply(invoice, part, on=received_on, payment=payment)
+            record(actor=actor, action="payment.allocated", obj=payment, after={"invoice": invoice.number, "amount": part})
+    return payment
+
+
+# --- credit notes and refunds ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def issue_credit_note(*, invoice: Invoice, amount, reason: str, actor, issued_on: dt.date | None = None) -> CreditNote:
+    """Reduce what is owed on an invoice, up to its open balance."""
+    if not reason.strip():
+        raise InvalidInput("a reason is required for a credit note", field="reason")
+    invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    amount = parse_amount(amount, currency=invoice.currency)
+    if not invoice.is_open:
+        raise Conflict(f"invoice {invoice} is {invoice.status}; only an open invoice can be credited", field="invoice_id")
+    if amount > invoice.balance:
+        raise InvalidInput(f"invoice {invoice} has only {invoice.balance} open", field="amount")
+    issued_on = issued_on or timezone.localdate()
+    seq = CreditNote.objects.filter(issued_on__year=issued_on.year).count() + 1
+    note = CreditNote.objects.create(customer=invoice.customer, invoice=invoice, number=f"CN-{issued_on.year}-{seq:06d}",
+                                     amount=amount, issued_on=issued_on, reason=reason)
+    before = snapshot(invoice, INVOICE_FIELDS)
+    _apply(invoice, amount, on=issued_on, credit_note=note)
+    record(actor=actor, action="credit_note.issued", obj=note, after={"invoice": invoice.number, "amount": amount}, reason=reason)
+    record(actor=actor, action="invoice.credited", obj=invoice, before=before, after=snapshot(invoice, INVOICE_FIELDS), reason=reason)
+    return note
+
+
+@transaction.atomic
+def refund_payment(*, payment: Payment, amount, reason: str, actor, method: str | None = None, reference: str = "",
+                   refunded_on: dt.date | None = None) -> Refund:
+    """Pay back part of a payment's unallocated credit to the customer."""
+    if not reason.strip():
+        raise InvalidInput("a reason is required for a refund", field="reason")
+    payment = Payment.objects.select_for_update().get(pk=payment.pk)
+    amount = parse_amount(amount, currency=payment.currency)
+    if amount > payment.unallocated:
+        raise InvalidInput(f"only {payment.unallocated} of this payment is unallocated", field="amount")
+    method = method or payment.method
+    if method not in PaymentMethod.values:
+        raise InvalidInput(f"method must be one of {', '.join(PaymentMethod.values)}", field="method")
+    before = snapshot(payment, PAYMENT_FIELDS)
+    refund = Refund.objects.create(customer=payment.customer, payment=payment, amount=amount,
+                                   refunded_on=refunded_on or timezone.localdate(), method=method,
+                                   reference=reference, reason=reason)
+    payment.refunded_amount += amount
+    payment.save(update_fields=["refunded_amount"])
+    record(actor=actor, action="payment.refunded", obj=payment, before=before, after=snapshot(payment, PAYMENT_FIELDS), reason=reason)
+    return refund
+
+
+# --- balances and statements ----------------------------------------------------------------------------
+
+
+def _sum(qs, field: str) -> Decimal:
+    return qs.aggregate(s=Sum(field))["s"] or ZERO
+
+
+def customer_balance(customer) -> Decimal:
+    """What the customer owes now: open invoice balances less unallocated credit (negative = in credit)."""
+    owed = _sum(Invoice.objects.filter(customer=customer, status__in=OPEN_STATUSES), "balance")
+    paid = Payment.objects.filter(customer=customer).aggregate(
+        a=Sum("amount"), b=Sum("allocated_amount"), c=Sum("refunded_amount"))
+    credit = (paid["a"] or ZERO) - (paid["b"] or ZERO) - (paid["c"] or ZERO)
+    return owed - credit
+
+
+def overdue_balance(customer, *, as_of: dt.date | None = None) -> Decimal:
+    """The open balance of invoices past their due date."""
+    as_of = as_of or timezone.localdate()
+    return _sum(Invoice.objects.filter(customer=customer, status__in=OPEN_STATUSES, due_date__lt=as_of), "balance")
+
+
+@dataclass
+class StatementLine:
+    date: dt.date
+    kind: str  # invoice, payment, credit_note, refund
+    reference: str
+    debit: Decimal
+    credit: Decimal
+    balance: Decimal = ZERO
+
+
+@dataclass
+class OpenItem:
+    invoice: Invoice
+    total: Decimal
+    paid: Decimal
+    balance: Decimal
+    days_overdue: int
+
+
+@dataclass
+class Statement:
+    customer: object
+    as_of: dt.date
+    lines: list[StatementLine]
+    open_items: list[OpenItem]
+    balance: Decimal
+    credit_on_account: Decimal
+
+    @property
+    def open_total(self) -> Decimal:
+        return sum((i.balance for i in self.open_items), ZERO)
+
+    @property
+    def overdue_total(self) -> Decimal:
+        return sum((i.balance for i in self.open_items if i.days_overdue > 0), ZERO)
+
+
+def statement(customer, *, as_of: dt.date | None = None) -> Statement:
+    """The customer's account as it stood at the end of a day: every entry, the balance and the open items."""
+    as_of = as_of or timezone.localdate()
+    invoices = list(Invoice.objects.filter(customer=customer, issue_date__lte=as_of).exclude(status=InvoiceStatus.DRAFT)
+                    .exclude(status=InvoiceStatus.VOID))
+    lines = [StatementLine(i.issue_date, "invoice", i.number, i.total, ZERO) for i in invoices]
+    lines += [StatementLine(p.received_on, "payment", p.reference or f"#{p.pk}", ZERO, p.amount)
+              for p in Payment.objects.filter(customer=customer, received_on__lte=as_of)]
+    lines += [StatementLine(c.issued_on, "credit_note", c.number, ZERO, c.amount)
+              for c in CreditNote.objects.filter(customer=customer, issued_on__lte=as_of)]
+    lines += [StatementLine(r.refunded_on, "refund", r.reference or f"#{r.pk}", r.amount, ZERO)
+              for r in Refund.objects.filter(customer=customer, refunded_on__lte=as_of)]
+    order = {"invoice": 0, "credit_note": 1, "payment": 2, "refund": 3}
+    lines.sort(key=lambda line: (line.date, order[line.kind], line.reference))
+    running = ZERO
+    for line in lines:
+        running += line.debit - line.credit
+        line.balance = running
+    applied = {
+        row["invoice_id"]: row["s"]
+        for row in Allocation.objects.filter(invoice__customer=customer, allocated_on__lte=as_of)
+        .values("invoice_id").annotate(s=Sum("amount"))
+    }
+    open_items = []
+    for inv in sorted(invoices, key=lambda i: (i.due_date, i.id)):
+        paid = applied.get(inv.id, ZERO)
+        if inv.total - paid > 0:
+            open_items.append(OpenItem(inv, inv.total, paid, inv.total - paid, max(0, (as_of - inv.due_date).days)))
+    open_total = sum((i.balance for i in open_items), ZERO)
+    return Statement(customer, as_of, lines, open_items, running, open_total - running)
