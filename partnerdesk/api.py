@@ -1,3 +1,99 @@
-from ninja import NinjaAPI
+"""The REST API under /api/v1: authentication, error shapes, and the routers of each app."""
 
-api = NinjaAPI(title="PartnerDesk API", version="1")
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.security import APIKeyCookie, HttpBearer
+
+from partnerdesk.accounts.services import user_for_token
+from partnerdesk.errors import DomainError
+
+
+class TokenAuth(HttpBearer):
+    """Personal API tokens: `Authorization: Bearer pd_...`."""
+
+    def authenticate(self, request, token):
+        user = user_for_token(token)
+        if user is not None:
+            request.user = user
+        return user
+
+
+class SessionAuth(APIKeyCookie):
+    """The web session, for the browser and the interactive docs; CSRF is enforced on unsafe methods."""
+
+    from django.conf import settings as _settings
+
+    param_name = _settings.SESSION_COOKIE_NAME
+
+    def authenticate(self, request, key):
+        user = getattr(request, "user", None)
+        return user if user is not None and user.is_authenticated and user.is_active else None
+
+
+api = NinjaAPI(
+    title="PartnerDesk API",
+    version="1",
+    description="Customers, subscriptions, invoices, payments and the audit log of a 21Vianet cloud partner. "
+    "Money is sent and returned as decimal strings (\"1234.50\"), never as JSON numbers with a fraction.",
+    auth=[TokenAuth(), SessionAuth()],
+    urls_namespace="api",
+)
+
+
+@api.exception_handler(DomainError)
+def _domain_error(request, exc: DomainError):
+    return api.create_response(request, exc.as_dict(), status=exc.status)
+
+
+@api.exception_handler(PermissionDenied)
+def _forbidden(request, exc):
+    return api.create_response(request, {"detail": "You do not have permission to do this.", "code": "forbidden"}, status=403)
+
+
+@api.exception_handler(Http404)
+def _not_found(request, exc):
+    return api.create_response(request, {"detail": "Not found.", "code": "not_found"}, status=404)
+
+
+@api.exception_handler(AuthenticationError)
+def _unauthenticated(request, exc):
+    return api.create_response(request, {"detail": "Authentication required: a bearer token or a session.", "code": "unauthenticated"}, status=401)
+
+
+@api.exception_handler(HttpError)
+def _http_error(request, exc: HttpError):
+    body = {"detail": str(exc), "code": "bad_request"}
+    if str(exc).startswith("Cannot parse request body"):
+        body.update(detail="The request body is not valid JSON.", field="body", code="malformed_json")
+    return api.create_response(request, body, status=exc.status_code)
+
+
+@api.exception_handler(ValidationError)
+def _invalid(request, exc: ValidationError):
+    errors = []
+    for err in exc.errors:
+        loc = [str(part) for part in err.get("loc", []) if part not in ("body", "payload", "query", "path")]
+        errors.append({"field": ".".join(loc), "message": err.get("msg", "invalid"), "type": err.get("type", "")})
+    first = errors[0] if errors else {"field": "", "message": "invalid input"}
+    return api.create_response(
+        request,
+        {"detail": f"{first['field']}: {first['message']}", "field": first["field"], "code": "invalid_input", "errors": errors},
+        status=422,
+    )
+
+
+def _register_routers():
+    from partnerdesk.accounts.api import router as accounts_router
+    from partnerdesk.audit.api import router as audit_router
+    from partnerdesk.billing.api import router as billing_router
+    from partnerdesk.customers.api import router as customers_router
+
+    api.add_router("", accounts_router)
+    api.add_router("", customers_router)
+    api.add_router("", billing_router)
+    api.add_router("", audit_router)
+
+
+_register_routers()

@@ -65,3 +65,24 @@ def scope(queryset: QuerySet, user, customer_field: str = "customer") -> QuerySe
     if user.role == Role.CUSTOMER:
         return queryset.filter(**{f"{customer_field}_id": user.customer_id})
     return queryset
+
+
+def get_scoped_or_404(queryset: QuerySet, user, pk, customer_field: str = "customer"):
+    """One object the user may see, or Http404: another customer's object is reported as not found."""
+    from django.http import Http404
+
+    try:
+        return scope(queryset, user, customer_field).get(pk=pk)
+    except (queryset.model.DoesNotExist, ValueError, TypeError):
+        raise Http404
+
+
+def get_customer_or_404(user, pk):
+    """A customer the user may see, or Http404."""
+    from django.http import Http404
+
+    customers = visible_customers(user)
+    try:
+        return customers.get(pk=pk)
+    except (customers.model.DoesNotExist, ValueError, TypeError):
+        raise Http404

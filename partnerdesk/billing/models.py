@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -45,7 +47,10 @@ class Invoice(models.Model):
         constraints = [
             models.CheckConstraint(
                 name="invoice_balance_is_total_less_paid",
-                condition=Q(status="void", balance=0) | Q(balance=models.F("total") - models.F("amount_paid")),
+                # A tolerance far below one fen: SQLite evaluates this check in floating point.
+                condition=Q(status="void", balance=0)
+                | Q(balance__gte=models.F("total") - models.F("amount_paid") - Decimal("0.001"),
+                    balance__lte=models.F("total") - models.F("amount_paid") + Decimal("0.001")),
             ),
             models.CheckConstraint(name="invoice_paid_not_negative", condition=Q(amount_paid__gte=0)),
         ]

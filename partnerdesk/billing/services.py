@@ -93,7 +93,7 @@ def create_invoice(*, customer, lines: list[LineInput], actor, issue_date: dt.da
     invoice.save()
     record(actor=actor, action="invoice.created", obj=invoice, after=snapshot(invoice, INVOICE_FIELDS), reason=reason)
     if issue:
-        issue_invoice(invoice, actor=actor, issue_date=issue_date, due_date=due_date)
+        invoice = issue_invoice(invoice, actor=actor, issue_date=issue_date, due_date=due_date)
     return invoice
 
 
@@ -195,6 +195,7 @@ def record_payment(*, customer, amount, received_on: dt.date, method: str, actor
                    allocations: list[tuple[Invoice, Decimal]] | None = None, reason: str = "") -> PaymentResult:
     """Record money received and apply it, oldest due first unless allocations are given.
 
+    Explicit allocations are applied first, the rest oldest due first; what is left is credit on account.
     The same idempotency key twice records one payment: the second call returns the first payment.
     """
     if idempotency_key:
@@ -252,7 +253,8 @@ def _record_payment(*, customer, amount, received_on, method, actor, reference, 
                 raise InvalidInput("the allocations add up to more than the payment", field="allocations")
             _apply(invoice, part, on=received_on, payment=payment)
             record(actor=actor, action="payment.allocated", obj=payment, after={"invoice": invoice.number, "amount": part})
-    else:
+    # What is left (all of it, without explicit allocations) goes to open invoices, oldest due first.
+    if payment.unallocated > 0:
         for invoice in open_invoices(customer).select_for_update():
             if payment.unallocated == 0:
                 break

@@ -21,6 +21,7 @@ from .models import (
     BillingContact,
     BillingType,
     Customer,
+    CustomerStatus,
     Language,
     Subscription,
     SubscriptionStatus,
@@ -63,6 +64,10 @@ def _clean_customer_fields(data: dict, *, prefix: str = "") -> dict:
         if data["language"] not in Language.values:
             raise InvalidInput(f"language must be one of {', '.join(Language.values)}", field=prefix + "language")
         out["language"] = data["language"]
+    if "status" in data and data["status"] not in (None, ""):
+        if data["status"] not in CustomerStatus.values:
+            raise InvalidInput(f"status must be one of {', '.join(CustomerStatus.values)}", field=prefix + "status")
+        out["status"] = data["status"]
     if "time_zone" in data and data["time_zone"] not in (None, ""):
         try:
             zoneinfo.ZoneInfo(data["time_zone"])

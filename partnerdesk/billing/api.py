@@ -1,0 +1,326 @@
+import datetime as dt
+from decimal import Decimal
+
+from ninja import Field, Router, Schema
+from ninja.pagination import LimitOffsetPagination, paginate
+
+from partnerdesk.accounts.permissions import get_customer_or_404, get_scoped_or_404, require, scope
+from partnerdesk.api_schemas import Amount
+from partnerdesk.customers.models import Subscription
+from partnerdesk.errors import InvalidInput
+
+from . import services
+from .models import Invoice, Payment
+
+router = Router(tags=["billing"])
+
+
+class LineIn(Schema):
+    description: str = Field(..., min_length=1, max_length=300)
+    quantity: Amount = "1"
+    unit_price: Amount
+    tax_rate: str = "0"
+    subscription_id: int | None = None
+
+
+class InvoiceIn(Schema):
+    customer_id: int
+    lines: list[LineIn]
+    issue_date: dt.date | None = None
+    due_date: dt.date | None = None
+    notes: str = ""
+    issue: bool = False
+
+
+class LineOut(Schema):
+    description: str
+    subscription_id: int | None
+    quantity: Decimal
+    unit_price: Decimal
+    amount: Decimal
+    tax_rate: Decimal
+    tax: Decimal
+
+
+class InvoiceOut(Schema):
+    id: int
+    customer_id: int
+    number: str | None
+    status: str
+    issue_date: dt.date | None
+    due_date: dt.date | None
+    currency: str
+    subtotal: Decimal
+    tax_total: Decimal
+    total: Decimal
+    amount_paid: Decimal
+    balance: Decimal
+    lines: list[LineOut]
+
+    @staticmethod
+    def resolve_lines(obj):
+        return list(obj.lines.all())
+
+
+class ReasonIn(Schema):
+    reason: str
+
+
+class CreditNoteIn(Schema):
+    amount: Amount
+    reason: str
+
+
+class CreditNoteOut(Schema):
+    id: int
+    number: str
+    invoice_id: int
+    amount: Decimal
+    issued_on: dt.date
+    reason: str
+
+
+class AllocationIn(Schema):
+    invoice_id: int
+    amount: Amount
+
+
+class PaymentIn(Schema):
+    customer_id: int
+    amount: Amount
+    currency: str = "CNY"
+    received_on: dt.date
+    method: str
+    reference: str = ""
+    idempotency_key: str | None = Field(None, max_length=100)
+    allocations: list[AllocationIn] | None = None
+
+
+class AllocationOut(Schema):
+    invoice_id: int
+    invoice_number: str | None
+    amount: Decimal
+
+    @staticmethod
+    def resolve_invoice_number(obj):
+        return obj.invoice.number
+
+
+class PaymentOut(Schema):
+    id: int
+    customer_id: int
+    amount: Decimal
+    currency: str
+    received_on: dt.date
+    method: str
+    reference: str
+    allocated_amount: Decimal
+    refunded_amount: Decimal
+    unallocated: Decimal
+    allocations: list[AllocationOut]
+
+    @staticmethod
+    def resolve_allocations(obj):
+        return list(obj.allocations.select_related("invoice"))
+
+
+class RefundIn(Schema):
+    amount: Amount
+    reason: str
+    method: str | None = None
+    reference: str = ""
+
+
+class RefundOut(Schema):
+    id: int
+    payment_id: int
+    amount: Decimal
+    refunded_on: dt.date
+    method: str
+    reference: str
+    reason: str
+
+
+class BalanceOut(Schema):
+    customer_id: int
+    currency: str
+    balance: Decimal
+    overdue: Decimal
+
+
+class StatementLineOut(Schema):
+    date: dt.date
+    kind: str
+    reference: str
+    debit: Decimal
+    credit: Decimal
+    balance: Decimal
+
+
+class OpenItemOut(Schema):
+    invoice_id: int
+    number: str
+    due_date: dt.date
+    total: Decimal
+    paid: Decimal
+    balance: Decimal
+    days_overdue: int
+
+
+class StatementOut(Schema):
+    customer_id: int
+    as_of: dt.date
+    currency: str
+    balance: Decimal
+    credit_on_account: Decimal
+    lines: list[StatementLineOut]
+    open_items: list[OpenItemOut]
+
+
+def _decimal(value, field: str) -> Decimal:
+    try:
+        return Decimal(str(value))
+    except ArithmeticError:
+        raise InvalidInput(f"{value!r} is not a number", field=field)
+
+
+# --- invoices ---------------------------------------------------------------------------------------------
+
+
+@router.get("/invoices", response=list[InvoiceOut], summary="Invoices (scoped to what you may see)")
+@paginate(LimitOffsetPagination)
+def list_invoices(request, customer_id: int | None = None, status: str | None = None):
+    require(request.user, "invoices.view")
+    invoices = scope(Invoice.objects.prefetch_related("lines"), request.user)
+    if customer_id is not None:
+        invoices = invoices.filter(customer_id=customer_id)
+    if status:
+        invoices = invoices.filter(status=status)
+    return invoices
+
+
+@router.get("/invoices/{invoice_id}", response=InvoiceOut, summary="One invoice")
+def get_invoice(request, invoice_id: int):
+    require(request.user, "invoices.view")
+    return get_scoped_or_404(Invoice.objects.all(), request.user, invoice_id)
+
+
+@router.post("/invoices", response={201: InvoiceOut}, summary="Create an invoice (draft, or issued with issue=true)")
+def create_invoice(request, payload: InvoiceIn):
+    require(request.user, "invoices.manage")
+    customer = get_customer_or_404(request.user, payload.customer_id)
+    lines = []
+    for i, line in enumerate(payload.lines):
+        subscription = None
+        if line.subscription_id is not None:
+            subscription = Subscription.objects.filter(pk=line.subscription_id, customer=customer).first()
+            if subscription is None:
+                raise InvalidInput("no such subscription for this customer", field=f"lines[{i}].subscription_id")
+        lines.append(services.LineInput(
+            description=line.description,
+            quantity=_decimal(line.quantity, f"lines[{i}].quantity"),
+            unit_price=services.parse_amount(line.unit_price, field=f"lines[{i}].unit_price", positive=False),
+            tax_rate=_decimal(line.tax_rate, f"lines[{i}].tax_rate"),
+            subscription=subscription,
+        ))
+    invoice = services.create_invoice(customer=customer, lines=lines, actor=request.user, issue_date=payload.issue_date,
+                                      due_date=payload.due_date, notes=payload.notes, issue=payload.issue)
+    invoice.refresh_from_db()
+    return 201, invoice
+
+
+def _invoice_for_change(request, invoice_id: int, permission: str) -> Invoice:
+    invoice = get_scoped_or_404(Invoice.objects.all(), request.user, invoice_id)
+    require(request.user, permission)
+    return invoice
+
+
+@router.post("/invoices/{invoice_id}/issue", response=InvoiceOut, summary="Issue a draft invoice")
+def issue_invoice(request, invoice_id: int):
+    return services.issue_invoice(_invoice_for_change(request, invoice_id, "invoices.manage"), actor=request.user)
+
+
+@router.post("/invoices/{invoice_id}/void", response=InvoiceOut, summary="Void an invoice nothing is applied to")
+def void_invoice(request, invoice_id: int, payload: ReasonIn):
+    invoice = _invoice_for_change(request, invoice_id, "invoices.manage")
+    return services.void_invoice(invoice, actor=request.user, reason=payload.reason)
+
+
+@router.post("/invoices/{invoice_id}/credit-notes", response={201: CreditNoteOut}, summary="Credit part of an invoice")
+def credit_invoice(request, invoice_id: int, payload: CreditNoteIn):
+    invoice = _invoice_for_change(request, invoice_id, "credit.issue")
+    return 201, services.issue_credit_note(invoice=invoice, amount=payload.amount, reason=payload.reason, actor=request.user)
+
+
+# --- payments ---------------------------------------------------------------------------------------------
+
+
+@router.get("/payments", response=list[PaymentOut], summary="Payments (scoped to what you may see)")
+@paginate(LimitOffsetPagination)
+def list_payments(request, customer_id: int | None = None):
+    require(request.user, "payments.view")
+    payments = scope(Payment.objects.all(), request.user)
+    if customer_id is not None:
+        payments = payments.filter(customer_id=customer_id)
+    return payments
+
+
+@router.get("/payments/{payment_id}", response=PaymentOut, summary="One payment")
+def get_payment(request, payment_id: int):
+    require(request.user, "payments.view")
+    return get_scoped_or_404(Payment.objects.all(), request.user, payment_id)
+
+
+@router.post("/payments", response={201: PaymentOut, 200: PaymentOut},
+             summary="Record a payment (idempotent with idempotency_key or an Idempotency-Key header)")
+def record_payment(request, payload: PaymentIn):
+    require(request.user, "payments.record")
+    customer = get_customer_or_404(request.user, payload.customer_id)
+    allocations = None
+    if payload.allocations:
+        allocations = []
+        for i, alloc in enumerate(payload.allocations):
+            invoice = Invoice.objects.filter(pk=alloc.invoice_id, customer=customer).first()
+            if invoice is None:
+                raise InvalidInput("no such invoice for this customer", field=f"allocations[{i}].invoice_id")
+            allocations.append((invoice, alloc.amount))
+    key = payload.idempotency_key or request.headers.get("Idempotency-Key") or None
+    result = services.record_payment(customer=customer, amount=payload.amount, currency=payload.currency,
+                                     received_on=payload.received_on, method=payload.method, reference=payload.reference,
+                                     idempotency_key=key, allocations=allocations, actor=request.user)
+    return (201 if result.created else 200), result.payment
+
+
+@router.post("/payments/{payment_id}/refunds", response={201: RefundOut}, summary="Refund unallocated credit")
+def refund(request, payment_id: int, payload: RefundIn):
+    payment = get_scoped_or_404(Payment.objects.all(), request.user, payment_id)
+    require(request.user, "credit.issue")
+    return 201, services.refund_payment(payment=payment, amount=payload.amount, reason=payload.reason, actor=request.user,
+                                        method=payload.method, reference=payload.reference)
+
+
+# --- balance and statement ----------------------------------------------------------------------------------
+
+
+@router.get("/customers/{customer_id}/balance", response=BalanceOut, summary="What the customer owes now")
+def balance(request, customer_id: int):
+    require(request.user, "statement.view")
+    customer = get_customer_or_404(request.user, customer_id)
+    return {"customer_id": customer.pk, "currency": customer.currency, "balance": services.customer_balance(customer),
+            "overdue": services.overdue_balance(customer)}
+
+
+@router.get("/customers/{customer_id}/statement", response=StatementOut, summary="The customer's statement at a date")
+def statement(request, customer_id: int, as_of: dt.date | None = None):
+    require(request.user, "statement.view")
+    customer = get_customer_or_404(request.user, customer_id)
+    st = services.statement(customer, as_of=as_of)
+    return {
+        "customer_id": customer.pk, "as_of": st.as_of, "currency": customer.currency, "balance": st.balance,
+        "credit_on_account": st.credit_on_account, "lines": st.lines,
+        "open_items": [{"invoice_id": i.invoice.pk, "number": i.invoice.number, "due_date": i.invoice.due_date,
+                        "total": i.total, "paid": i.paid, "balance": i.balance, "days_overdue": i.days_overdue}
+                       for i in st.open_items],
+    }
+
+

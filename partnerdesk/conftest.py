@@ -1,0 +1,88 @@
+"""Shared fixtures: a partner with one user per role, and two customers with their own portal users."""
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+
+import pytest
+
+from partnerdesk.accounts.models import Role
+from partnerdesk.accounts.services import create_api_token, create_user
+from partnerdesk.billing.services import LineInput, create_invoice
+from partnerdesk.customers.services import create_customer
+
+STAFF_ROLES = [Role.ADMIN, Role.BILLING_AGENT, Role.COLLECTIONS, Role.FINANCE, Role.AUDITOR]
+
+
+def make_customer(name="Contoso 上海", **fields):
+    fields.setdefault("contact", {"name": "Li Lei", "email": f"billing@{uuid.uuid4().hex[:8]}.example.cn"})
+    return create_customer(actor=None, name=name, tenant_id=fields.pop("tenant_id", uuid.uuid4()), **fields)
+
+
+def make_invoice(customer, amount="1000.00", *, issue_date=None, due_date=None, issue=True, subscription=None):
+    issue_date = issue_date or dt.date(2026, 10, 1)
+    return create_invoice(customer=customer, actor=None, issue=issue, issue_date=issue_date, due_date=due_date,
+                          lines=[LineInput(description="Microsoft 365 E3", quantity=Decimal("1"),
+                                           unit_price=Decimal(amount), subscription=subscription)])
+
+
+@pytest.fixture
+def customer_a(db):
+    return make_customer("Contoso 上海", primary_domain="contoso.partner.onmschina.cn")
+
+
+@pytest.fixture
+def customer_b(db):
+    return make_customer("Fabrikam 北京", primary_domain="fabrikam.partner.onmschina.cn", language="en")
+
+
+@pytest.fixture
+def users(db, customer_a, customer_b):
+    """One user per staff role, plus a portal user for each customer ('customer_a', 'customer_b')."""
+    out = {role.value: create_user(actor=None, username=f"{role.value}1", password="x", role=role, validate=False)
+           for role in STAFF_ROLES}
+    out["customer_a"] = create_user(actor=None, username="alice", password="x", role=Role.CUSTOMER, customer=customer_a, validate=False)
+    out["customer_b"] = create_user(actor=None, username="bob", password="x", role=Role.CUSTOMER, customer=customer_b, validate=False)
+    return out
+
+
+@pytest.fixture
+def tokens(users):
+    """A raw API token for each user in `users`."""
+    return {name: create_api_token(user=u, name="test", actor=u)[1] for name, u in users.items()}
+
+
+@pytest.fixture
+def api_client(client):
+    """Django's test client speaking JSON to /api/v1 with a bearer token."""
+
+    class ApiClient:
+        def __init__(self, token=None):
+            self.token = token
+
+        def as_(self, token):
+            return ApiClient(token)
+
+        def _headers(self, extra):
+            headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+            headers.update(extra or {})
+            return headers
+
+        def get(self, path, **params):
+            return client.get("/api/v1" + path, params, headers=self._headers(None))
+
+        def post(self, path, data=None, *, raw=None, headers=None):
+            import json
+
+            body = raw if raw is not None else json.dumps(data if data is not None else {})
+            return client.generic("POST", "/api/v1" + path, body, content_type="application/json", headers=self._headers(headers))
+
+        def patch(self, path, data):
+            import json
+
+            return client.generic("PATCH", "/api/v1" + path, json.dumps(data), content_type="application/json", headers=self._headers(None))
+
+        def delete(self, path):
+            return client.delete("/api/v1" + path, headers=self._headers(None))
+
+    return ApiClient()

@@ -1,0 +1,202 @@
+import datetime as dt
+import uuid
+
+from django.db.models import Q
+from ninja import File, Router, Schema, UploadedFile
+from ninja.pagination import LimitOffsetPagination, paginate
+
+from partnerdesk.accounts.permissions import (
+    get_customer_or_404,
+    get_scoped_or_404,
+    require,
+    visible_customers,
+)
+from partnerdesk.api_schemas import Amount
+from partnerdesk.errors import InvalidInput
+
+from . import services
+from .models import Subscription
+
+router = Router(tags=["customers"])
+
+
+class ContactIn(Schema):
+    name: str
+    email: str
+    phone: str = ""
+
+
+class ContactOut(Schema):
+    name: str
+    email: str
+    phone: str
+    language: str
+    time_zone: str
+    is_primary: bool
+
+
+class CustomerIn(Schema):
+    name: str
+    tenant_id: uuid.UUID
+    primary_domain: str = ""
+    payment_terms_days: int = 30
+    credit_limit: Amount = "0"
+    language: str = "zh-CN"
+    time_zone: str = "Asia/Shanghai"
+    contact: ContactIn | None = None
+
+
+class CustomerPatch(Schema):
+    name: str | None = None
+    primary_domain: str | None = None
+    payment_terms_days: int | None = None
+    credit_limit: Amount | None = None
+    language: str | None = None
+    time_zone: str | None = None
+    status: str | None = None
+    reason: str = ""
+
+
+class CustomerOut(Schema):
+    id: int
+    name: str
+    tenant_id: uuid.UUID
+    primary_domain: str
+    payment_terms_days: int
+    credit_limit: str
+    currency: str
+    status: str
+    language: str
+    time_zone: str
+    contacts: list[ContactOut]
+
+    @staticmethod
+    def resolve_credit_limit(obj):
+        return str(obj.credit_limit)
+
+    @staticmethod
+    def resolve_contacts(obj):
+        return list(obj.contacts.all())
+
+
+class SubscriptionOut(Schema):
+    id: int
+    customer_id: int
+    operator_id: str
+    offer_id: str
+    offer_name: str
+    friendly_name: str
+    quantity: int
+    unit_price: str
+    billing_type: str
+    billing_cycle: str
+    term_duration: str
+    status: str
+    operator_reasons: list[str]
+    suspension_reason: str
+    suspended_at: dt.datetime | None
+    data_deletion_date: dt.date | None
+    synced_at: dt.datetime | None
+
+    @staticmethod
+    def resolve_unit_price(obj):
+        return str(obj.unit_price)
+
+
+class SuspendIn(Schema):
+    reason_code: str
+    reason: str
+
+
+class ReactivateIn(Schema):
+    reason: str
+
+
+class ImportOut(Schema):
+    created: int
+    updated: int
+
+
+@router.get("/customers", response=list[CustomerOut], summary="Customers (a customer user sees only its own)")
+@paginate(LimitOffsetPagination)
+def list_customers(request, q: str | None = None, status: str | None = None):
+    require(request.user, "customers.view")
+    customers = visible_customers(request.user).prefetch_related("contacts")
+    if q:
+        customers = customers.filter(Q(name__icontains=q) | Q(primary_domain__icontains=q)
+                                     | Q(tenant_id__icontains=q) | Q(contacts__email__icontains=q)).distinct()
+    if status:
+        customers = customers.filter(status=status)
+    return customers
+
+
+@router.post("/customers", response={201: CustomerOut}, summary="Create a customer")
+def create_customer(request, payload: CustomerIn):
+    require(request.user, "customers.manage")
+    data = payload.dict(exclude={"contact"})
+    contact = payload.contact.dict() if payload.contact else None
+    return 201, services.create_customer(actor=request.user, contact=contact, **data)
+
+
+@router.post("/customers/import", response={201: ImportOut}, summary="Import customers from CSV (all or nothing)")
+def import_customers(request, file: UploadedFile = File(...)):
+    require(request.user, "customers.manage")
+    try:
+        text = file.read().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InvalidInput("the file must be UTF-8 CSV", field="file")
+    result = services.import_customers_csv(text, actor=request.user)
+    return 201, {"created": len(result.created), "updated": len(result.updated)}
+
+
+@router.get("/customers/{customer_id}", response=CustomerOut, summary="One customer")
+def get_customer(request, customer_id: int):
+    require(request.user, "customers.view")
+    return get_customer_or_404(request.user, customer_id)
+
+
+@router.patch("/customers/{customer_id}", response=CustomerOut, summary="Change a customer's details")
+def update_customer(request, customer_id: int, payload: CustomerPatch):
+    customer = get_customer_or_404(request.user, customer_id)
+    require(request.user, "customers.manage")
+    data = payload.dict(exclude_none=True, exclude={"reason"})
+    return services.update_customer(customer, actor=request.user, reason=payload.reason, **data)
+
+
+@router.get("/customers/{customer_id}/subscriptions", response=list[SubscriptionOut], summary="A customer's subscriptions")
+def list_subscriptions(request, customer_id: int):
+    require(request.user, "subscriptions.view")
+    customer = get_customer_or_404(request.user, customer_id)
+    return customer.subscriptions.all()
+
+
+@router.post("/customers/{customer_id}/subscriptions/sync", response=list[SubscriptionOut],
+             summary="Mirror a customer's subscriptions from the operator")
+def sync_subscriptions(request, customer_id: int):
+    customer = get_customer_or_404(request.user, customer_id)
+    require(request.user, "subscriptions.sync")
+    return services.sync_subscriptions(customer, actor=request.user)
+
+
+@router.get("/subscriptions/{subscription_id}", response=SubscriptionOut, summary="One subscription")
+def get_subscription(request, subscription_id: int):
+    require(request.user, "subscriptions.view")
+    return get_scoped_or_404(Subscription.objects.all(), request.user, subscription_id)
+
+
+@router.post("/subscriptions/{subscription_id}/suspend", response=SubscriptionOut,
+             summary="Suspend at the operator (reason required)")
+def suspend(request, subscription_id: int, payload: SuspendIn):
+    sub = get_scoped_or_404(Subscription.objects.select_related("customer"), request.user, subscription_id)
+    require(request.user, "subscriptions.suspend")
+    return services.suspend_subscription(sub, actor=request.user, reason_code=payload.reason_code, reason=payload.reason)
+
+
+@router.post("/subscriptions/{subscription_id}/reactivate", response=SubscriptionOut,
+             summary="Reactivate at the operator (reason required)")
+def reactivate(request, subscription_id: int, payload: ReactivateIn):
+    sub = get_scoped_or_404(Subscription.objects.select_related("customer"), request.user, subscription_id)
+    require(request.user, "subscriptions.suspend")
+    return services.reactivate_subscription(sub, actor=request.user, reason=payload.reason)
+
+
