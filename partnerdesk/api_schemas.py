@@ -2,10 +2,18 @@
 
 from typing import Annotated
 
-from pydantic import StrictInt, StrictStr, WithJsonSchema
+from pydantic import BeforeValidator, WithJsonSchema
 
-# Money arrives as a decimal string (or a whole number); a JSON float is refused before it reaches a service.
+
+def _money_input(value):
+    # A JSON float would carry binary rounding into the ledger: only strings and whole numbers are money.
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise ValueError('give amounts as decimal strings such as "1280.00"')
+    return str(value)
+
+
 Amount = Annotated[
-    StrictStr | StrictInt,
+    str,
+    BeforeValidator(_money_input),
     WithJsonSchema({"type": "string", "pattern": r"^\d+(\.\d{1,2})?$", "examples": ["1280.00"]}),
 ]
