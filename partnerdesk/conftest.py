@@ -86,3 +86,53 @@ def api_client(client):
             return client.delete("/api/v1" + path, headers=self._headers(None))
 
     return ApiClient()
+
+
+@pytest.fixture(scope="session")
+def simulator_handle():
+    """The local Partner Center simulator, over real HTTP, for the whole session."""
+    from partnerdesk.gateway.simulator import start_simulator
+
+    handle = start_simulator(client_id="partnerdesk-tests", client_secret="sim-" + uuid.uuid4().hex)
+    yield handle
+    handle.stop()
+
+
+class Operator:
+    """The operator as a test sees it: seed subscriptions for a customer, read back what the operator holds."""
+
+    def __init__(self, handle):
+        self.handle = handle
+        self.simulator = handle.simulator
+
+    def add_subscription(self, customer, **fields):
+        fields.setdefault("offerId", "CFQ7TTC0LFLX")
+        fields.setdefault("billingType", "license")
+        return self.simulator.add_subscription(str(customer.tenant_id), **fields)
+
+    def status(self, subscription):
+        return self.simulator.get(str(subscription.customer.tenant_id), subscription.operator_id)["status"]
+
+    def queue_faults(self, faults, **kw):
+        self.simulator.queue_faults(faults, **kw)
+
+
+@pytest.fixture
+def operator(simulator_handle, settings):
+    """Point the gateway at the simulator, with fast retries; the simulator starts each test empty."""
+    handle = simulator_handle
+    handle.simulator.reset()
+    settings.PARTNER_CENTER = {
+        **settings.PARTNER_CENTER,
+        "BASE_URL": handle.url,
+        "TOKEN_URL": handle.token_url,
+        "PARTNER_TENANT_ID": "partner.onmschina.cn",
+        "CLIENT_ID": handle.simulator.client_id,
+        "CLIENT_SECRET": handle.simulator.client_secret,
+        "RESOURCE": "https://partner.partnercenterapi.microsoftonline.cn",
+        "TIMEOUT_SECONDS": 2.0,
+        "MAX_ATTEMPTS": 3,
+        "BACKOFF_SECONDS": 0.01,
+        "MAX_RETRY_AFTER_SECONDS": 0.05,
+    }
+    return Operator(handle)

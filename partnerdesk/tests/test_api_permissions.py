@@ -12,7 +12,7 @@ import pytest
 from partnerdesk.audit.models import AuditEntry
 from partnerdesk.billing.services import record_payment
 from partnerdesk.conftest import make_invoice
-from partnerdesk.customers.models import Subscription
+from partnerdesk.customers.models import Customer, Subscription
 
 ROLES = ["admin", "billing_agent", "collections", "finance", "auditor", "customer_a", "customer_b"]
 STAFF = {"admin", "billing_agent", "collections", "finance", "auditor"}
@@ -21,7 +21,7 @@ READERS = STAFF | {"customer_a"}  # who may read customer A's data
 
 @pytest.fixture
 def world(users, tokens, customer_a, customer_b, operator):
-    """Customer A with a draft and an issued invoice, a payment with credit left, an active and a suspended
+    """Customer A with a draft and a paid invoice, a payment with credit left, an active and a suspended
     subscription known to the operator simulator; customer B with an invoice of its own."""
     active = operator.add_subscription(customer_a, offer_name="Microsoft 365 E3", quantity=10)
     suspended = operator.add_subscription(customer_a, offer_name="Exchange Online (Plan 1)", status="suspended")
@@ -90,7 +90,7 @@ MATRIX = [
      create(201, {"admin", "billing_agent", "finance"})),
     ("POST", "/invoices/{draft}/issue", None, change(200, {"admin", "billing_agent", "finance"})),
     ("POST", "/invoices/{draft}/void", {"reason": "duplicate"}, change(200, {"admin", "billing_agent", "finance"})),
-    ("POST", "/invoices/{inv}/credit-notes", {"amount": "10.00", "reason": "goodwill"}, change(201, {"admin", "finance"})),
+    ("POST", "/invoices/{open_inv}/credit-notes", {"amount": "10.00", "reason": "goodwill"}, change(201, {"admin", "finance"})),
     ("GET", "/payments", None, everyone(200)),
     ("GET", "/payments/{pay}", None, read_own()),
     ("POST", "/payments", {"customer_id": "{A}", "amount": "50.00", "received_on": "2026-11-02", "method": "bank_transfer"},
@@ -111,6 +111,9 @@ def _fill(value, world):
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize(("method", "path", "body", "expected"), MATRIX, ids=[f"{m} {p}" for m, p, _, _ in MATRIX])
 def test_api_permission_matrix(client, world, tokens, role, method, path, body, expected):
+    if "{open_inv}" in path:
+        # Credit on account is applied as soon as an invoice is issued, so the open invoice is made here.
+        world = {**world, "open_inv": make_invoice(Customer.objects.get(pk=world["A"]), "1000.00").pk}
     url = "/api/v1" + _fill(path, world)
     headers = {"Authorization": f"Bearer {tokens[role]}"}
     before = AuditEntry.objects.count()
