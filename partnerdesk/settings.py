@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "partnerdesk.billing",
     "partnerdesk.gateway",
     "partnerdesk.web",
+    "partnerdesk.demo",
 ]
 
 MIDDLEWARE = [
