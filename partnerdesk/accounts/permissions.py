@@ -29,6 +29,19 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "payments.record": frozenset({Role.ADMIN, Role.BILLING_AGENT, Role.COLLECTIONS, Role.FINANCE}),
     "credit.issue": frozenset({Role.ADMIN, Role.FINANCE}),
     "users.manage": frozenset({Role.ADMIN}),
+    # email, calendar and collections
+    "emails.view": frozenset(_ALL_STAFF),
+    "emails.manage": frozenset({Role.ADMIN, Role.BILLING_AGENT, Role.COLLECTIONS}),
+    "templates.manage": frozenset({Role.ADMIN}),
+    "calendar.view": frozenset(_ALL_STAFF),
+    "calendar.manage": frozenset({Role.ADMIN}),
+    "collections.view": frozenset(_ALL_STAFF),
+    "collections.manage": frozenset({Role.ADMIN, Role.COLLECTIONS}),
+    "collections.policy": frozenset({Role.ADMIN}),
+    "collections.policy.view": frozenset(_EVERYONE),
+    "collections.acknowledge": frozenset({Role.CUSTOMER}),
+    "disputes.manage": frozenset({Role.ADMIN, Role.BILLING_AGENT, Role.COLLECTIONS}),
+    "reports.view": frozenset({Role.ADMIN, Role.COLLECTIONS, Role.FINANCE, Role.AUDITOR}),
 }
 
 
