@@ -89,11 +89,13 @@ def _register_routers():
     from partnerdesk.audit.api import router as audit_router
     from partnerdesk.billing.api import router as billing_router
     from partnerdesk.customers.api import router as customers_router
+    from partnerdesk.workdays.api import router as workdays_router
 
     api.add_router("", accounts_router)
     api.add_router("", customers_router)
     api.add_router("", billing_router)
     api.add_router("", audit_router)
+    api.add_router("", workdays_router)
 
 
 _register_routers()

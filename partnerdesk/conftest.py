@@ -136,3 +136,13 @@ def operator(simulator_handle, settings):
         "MAX_RETRY_AFTER_SECONDS": 0.05,
     }
     return Operator(handle)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_calendar_cache():
+    """Test rows are rolled back, so the per-process working-day cache must not outlive a test."""
+    from partnerdesk.workdays.services import clear_cache
+
+    clear_cache()
+    yield
+    clear_cache()

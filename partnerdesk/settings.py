@@ -43,9 +43,11 @@ INSTALLED_APPS = [
     "partnerdesk.accounts",
     "partnerdesk.audit",
     "partnerdesk.customers",
+    "partnerdesk.workdays",
     "partnerdesk.billing",
     "partnerdesk.gateway",
     "partnerdesk.web",
+    "partnerdesk.dunning",
     "partnerdesk.demo",
 ]
 

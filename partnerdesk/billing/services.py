@@ -23,6 +23,7 @@ from .models import (
     PaymentMethod,
     Refund,
 )
+from .signals import payment_recorded
 from .money import CURRENCIES, ZERO, has_more_places, to_money
 
 INVOICE_FIELDS = ["number", "status", "issue_date", "due_date", "total", "amount_paid", "balance"]
@@ -207,6 +208,7 @@ def record_payment(*, customer, amount, received_on: dt.date, method: str, actor
             payment = _record_payment(customer=customer, amount=amount, received_on=received_on, method=method,
                                       actor=actor, reference=reference, currency=currency,
                                       idempotency_key=idempotency_key, allocations=allocations, reason=reason)
+        transaction.on_commit(lambda: payment_recorded.send(sender=Payment, customer=customer, payment=payment))
     except IntegrityError:
         # A concurrent request with the same key won the race: answer with its payment.
         existing = Payment.objects.filter(idempotency_key=idempotency_key).first() if idempotency_key else None

@@ -1,0 +1,69 @@
+import datetime as dt
+import time
+from zoneinfo import ZoneInfo
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+
+def _date(value: str | None, flag: str) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise CommandError(f"{flag}: {value!r} is not a date (YYYY-MM-DD)", returncode=2)
+
+
+class Command(BaseCommand):
+    help = "Collections: run the daily collections run, preview the coming days, or process operator requests."
+
+    def add_arguments(self, parser):
+        sub = parser.add_subparsers(dest="what", required=True)
+        run = sub.add_parser("run", help="perform every collections action due (each exactly once)")
+        run.add_argument("--as-of", default=None, help="the collections day (YYYY-MM-DD, default today)")
+        run.add_argument("--dry-run", action="store_true", help="show what is due without doing it")
+        prev = sub.add_parser("preview", help="what the runs of the next days will do, per customer")
+        prev.add_argument("--as-of", default=None)
+        prev.add_argument("--days", type=int, default=7)
+        prev.add_argument("--customer", type=int, action="append", default=None)
+        sub.add_parser("process-requests", help="carry out pending suspensions/reactivations at the operator")
+        sched = sub.add_parser("scheduler", help="enqueue the run every day at --at (Beijing time); runs until stopped")
+        sched.add_argument("--at", default="09:00")
+
+    def handle(self, *args, what, **o):
+        from partnerdesk.dunning import engine, services
+
+        if what == "run":
+            as_of = _date(o["as_of"], "--as-of")
+            result = engine.run_collections(as_of, dry_run=o["dry_run"])
+            if result.status == "busy":
+                self.stderr.write("another collections run is in progress; nothing was done")
+                return
+            if o["dry_run"]:
+                for due in result.due:
+                    self.stdout.write(f"{due.customer_name}\t{due.number}\t{due.balance}\tdue {due.due_date}\t-> {due.target.name}")
+            counts = ", ".join(f"{k} {v}" for k, v in sorted(result.counts.items()))
+            self.stdout.write(self.style.SUCCESS(f"collections {result.status} for {result.as_of}: {counts}"))
+        elif what == "preview":
+            as_of = _date(o["as_of"], "--as-of") or timezone.localdate()
+            for item in engine.preview(as_of, o["days"], customer_ids=o["customer"]):
+                self.stdout.write(f"{item.date}\t{item.customer_name}\t{item.invoice_number}\t{item.stage}\t{', '.join(item.actions)}")
+        elif what == "process-requests":
+            self.stdout.write(str(services.process_operator_requests()))
+        elif what == "scheduler":
+            self._scheduler(o["at"])
+
+    def _scheduler(self, at: str):
+        from partnerdesk.dunning.tasks import run_collections_task
+
+        hour, minute = (int(x) for x in at.split(":"))
+        tz = ZoneInfo("Asia/Shanghai")
+        while True:
+            now = timezone.now().astimezone(tz)
+            nxt = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
+            if nxt <= now:
+                nxt += dt.timedelta(days=1)
+            self.stdout.write(f"next collections run {nxt.isoformat()}")
+            time.sleep((nxt - now).total_seconds())
+            run_collections_task.enqueue(nxt.date().isoformat())

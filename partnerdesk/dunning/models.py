@@ -1,0 +1,221 @@
+"""Collections: policies and their stages, holds (disputes, promises to pay), the collections log, the
+queue of operator requests (suspend / reactivate) and the runs."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from partnerdesk.billing.money import MoneyField
+
+
+class DayKind(models.TextChoices):
+    CALENDAR = "calendar", _("calendar days")
+    BUSINESS = "business", _("business days")
+
+
+class InvoiceScope(models.TextChoices):
+    ALL_OPEN = "all_open", _("All open invoices")
+    UNPAID_ONLY = "unpaid_only", _("Only invoices with nothing paid")
+
+
+class SuspendScope(models.TextChoices):
+    ALL = "all", _("All the customer's subscriptions")
+    INVOICE = "invoice", _("Subscriptions billed on the overdue invoice")
+
+
+class CollectionsPolicy(models.Model):
+    """A named collections process: what happens to an unpaid invoice, and when."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    description = models.TextField(_("description"), blank=True)
+    is_default = models.BooleanField(_("default policy"), default=False)
+    min_overdue_amount = MoneyField(_("minimum overdue amount"), default=0)
+    grace_days = models.PositiveSmallIntegerField(_("grace period (days)"), default=0)
+    invoice_scope = models.CharField(_("invoices that count"), max_length=20, choices=InvoiceScope.choices,
+                                     default=InvoiceScope.ALL_OPEN)
+    # Days after suspension on which the customer is warned that the operator will delete its data (day 60).
+    deletion_warning_days = models.JSONField(_("data-deletion warnings (days after suspension)"), default=list)
+    version = models.PositiveIntegerField(default=1)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["is_default"], condition=Q(is_default=True), name="one_default_policy")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PolicyStage(models.Model):
+    """One step of a policy, due a number of days after (or, negative, before) the invoice due date."""
+
+    policy = models.ForeignKey(CollectionsPolicy, on_delete=models.CASCADE, related_name="stages")
+    position = models.PositiveSmallIntegerField(_("position"))
+    name = models.CharField(_("name"), max_length=100)
+    offset_days = models.SmallIntegerField(_("days from due date"))
+    day_kind = models.CharField(_("counted in"), max_length=10, choices=DayKind.choices, default=DayKind.CALENDAR)
+    send_notice = models.BooleanField(_("send a notice"), default=True)
+    template_key = models.CharField(_("email template"), max_length=60, default="collections.notice")
+    call_task = models.BooleanField(_("flag for a phone call"), default=False)
+    suspend = models.BooleanField(_("suspend subscriptions"), default=False)
+    suspend_scope = models.CharField(_("which subscriptions"), max_length=10, choices=SuspendScope.choices, default=SuspendScope.ALL)
+    cancel = models.BooleanField(_("flag for cancellation"), default=False)
+
+    class Meta:
+        ordering = ["policy_id", "position"]
+        constraints = [models.UniqueConstraint(fields=["policy", "position"], name="stage_position_unique")]
+
+    def __str__(self) -> str:
+        sign = "+" if self.offset_days >= 0 else ""
+        return f"{self.name} ({sign}{self.offset_days} {self.get_day_kind_display()})"
+
+
+class CollectionsProfile(models.Model):
+    """A customer's own collections terms: its policy, or an exemption."""
+
+    customer = models.OneToOneField("customers.Customer", on_delete=models.CASCADE, related_name="collections_profile")
+    policy = models.ForeignKey(CollectionsPolicy, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    exempt = models.BooleanField(_("exempt from collections"), default=False)
+    exempt_reason = models.TextField(_("exemption reason"), blank=True)
+
+
+class HoldStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    RESOLVED = "resolved", _("Resolved")
+    KEPT = "kept", _("Kept")
+    BROKEN = "broken", _("Broken")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class Dispute(models.Model):
+    """A customer disputes an invoice: collections leaves it alone while the dispute is open."""
+
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="disputes")
+    invoice = models.ForeignKey("billing.Invoice", on_delete=models.PROTECT, related_name="disputes")
+    reason = models.TextField(_("reason"))
+    status = models.CharField(_("status"), max_length=10, choices=HoldStatus.choices, default=HoldStatus.OPEN)
+    opened_at = models.DateTimeField(default=timezone.now)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolution = models.TextField(_("resolution"), blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["status"])]
+
+
+class PromiseToPay(models.Model):
+    """A promise to pay (or a payment plan's last instalment): holds collections until the date."""
+
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="promises")
+    invoice = models.ForeignKey("billing.Invoice", null=True, blank=True, on_delete=models.PROTECT, related_name="promises")
+    amount = MoneyField(_("amount"))
+    promised_date = models.DateField(_("promised by"))
+    note = models.TextField(_("note"), blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=HoldStatus.choices, default=HoldStatus.OPEN)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "promised_date"])]
+
+
+class ActionKind(models.TextChoices):
+    REMINDER = "reminder", _("Reminder sent")
+    NOTICE = "notice", _("Notice sent")
+    CALL = "call", _("Phone call flagged")
+    SUSPEND = "suspend", _("Suspension requested")
+    SUSPENDED = "suspended", _("Suspended at the operator")
+    DELETION_WARNING = "deletion_warning", _("Data-deletion warning sent")
+    CANCEL = "cancel", _("Cancellation flagged")
+    REACTIVATE = "reactivate", _("Reactivation requested")
+    REACTIVATED = "reactivated", _("Reactivated at the operator")
+    STAGE = "stage", _("Stage reached")
+
+
+class CollectionsAction(models.Model):
+    """The collections log. `key` is the natural key of the effect, so each is done exactly once."""
+
+    key = models.CharField(max_length=120, unique=True)
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="collections_actions")
+    invoice = models.ForeignKey("billing.Invoice", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    subscription = models.ForeignKey("customers.Subscription", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    stage = models.ForeignKey(PolicyStage, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    kind = models.CharField(_("action"), max_length=20, choices=ActionKind.choices)
+    as_of = models.DateField(_("collections day"))
+    detail = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-as_of", "-id"]
+        indexes = [models.Index(fields=["customer", "as_of"]), models.Index(fields=["as_of", "kind"])]
+
+
+class CallTask(models.Model):
+    """A phone call for a collections agent to make."""
+
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="call_tasks")
+    invoice = models.ForeignKey("billing.Invoice", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    key = models.CharField(max_length=120, unique=True)
+    due_on = models.DateField(_("due on"))
+    done_at = models.DateTimeField(null=True, blank=True)
+    assigned_to = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    note = models.TextField(blank=True)
+
+
+class RequestStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    IN_PROGRESS = "in_progress", _("In progress")
+    DONE = "done", _("Done")
+    SKIPPED = "skipped", _("Not needed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class OperatorRequest(models.Model):
+    """A suspension or reactivation to carry out at the operator; retried in the background until it is."""
+
+    SUSPEND = "suspend"
+    REACTIVATE = "reactivate"
+
+    subscription = models.ForeignKey("customers.Subscription", on_delete=models.PROTECT, related_name="operator_requests")
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="+")
+    action = models.CharField(max_length=12, choices=[(SUSPEND, _("Suspend")), (REACTIVATE, _("Reactivate"))])
+    cause = models.CharField(max_length=120)
+    reason = models.TextField()
+    status = models.CharField(max_length=12, choices=RequestStatus.choices, default=RequestStatus.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    last_error = models.TextField(blank=True)
+    claimed_by = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["subscription", "action", "cause"], name="operator_request_once")]
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+
+
+class CollectionsRun(models.Model):
+    as_of = models.DateField()
+    dry_run = models.BooleanField(default=False)
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=12, default="running")
+    counts = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+
+class RunLock(models.Model):
+    """A lease, claimed with a conditional UPDATE, so two collections runs never act at once."""
+
+    name = models.CharField(max_length=40, primary_key=True)
+    holder = models.CharField(max_length=64, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+
+class PolicyAcknowledgement(models.Model):
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="policy_acknowledgements")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    policy = models.ForeignKey(CollectionsPolicy, on_delete=models.PROTECT, related_name="+")
+    policy_version = models.PositiveIntegerField()
+    at = models.DateTimeField(default=timezone.now)

@@ -1,0 +1,213 @@
+"""Collections actions that people and events take: disputes, promises to pay, exemptions, carrying out
+suspensions and reactivations at the operator, and reactivating when a payment clears the overdue balance."""
+
+import datetime as dt
+import os
+import socket
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from partnerdesk.audit.services import record, snapshot
+from partnerdesk.billing.services import overdue_balance, parse_amount
+from partnerdesk.customers.models import Subscription, SubscriptionStatus, SuspensionReason
+from partnerdesk.errors import Conflict, DomainError, InvalidInput
+
+from .models import (
+    ActionKind,
+    CollectionsAction,
+    CollectionsProfile,
+    Dispute,
+    HoldStatus,
+    OperatorRequest,
+    PolicyAcknowledgement,
+    PromiseToPay,
+    RequestStatus,
+)
+
+MAX_BACKOFF = dt.timedelta(hours=1)
+STALE_CLAIM = dt.timedelta(minutes=10)
+
+
+# --- holds and exemptions ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def open_dispute(*, invoice, reason: str, actor) -> Dispute:
+    """Put an invoice on hold while the customer disputes it."""
+    if not reason.strip():
+        raise InvalidInput("a reason is required", field="reason")
+    if Dispute.objects.filter(invoice=invoice, status=HoldStatus.OPEN).exists():
+        raise Conflict("this invoice already has an open dispute", field="invoice_id")
+    dispute = Dispute.objects.create(customer=invoice.customer, invoice=invoice, reason=reason)
+    record(actor=actor, action="dispute.opened", obj=dispute, customer=invoice.customer,
+           after={"invoice": invoice.number}, reason=reason)
+    return dispute
+
+
+@transaction.atomic
+def resolve_dispute(dispute: Dispute, *, resolution: str, actor) -> Dispute:
+    """Close a dispute; collections resumes for the invoice from the stage it has reached."""
+    if dispute.status != HoldStatus.OPEN:
+        raise Conflict("the dispute is not open", field="status")
+    if not resolution.strip():
+        raise InvalidInput("a resolution is required", field="resolution")
+    dispute.status, dispute.resolved_at, dispute.resolution = HoldStatus.RESOLVED, timezone.now(), resolution
+    dispute.save()
+    record(actor=actor, action="dispute.resolved", obj=dispute, customer=dispute.customer, reason=resolution)
+    return dispute
+
+
+@transaction.atomic
+def add_promise(*, customer, amount, promised_date: dt.date, actor, invoice=None, note: str = "") -> PromiseToPay:
+    """Record a promise to pay (or a payment plan ending on `promised_date`): collections holds until then."""
+    amount = parse_amount(amount)
+    if promised_date < timezone.localdate():
+        raise InvalidInput("the promised date is in the past", field="promised_date")
+    if invoice is not None and invoice.customer_id != customer.pk:
+        raise InvalidInput("the invoice belongs to another customer", field="invoice_id")
+    promise = PromiseToPay.objects.create(customer=customer, invoice=invoice, amount=amount,
+                                          promised_date=promised_date, note=note)
+    record(actor=actor, action="promise.added", obj=promise, customer=customer,
+           after={"amount": amount, "promised_date": promised_date, "invoice": invoice.number if invoice else None}, reason=note)
+    return promise
+
+
+@transaction.atomic
+def set_profile(*, customer, actor, policy=None, exempt: bool = False, reason: str = "") -> CollectionsProfile:
+    """Give a customer its own policy, or exempt it from collections (a reason is required)."""
+    if exempt and not reason.strip():
+        raise InvalidInput("a reason is required to exempt a customer", field="reason")
+    profile, _ = CollectionsProfile.objects.get_or_create(customer=customer)
+    before = snapshot(profile, ["policy", "exempt", "exempt_reason"])
+    profile.policy, profile.exempt, profile.exempt_reason = policy, exempt, reason if exempt else ""
+    profile.save()
+    record(actor=actor, action="collections.profile_changed", obj=profile, customer=customer, before=before,
+           after=snapshot(profile, ["policy", "exempt", "exempt_reason"]), reason=reason)
+    return profile
+
+
+@transaction.atomic
+def acknowledge_policy(*, customer, user, policy) -> PolicyAcknowledgement:
+    """The customer's user acknowledges the collections policy as published."""
+    ack = PolicyAcknowledgement.objects.create(customer=customer, user=user, policy=policy, policy_version=policy.version)
+    record(actor=user, action="collections.policy_acknowledged", obj=ack, customer=customer,
+           after={"policy": policy.name, "version": policy.version})
+    return ack
+
+
+# --- operator requests ------------------------------------------------------------------------------------
+
+
+def _claim_requests(worker: str, limit: int) -> list[int]:
+    now = timezone.now()
+    due = OperatorRequest.objects.filter(
+        Q(status=RequestStatus.PENDING, next_attempt_at__lte=now)
+        | Q(status=RequestStatus.IN_PROGRESS, next_attempt_at__lt=now - STALE_CLAIM)
+    ).order_by("id").values_list("id", flat=True)[:limit]
+    claimed = []
+    for req_id in list(due):
+        # The conditional UPDATE is the claim: of two workers, one wins each request.
+        won = OperatorRequest.objects.filter(
+            Q(pk=req_id) & (Q(status=RequestStatus.PENDING) | Q(status=RequestStatus.IN_PROGRESS, next_attempt_at__lt=now - STALE_CLAIM))
+        ).update(status=RequestStatus.IN_PROGRESS, claimed_by=worker, next_attempt_at=now)
+        if won:
+            claimed.append(req_id)
+    return claimed
+
+
+def process_operator_requests(*, limit: int = 100) -> dict:
+    """Carry out pending suspensions and reactivations at the operator; failures are retried later."""
+    worker = f"{socket.gethostname()}:{os.getpid()}"
+    counts = {"done": 0, "skipped": 0, "retry": 0}
+    for req_id in _claim_requests(worker, limit):
+        req = OperatorRequest.objects.select_related("subscription__customer").get(pk=req_id)
+        counts[_carry_out(req)] += 1
+    return counts
+
+
+def _carry_out(req: OperatorRequest) -> str:
+    from partnerdesk.customers.services import (
+        reactivate_subscription,
+        suspend_subscription,
+        sync_subscriptions,
+    )
+    from partnerdesk.notifications.services import queue_email
+
+    sub = req.subscription
+    wanted = SubscriptionStatus.SUSPENDED if req.action == OperatorRequest.SUSPEND else SubscriptionStatus.ACTIVE
+    needed = SubscriptionStatus.ACTIVE if req.action == OperatorRequest.SUSPEND else SubscriptionStatus.SUSPENDED
+    if sub.status != needed and sub.status != wanted:
+        return _finish(req, RequestStatus.SKIPPED, note=f"subscription is {sub.status}")
+    try:
+        if sub.status == needed:
+            if req.action == OperatorRequest.SUSPEND:
+                sub = suspend_subscription(sub, actor=None, reason_code=SuspensionReason.NON_PAYMENT, reason=req.reason)
+            else:
+                sub = reactivate_subscription(sub, actor=None, reason=req.reason)
+    except DomainError as exc:
+        if isinstance(exc, Conflict):
+            try:  # the operator's copy changed: read it again before the next attempt
+                sync_subscriptions(sub.customer, actor=None)
+            except DomainError:
+                pass
+        return _retry(req, exc.message)
+    if sub.status != wanted:
+        return _retry(req, f"the operator reports the subscription as {sub.status}")
+    with transaction.atomic():
+        kind = ActionKind.SUSPENDED if req.action == OperatorRequest.SUSPEND else ActionKind.REACTIVATED
+        CollectionsAction.objects.get_or_create(
+            key=f"opreq:{req.pk}:{kind}",
+            defaults={"customer_id": req.customer_id, "subscription": sub, "kind": kind, "as_of": timezone.localdate(),
+                      "detail": {"cause": req.cause, "reason": req.reason}})
+        template = "collections.suspended" if req.action == OperatorRequest.SUSPEND else "collections.reactivated"
+        queue_email(customer=sub.customer, template_key=template, dedupe_key=f"opreq:{req.pk}:email",
+                    context={"customer_name": sub.customer.name, "subscriptions": [str(sub)], "reason": req.reason,
+                             "deletion_date": sub.data_deletion_date.isoformat() if sub.data_deletion_date else "",
+                             "amount_due": str(overdue_balance(sub.customer)), "currency": sub.customer.currency})
+        _finish(req, RequestStatus.DONE)
+    return "done"
+
+
+def _finish(req: OperatorRequest, status: str, note: str = "") -> str:
+    OperatorRequest.objects.filter(pk=req.pk).update(status=status, done_at=timezone.now(), last_error=note)
+    return "skipped" if status == RequestStatus.SKIPPED else "done"
+
+
+def _retry(req: OperatorRequest, error: str) -> str:
+    attempts = req.attempts + 1
+    delay = min(dt.timedelta(seconds=30 * 2 ** (attempts - 1)), MAX_BACKOFF)
+    OperatorRequest.objects.filter(pk=req.pk).update(status=RequestStatus.PENDING, attempts=attempts, last_error=error[:2000],
+                                                     next_attempt_at=timezone.now() + delay)
+    return "retry"
+
+
+# --- reactivation when the overdue balance is cleared ----------------------------------------------------------
+
+
+def reactivate_if_cleared(*, customer, cause: str, actor=None) -> list[OperatorRequest]:
+    """If nothing is overdue any more, ask the operator to restore subscriptions suspended for non-payment."""
+    if overdue_balance(customer) > 0:
+        return []
+    subs = list(Subscription.objects.filter(customer=customer, status=SubscriptionStatus.SUSPENDED,
+                                            suspension_reason=SuspensionReason.NON_PAYMENT))
+    if not subs:
+        return []
+    requests = []
+    with transaction.atomic():
+        for sub in subs:
+            req, created = OperatorRequest.objects.get_or_create(
+                subscription=sub, action=OperatorRequest.REACTIVATE, cause=cause,
+                defaults={"customer": customer, "reason": "Overdue balance paid in full"})
+            if created:
+                CollectionsAction.objects.get_or_create(
+                    key=f"{cause}:sub:{sub.pk}:reactivate",
+                    defaults={"customer": customer, "subscription": sub, "kind": ActionKind.REACTIVATE,
+                              "as_of": timezone.localdate(), "detail": {"cause": cause}})
+                requests.append(req)
+        if requests:
+            from . import tasks
+
+            transaction.on_commit(lambda: tasks.process_operator_requests_task.enqueue())
+    return requests

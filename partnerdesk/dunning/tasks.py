@@ -1,0 +1,27 @@
+"""Background work: the daily collections run, operator requests, and flushing the email queue."""
+
+from django_tasks import task
+
+
+@task()
+def run_collections_task(as_of: str | None = None):
+    import datetime as dt
+
+    from .engine import run_collections
+
+    result = run_collections(dt.date.fromisoformat(as_of) if as_of else None)
+    return {"status": result.status, "counts": result.counts}
+
+
+@task()
+def process_operator_requests_task():
+    from .services import process_operator_requests
+
+    return process_operator_requests()
+
+
+@task()
+def send_emails_task():
+    from partnerdesk.notifications.services import send_pending
+
+    return send_pending(limit=500)
