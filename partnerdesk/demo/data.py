@@ -56,7 +56,7 @@ def load_demo(*, simulator, today: dt.date | None = None, seed: int = 2026) -> d
             credit_limit=str(rng.choice([20000, 50000, 100000])),
             contact={"name": CONTACTS[i % len(CONTACTS)], "email": f"billing@{slug}.example.cn", "phone": f"+86 21 5{i:03d} 8{i:03d}"},
         )
-        for offer_id, offer_name, price, billing in rng.sample(OFFERS, rng.randint(1, 3)):
+        for offer_id, offer_name, _price, billing in rng.sample(OFFERS, rng.randint(1, 3)):
             simulator.add_subscription(str(tenant), offerId=offer_id, offerName=offer_name, friendlyName=offer_name,
                                        quantity=rng.choice([5, 10, 25, 50, 120]) if billing == "license" else 1,
                                        billingType=billing, termDuration="P1M" if billing == "usage" else "P1Y")

@@ -1,0 +1,105 @@
+"""The web desk in a real browser (Chromium through Playwright): an agent records a payment, a customer sees
+only its own invoices, and the language switch turns the page into Simplified Chinese."""
+
+import re
+from pathlib import Path
+
+import pytest
+from django.urls import reverse
+
+from .factories import PASSWORD
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--disable-background-networking", "--disable-component-update", "--no-first-run",
+                 "--disable-sync", "--disable-quic"]
+
+pytestmark = [
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is not installed at /usr/bin/chromium"),
+]
+
+
+@pytest.fixture
+def browser_page(monkeypatch, tmp_path, request):
+    """A fresh Chromium page asking for English; a screenshot lands in tmp_path if the test fails."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    # Playwright's sync API keeps an event loop running in this thread; the ORM calls in the test are safe.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(locale="en-US", extra_http_headers={"Accept-Language": "en"})
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        yield page
+        report = getattr(request.node, "rep_call", None)
+        if report is None or report.failed:
+            shot = tmp_path / "failure.png"
+            page.screenshot(path=str(shot), full_page=True)
+            print(f"screenshot of the failing page: {shot}")
+        browser.close()
+
+
+def sign_in(page, base, username):
+    page.goto(base + reverse("login"))
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("form.stacked button[type=submit]")
+
+
+def sign_out(page):
+    page.click("header .who button")
+    page.wait_for_url(re.compile(r"/login/"))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_agent_records_a_payment_and_a_customer_sees_only_its_own(live_server, transactional_db, people, invoices,
+                                                                   browser_page):
+    page, base = browser_page, live_server.url
+    expect = pytest.importorskip("playwright.sync_api").expect
+
+    # A billing agent signs in and lands on the customer list.
+    sign_in(page, base, "billing_agent")
+    page.wait_for_url(re.compile(r"/customers/$"))
+    expect(page.locator("h1")).to_have_text("Customers")
+
+    # Search narrows the list to Acme.
+    page.fill("input[name=q]", "acme")
+    page.click("form.filters button[type=submit]")
+    expect(page.locator("table.customers tbody tr")).to_have_count(1)
+    expect(page.locator("table.customers")).not_to_contain_text("Globex")
+
+    # Open Acme: it owes 3,500.00.
+    page.click("table.customers a:has-text('Acme')")
+    balance = page.locator("[data-testid=balance]")
+    expect(balance).to_have_text("¥3,500.00")
+
+    # Record a payment of 1,200.00; the page shows the new balance.
+    page.click("a:has-text('Record payment')")
+    page.fill("input[name=amount]", "1200.00")
+    page.select_option("select[name=method]", "alipay")
+    page.fill("input[name=reference]", "ALI-2026-0042")
+    page.click("#payment-form button[type=submit]")
+    page.wait_for_url(re.compile(r"/customers/\d+/$"))
+    expect(page.locator(".message.success")).to_contain_text("New balance: ¥2,300.00")
+    expect(balance).to_have_text("¥2,300.00")
+    expect(page.locator("table.payments")).to_contain_text("ALI-2026-0042")
+    sign_out(page)
+
+    # Acme's portal user sees Acme's invoices and nothing of Globex.
+    sign_in(page, base, "acme_user")
+    page.wait_for_url(re.compile(r"/portal/$"))
+    page.click("nav a[href='/portal/invoices/']")
+    invoice_table = page.locator("table.invoices")
+    expect(invoice_table).to_contain_text(invoices["acme_old"].number)
+    expect(invoice_table).to_contain_text(invoices["acme_new"].number)
+    expect(invoice_table).not_to_contain_text(invoices["globex"].number)
+    assert page.goto(base + reverse("portal_invoice_detail", args=[invoices["globex"].pk])).status == 404
+    assert page.goto(base + reverse("invoice_detail", args=[invoices["globex"].pk])).status == 403
+
+    # The header switches the language to Simplified Chinese.
+    page.goto(base + reverse("portal_invoices"))
+    page.click("form.lang button[value=zh-hans]")
+    expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
+    expect(page.locator("h1")).to_have_text("发票")
+    expect(page.locator("header nav")).to_contain_text("概览")
+    expect(page.locator("table.invoices")).to_contain_text("已开具")
+

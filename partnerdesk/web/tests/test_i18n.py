@@ -1,0 +1,51 @@
+"""Every page in English, Simplified and Traditional Chinese; the header switches language."""
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from .factories import client_for
+
+STAFF_PAGES = ["customer_list", "audit_list", "token_list", "customer_import"]
+
+
+@pytest.mark.parametrize("language, customers, balance_owed", [
+    ("en", "Customers", "Balance owed"),
+    ("zh-hans", "客户", "应付余额"),
+    ("zh-hant", "客戶", "應付餘額"),
+])
+def test_staff_pages_in_each_language(people, acme, invoices, language, customers, balance_owed):
+    c = client_for(people["admin"], language=language)
+    for name in STAFF_PAGES:
+        response = c.get(reverse(name))
+        assert response.status_code == 200
+        assert f'<html lang="{language}">' in response.content.decode()
+    assert customers in c.get(reverse("customer_list")).content.decode()
+    assert balance_owed in c.get(reverse("customer_detail", args=[acme.pk])).content.decode()
+
+
+@pytest.mark.parametrize("language, issued", [("zh-hans", "已开具"), ("zh-hant", "已開立")])
+def test_model_choice_labels_are_translated(people, invoices, language, issued):
+    body = client_for(people["acme_user"], language=language).get(reverse("portal_invoices")).content.decode()
+    assert issued in body
+
+
+def test_default_language_is_simplified_chinese(db):
+    body = Client().get(reverse("login")).content.decode()
+    assert '<html lang="zh-hans">' in body and "登录" in body
+
+
+def test_the_header_switches_language(people):
+    c = client_for(people["acme_user"])
+    assert "Overview" in c.get(reverse("portal_home")).content.decode()
+    response = c.post(reverse("set_language"), {"language": "zh-hant", "next": reverse("portal_home")})
+    assert response.status_code == 302
+    body = c.get(reverse("portal_home")).content.decode()
+    assert "總覽" in body and '<html lang="zh-hant">' in body
+
+
+@pytest.mark.parametrize("accept, lang", [("zh-CN,zh;q=0.9,en;q=0.8", "zh-hans"), ("zh-TW,zh;q=0.9", "zh-hant"),
+                                          ("en-US,en;q=0.9", "en")])
+def test_the_browsers_accept_language_is_honoured(db, accept, lang):
+    body = Client(headers={"Accept-Language": accept}).get(reverse("login")).content.decode()
+    assert f'<html lang="{lang}">' in body

@@ -1,0 +1,81 @@
+"""The customer portal: a customer user sees its own company only, and nothing in the URL can change that.
+
+Every page receives the customer from access.portal_page (visible_customers of the signed-in user), and
+every object is looked up through permissions.scope, so another customer's id is simply not found.
+"""
+
+from django.core.paginator import Paginator
+from django.shortcuts import render
+from django.utils import timezone
+
+from partnerdesk.accounts.permissions import get_scoped_or_404, scope
+from partnerdesk.billing.models import Invoice, InvoiceStatus, Payment
+from partnerdesk.billing.services import customer_balance, overdue_balance
+from partnerdesk.customers.models import Subscription, SubscriptionStatus
+
+from ..access import customer_zone, portal_page
+from .billing import invoice_context, statement_context
+
+PER_PAGE = 25
+
+
+def _invoices(request, customer):
+    # Drafts are the partner's work in progress, not yet the customer's business.
+    return scope(Invoice.objects.filter(customer=customer), request.user).exclude(status=InvoiceStatus.DRAFT)
+
+
+def _subscriptions(request, customer):
+    return list(scope(Subscription.objects.filter(customer=customer), request.user))
+
+
+def _render(request, customer, template, context):
+    with timezone.override(customer_zone(customer)):
+        return render(request, template, {"customer": customer, "zone": customer_zone(customer), **context})
+
+
+@portal_page("customers.view")
+def portal_home(request, customer):
+    """The customer's account at a glance: balance, suspended subscriptions, recent invoices."""
+    subscriptions = _subscriptions(request, customer)
+    return _render(request, customer, "web/portal/home.html", {
+        "balance": customer_balance(customer),
+        "overdue": overdue_balance(customer),
+        "suspended": [s for s in subscriptions if s.status == SubscriptionStatus.SUSPENDED],
+        "subscription_count": len(subscriptions),
+        "invoices": _invoices(request, customer)[:5],
+    })
+
+
+@portal_page("invoices.view")
+def portal_invoices(request, customer):
+    page = Paginator(_invoices(request, customer), PER_PAGE).get_page(request.GET.get("page"))
+    return _render(request, customer, "web/portal/invoices.html", {"page": page})
+
+
+@portal_page("invoices.view")
+def portal_invoice_detail(request, customer, pk):
+    invoice = get_scoped_or_404(_invoices(request, customer).select_related("customer"), request.user, pk)
+    return _render(request, customer, "web/portal/invoice.html", invoice_context(invoice))
+
+
+@portal_page("payments.view")
+def portal_payments(request, customer):
+    payments = scope(Payment.objects.filter(customer=customer), request.user)
+    page = Paginator(payments, PER_PAGE).get_page(request.GET.get("page"))
+    return _render(request, customer, "web/portal/payments.html", {"page": page})
+
+
+@portal_page("statement.view")
+def portal_statement(request, customer):
+    with timezone.override(customer_zone(customer)):
+        context = statement_context(request, customer)
+    return _render(request, customer, "web/portal/statement.html", context)
+
+
+@portal_page("subscriptions.view")
+def portal_subscriptions(request, customer):
+    subscriptions = _subscriptions(request, customer)
+    return _render(request, customer, "web/portal/subscriptions.html", {
+        "subscriptions": subscriptions,
+        "suspended": [s for s in subscriptions if s.status == SubscriptionStatus.SUSPENDED],
+    })
