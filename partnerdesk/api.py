@@ -89,6 +89,8 @@ def _register_routers():
     from partnerdesk.audit.api import router as audit_router
     from partnerdesk.billing.api import router as billing_router
     from partnerdesk.customers.api import router as customers_router
+    from partnerdesk.dunning.api import router as dunning_router
+    from partnerdesk.notifications.api import router as notifications_router
     from partnerdesk.workdays.api import router as workdays_router
 
     api.add_router("", accounts_router)
@@ -96,6 +98,8 @@ def _register_routers():
     api.add_router("", billing_router)
     api.add_router("", audit_router)
     api.add_router("", workdays_router)
+    api.add_router("", dunning_router)
+    api.add_router("", notifications_router)
 
 
 _register_routers()

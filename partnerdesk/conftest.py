@@ -10,6 +10,7 @@ from partnerdesk.accounts.models import Role
 from partnerdesk.accounts.services import create_api_token, create_user
 from partnerdesk.billing.services import LineInput, create_invoice
 from partnerdesk.customers.services import create_customer
+from partnerdesk.notifications.tests.conftest import smtp_server  # noqa: F401  (shared: a real SMTP server)
 
 STAFF_ROLES = [Role.ADMIN, Role.BILLING_AGENT, Role.COLLECTIONS, Role.FINANCE, Role.AUDITOR]
 
@@ -108,6 +109,7 @@ class Operator:
     def add_subscription(self, customer, **fields):
         fields.setdefault("offerId", "CFQ7TTC0LFLX")
         fields.setdefault("billingType", "license")
+        fields.setdefault("friendlyName", fields.get("offerName", "Microsoft 365 E3"))
         return self.simulator.add_subscription(str(customer.tenant_id), **fields)
 
     def status(self, subscription):

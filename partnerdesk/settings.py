@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "partnerdesk.audit",
     "partnerdesk.customers",
     "partnerdesk.workdays",
+    "partnerdesk.notifications",
     "partnerdesk.billing",
     "partnerdesk.gateway",
     "partnerdesk.web",
@@ -150,6 +151,13 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "billing@partnerdesk.i
 if MODE == "demo" and "EMAIL_BACKEND" not in os.environ:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = VAR_DIR / "mail"
+
+# What customer emails say about the partner (support channel and hours are part of the seed's duty to tell).
+NOTIFICATIONS = {
+    "PARTNER_NAME": os.environ.get("PARTNERDESK_PARTNER_NAME", "PartnerDesk"),
+    "SUPPORT_EMAIL": os.environ.get("PARTNERDESK_SUPPORT_EMAIL", DEFAULT_FROM_EMAIL),
+    "PORTAL_URL": os.environ.get("PARTNERDESK_PORTAL_URL", ""),
+}
 
 TASKS = {
     "default": {

@@ -9,6 +9,7 @@ after a crash at any point, adds nothing that was already done. A lease (RunLock
 import datetime as dt
 import os
 import socket
+import time
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -65,6 +66,8 @@ class RunResult:
     due: list = field(default_factory=list)
     counts: dict = field(default_factory=dict)
     run_id: int | None = None
+    decide_seconds: float = 0.0
+    record_seconds: float = 0.0
 
 
 # --- holds ------------------------------------------------------------------------------------------------
@@ -331,7 +334,9 @@ def run_collections(as_of: dt.date | None = None, *, dry_run: bool = False, batc
         return RunResult(as_of, "busy")
     try:
         run = CollectionsRun.objects.create(as_of=as_of)
+        started = time.perf_counter()
         due = decide(as_of)
+        decided = time.perf_counter()
         totals = defaultdict(int)
         for i in range(0, len(due), batch_size):
             for k, v in record_due(due[i:i + batch_size], as_of=as_of).items():
@@ -341,12 +346,14 @@ def run_collections(as_of: dt.date | None = None, *, dry_run: bool = False, batc
                 on_batch(i)
         totals["deletion_warnings"] = record_deletion_warnings(deletion_warnings(as_of), as_of=as_of)
         totals["due"] = len(due)
+        recorded = time.perf_counter()
         with transaction.atomic():
             run.status, run.finished_at, run.counts = "finished", timezone.now(), dict(totals)
             run.save()
             record(actor=None, action="collections.run", obj=run, after=dict(totals), reason=f"collections run for {as_of}")
         _schedule_background_work()
-        return RunResult(as_of, "finished", due=due, counts=dict(totals), run_id=run.pk)
+        return RunResult(as_of, "finished", due=due, counts=dict(totals), run_id=run.pk,
+                         decide_seconds=decided - started, record_seconds=recorded - decided)
     finally:
         release_lock(holder)
 
@@ -354,8 +361,8 @@ def run_collections(as_of: dt.date | None = None, *, dry_run: bool = False, batc
 def _schedule_background_work():
     from . import tasks
 
+    # Emails schedule their own sending when queued; operator requests are carried out by this task.
     transaction.on_commit(lambda: tasks.process_operator_requests_task.enqueue())
-    transaction.on_commit(lambda: tasks.send_emails_task.enqueue())
 
 
 # --- preview -------------------------------------------------------------------------------------------------

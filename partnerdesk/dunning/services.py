@@ -133,7 +133,6 @@ def _carry_out(req: OperatorRequest) -> str:
         suspend_subscription,
         sync_subscriptions,
     )
-    from partnerdesk.notifications.services import queue_email
 
     sub = req.subscription
     wanted = SubscriptionStatus.SUSPENDED if req.action == OperatorRequest.SUSPEND else SubscriptionStatus.ACTIVE
@@ -161,13 +160,27 @@ def _carry_out(req: OperatorRequest) -> str:
             key=f"opreq:{req.pk}:{kind}",
             defaults={"customer_id": req.customer_id, "subscription": sub, "kind": kind, "as_of": timezone.localdate(),
                       "detail": {"cause": req.cause, "reason": req.reason}})
-        template = "collections.suspended" if req.action == OperatorRequest.SUSPEND else "collections.reactivated"
-        queue_email(customer=sub.customer, template_key=template, dedupe_key=f"opreq:{req.pk}:email",
-                    context={"customer_name": sub.customer.name, "subscriptions": [str(sub)], "reason": req.reason,
-                             "deletion_date": sub.data_deletion_date.isoformat() if sub.data_deletion_date else "",
-                             "amount_due": str(overdue_balance(sub.customer)), "currency": sub.customer.currency})
         _finish(req, RequestStatus.DONE)
+        _tell_customer_when_all_done(req, sub.customer)
     return "done"
+
+
+def _tell_customer_when_all_done(req: OperatorRequest, customer) -> None:
+    """One email per cause, once every subscription it concerns is done: what happened, why, what to do."""
+    from partnerdesk.notifications.services import queue_email
+
+    siblings = OperatorRequest.objects.filter(customer=customer, action=req.action, cause=req.cause)
+    if siblings.exclude(status__in=[RequestStatus.DONE, RequestStatus.SKIPPED, RequestStatus.CANCELLED]).exists():
+        return
+    subs = [r.subscription for r in siblings.filter(status=RequestStatus.DONE).select_related("subscription").order_by("id")]
+    if not subs:
+        return
+    deletion = min((s.data_deletion_date for s in subs if s.data_deletion_date), default=None)
+    template = "collections.suspended" if req.action == OperatorRequest.SUSPEND else "collections.reactivated"
+    queue_email(customer=customer, template_key=template, dedupe_key=f"{req.cause}:{req.action}:email",
+                context={"customer_name": customer.name, "subscriptions": [str(s) for s in subs], "reason": req.reason,
+                         "deletion_date": deletion.isoformat() if deletion else "",
+                         "amount_due": str(overdue_balance(customer)), "currency": customer.currency})
 
 
 def _finish(req: OperatorRequest, status: str, note: str = "") -> str:

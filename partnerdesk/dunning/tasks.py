@@ -1,4 +1,4 @@
-"""Background work: the daily collections run, operator requests, and flushing the email queue."""
+"""Background work: the daily collections run, operator requests, (emails are sent by partnerdesk.notifications.tasks)."""
 
 from django_tasks import task
 
@@ -18,10 +18,3 @@ def process_operator_requests_task():
     from .services import process_operator_requests
 
     return process_operator_requests()
-
-
-@task()
-def send_emails_task():
-    from partnerdesk.notifications.services import send_pending
-
-    return send_pending(limit=500)

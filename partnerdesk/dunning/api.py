@@ -1,0 +1,266 @@
+import datetime as dt
+from decimal import Decimal
+
+from django.utils import timezone
+from ninja import Router, Schema
+from ninja.pagination import LimitOffsetPagination, paginate
+
+from partnerdesk.accounts.permissions import get_customer_or_404, get_scoped_or_404, require
+from partnerdesk.api_schemas import Amount
+from partnerdesk.billing.models import Invoice
+from partnerdesk.errors import InvalidInput
+
+from . import engine, services
+from .models import CollectionsAction, CollectionsPolicy, CollectionsRun, Dispute, OperatorRequest
+from .publication import published_policy
+
+router = Router(tags=["collections"])
+
+
+class StageOut(Schema):
+    position: int
+    name: str
+    offset_days: int
+    day_kind: str
+    send_notice: bool
+    template_key: str
+    call_task: bool
+    suspend: bool
+    suspend_scope: str
+    cancel: bool
+
+
+class PolicyOut(Schema):
+    id: int
+    name: str
+    description: str
+    is_default: bool
+    min_overdue_amount: Decimal
+    grace_days: int
+    invoice_scope: str
+    deletion_warning_days: list[int]
+    version: int
+    stages: list[StageOut]
+
+    @staticmethod
+    def resolve_stages(obj):
+        return list(obj.stages.order_by("position"))
+
+
+class InvoiceDatesOut(Schema):
+    invoice_id: int
+    number: str
+    due_date: dt.date
+    balance: Decimal
+    reminder_date: dt.date | None
+    suspension_date: dt.date | None
+    deletion_date: dt.date | None
+    on_hold: bool
+
+
+class PublishedOut(Schema):
+    customer_id: int
+    exempt: bool
+    policy: PolicyOut | None
+    as_of: dt.date
+    invoices: list[InvoiceDatesOut]
+    acknowledged_at: dt.datetime | None
+
+
+class ActionOut(Schema):
+    id: int
+    key: str
+    kind: str
+    as_of: dt.date
+    invoice_id: int | None
+    subscription_id: int | None
+    detail: dict
+    created_at: dt.datetime
+
+
+class ProfileIn(Schema):
+    policy_id: int | None = None
+    exempt: bool = False
+    reason: str = ""
+
+
+class DisputeIn(Schema):
+    reason: str
+
+
+class ResolveIn(Schema):
+    resolution: str
+
+
+class DisputeOut(Schema):
+    id: int
+    invoice_id: int
+    status: str
+    reason: str
+    resolution: str
+    opened_at: dt.datetime
+
+
+class PromiseIn(Schema):
+    amount: Amount
+    promised_date: dt.date
+    invoice_id: int | None = None
+    note: str = ""
+
+
+class PromiseOut(Schema):
+    id: int
+    customer_id: int
+    invoice_id: int | None
+    amount: Decimal
+    promised_date: dt.date
+    status: str
+    note: str
+
+
+class RunIn(Schema):
+    as_of: dt.date | None = None
+    dry_run: bool = False
+
+
+class RunOut(Schema):
+    as_of: dt.date
+    status: str
+    counts: dict
+
+
+class PreviewOut(Schema):
+    date: dt.date
+    customer_id: int
+    customer_name: str
+    invoice_number: str
+    stage: str
+    actions: list[str]
+
+
+class OperatorRequestOut(Schema):
+    id: int
+    subscription_id: int
+    customer_id: int
+    action: str
+    cause: str
+    status: str
+    attempts: int
+    next_attempt_at: dt.datetime
+    last_error: str
+
+
+@router.get("/collections/policies", response=list[PolicyOut], summary="Collections policies")
+def list_policies(request):
+    require(request.user, "collections.view")
+    return CollectionsPolicy.objects.order_by("-is_default", "name")
+
+
+@router.get("/customers/{customer_id}/collections-policy", response=PublishedOut,
+            summary="The collections policy as published to a customer, with its invoices' dates")
+def customer_policy(request, customer_id: int, as_of: dt.date | None = None):
+    require(request.user, "collections.policy.view")
+    pub = published_policy(get_customer_or_404(request.user, customer_id), as_of=as_of)
+    return {"customer_id": customer_id, "exempt": pub.exempt, "policy": pub.policy, "as_of": pub.as_of,
+            "acknowledged_at": pub.acknowledged.at if pub.acknowledged else None,
+            "invoices": [{"invoice_id": t.invoice.pk, "number": t.invoice.number, "due_date": t.invoice.due_date,
+                          "balance": t.invoice.balance, "reminder_date": t.reminder_date, "suspension_date": t.suspension_date,
+                          "deletion_date": t.deletion_date, "on_hold": t.on_hold} for t in pub.invoices]}
+
+
+@router.post("/customers/{customer_id}/collections-policy/acknowledge", response={201: PublishedOut},
+             summary="The customer's user acknowledges its collections policy")
+def acknowledge(request, customer_id: int):
+    customer = get_customer_or_404(request.user, customer_id)
+    require(request.user, "collections.acknowledge")
+    pub = published_policy(customer)
+    if pub.policy is None:
+        raise InvalidInput("this customer is exempt from collections", field="customer_id")
+    services.acknowledge_policy(customer=customer, user=request.user, policy=pub.policy)
+    return 201, customer_policy(request, customer_id)
+
+
+@router.get("/customers/{customer_id}/collections/log", response=list[ActionOut], summary="The customer's collections log")
+@paginate(LimitOffsetPagination)
+def collections_log(request, customer_id: int):
+    require(request.user, "collections.view")
+    return CollectionsAction.objects.filter(customer=get_customer_or_404(request.user, customer_id))
+
+
+@router.put("/customers/{customer_id}/collections/profile", response=PublishedOut,
+            summary="Give a customer its own policy, or exempt it")
+def set_profile(request, customer_id: int, payload: ProfileIn):
+    customer = get_customer_or_404(request.user, customer_id)
+    require(request.user, "collections.manage")
+    policy = None
+    if payload.policy_id is not None:
+        policy = CollectionsPolicy.objects.filter(pk=payload.policy_id).first()
+        if policy is None:
+            raise InvalidInput("no such policy", field="policy_id")
+    services.set_profile(customer=customer, actor=request.user, policy=policy, exempt=payload.exempt, reason=payload.reason)
+    return customer_policy(request, customer_id)
+
+
+@router.post("/invoices/{invoice_id}/disputes", response={201: DisputeOut}, summary="Open a dispute: collections holds the invoice")
+def open_dispute(request, invoice_id: int, payload: DisputeIn):
+    invoice = get_scoped_or_404(Invoice.objects.select_related("customer"), request.user, invoice_id)
+    require(request.user, "disputes.manage")
+    return 201, services.open_dispute(invoice=invoice, reason=payload.reason, actor=request.user)
+
+
+@router.post("/disputes/{dispute_id}/resolve", response=DisputeOut, summary="Resolve a dispute")
+def resolve_dispute(request, dispute_id: int, payload: ResolveIn):
+    dispute = get_scoped_or_404(Dispute.objects.select_related("customer"), request.user, dispute_id)
+    require(request.user, "disputes.manage")
+    return services.resolve_dispute(dispute, resolution=payload.resolution, actor=request.user)
+
+
+@router.post("/customers/{customer_id}/promises", response={201: PromiseOut}, summary="Record a promise to pay")
+def add_promise(request, customer_id: int, payload: PromiseIn):
+    customer = get_customer_or_404(request.user, customer_id)
+    require(request.user, "collections.manage")
+    invoice = None
+    if payload.invoice_id is not None:
+        invoice = Invoice.objects.filter(pk=payload.invoice_id, customer=customer).first()
+        if invoice is None:
+            raise InvalidInput("no such invoice for this customer", field="invoice_id")
+    return 201, services.add_promise(customer=customer, amount=payload.amount, promised_date=payload.promised_date,
+                                     invoice=invoice, note=payload.note, actor=request.user)
+
+
+@router.get("/collections/preview", response=list[PreviewOut], summary="What the next days' runs will do")
+def preview(request, days: int = 7, customer_id: int | None = None, as_of: dt.date | None = None):
+    require(request.user, "collections.view")
+    if not 1 <= days <= 60:
+        raise InvalidInput("days must be between 1 and 60", field="days")
+    customer_ids = [get_customer_or_404(request.user, customer_id).pk] if customer_id else None
+    return engine.preview(as_of or timezone.localdate(), days, customer_ids=customer_ids)
+
+
+@router.post("/collections/runs", response=RunOut, summary="Run collections now (each due action exactly once)")
+def run(request, payload: RunIn):
+    require(request.user, "collections.manage")
+    result = engine.run_collections(payload.as_of, dry_run=payload.dry_run)
+    return {"as_of": result.as_of, "status": result.status, "counts": result.counts}
+
+
+@router.get("/collections/runs", response=list[RunOut], summary="Past collections runs")
+@paginate(LimitOffsetPagination)
+def list_runs(request):
+    require(request.user, "collections.view")
+    return CollectionsRun.objects.all()
+
+
+@router.get("/collections/operator-requests", response=list[OperatorRequestOut],
+            summary="Suspensions and reactivations queued for the operator (failures are retried)")
+@paginate(LimitOffsetPagination)
+def operator_requests(request, status: str | None = None):
+    require(request.user, "collections.view")
+    qs = OperatorRequest.objects.order_by("-id")
+    return qs.filter(status=status) if status else qs
+
+
+@router.post("/collections/operator-requests/process", summary="Carry out due operator requests now")
+def process_requests(request):
+    require(request.user, "collections.manage")
+    return services.process_operator_requests()

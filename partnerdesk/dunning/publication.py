@@ -1,0 +1,70 @@
+"""The collections policy as published to one customer: the process, and for each open invoice the concrete
+days on which a reminder goes out, access is suspended, and data would be deleted."""
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.utils import timezone
+
+from partnerdesk.billing.models import OPEN_STATUSES, Invoice
+from partnerdesk.customers.models import DATA_DELETION_DAYS
+
+from .models import CollectionsPolicy, PolicyAcknowledgement, PolicyStage
+from .policies import policy_for, stage_date
+
+
+@dataclass
+class StageDate:
+    stage: PolicyStage
+    date: dt.date
+    passed: bool
+
+
+@dataclass
+class InvoiceTimeline:
+    invoice: Invoice
+    stages: list[StageDate]
+    reminder_date: dt.date | None
+    suspension_date: dt.date | None
+    deletion_date: dt.date | None
+    on_hold: bool = False
+
+
+@dataclass
+class PublishedPolicy:
+    customer: object
+    policy: CollectionsPolicy | None  # None: the customer is exempt from collections
+    as_of: dt.date
+    stages: list[PolicyStage] = field(default_factory=list)
+    invoices: list[InvoiceTimeline] = field(default_factory=list)
+    deletion_days: int = DATA_DELETION_DAYS
+    acknowledged: PolicyAcknowledgement | None = None
+
+    @property
+    def exempt(self) -> bool:
+        return self.policy is None
+
+
+def published_policy(customer, *, as_of: dt.date | None = None) -> PublishedPolicy:
+    """The policy that applies to the customer, with each open invoice's dates worked out."""
+    from .engine import held_invoice_ids
+
+    as_of = as_of or timezone.localdate()
+    policy = policy_for(customer)
+    published = PublishedPolicy(customer=customer, policy=policy, as_of=as_of)
+    if policy is None:
+        return published
+    stages = list(policy.stages.order_by("position"))
+    published.stages = stages
+    held = held_invoice_ids(as_of, [customer.pk])
+    for invoice in Invoice.objects.filter(customer=customer, status__in=OPEN_STATUSES).order_by("due_date", "id"):
+        dates = [StageDate(s, stage_date(invoice.due_date, s, policy.grace_days), False) for s in stages]
+        for d in dates:
+            d.passed = d.date <= as_of
+        reminder = next((d.date for d in dates if d.stage.send_notice), None)
+        suspension = next((d.date for d in dates if d.stage.suspend), None)
+        deletion = suspension + dt.timedelta(days=DATA_DELETION_DAYS) if suspension else None
+        published.invoices.append(InvoiceTimeline(invoice, dates, reminder, suspension, deletion, invoice.pk in held))
+    published.acknowledged = (PolicyAcknowledgement.objects.filter(customer=customer, policy=policy, policy_version=policy.version)
+                              .select_related("user").order_by("-at").first())
+    return published

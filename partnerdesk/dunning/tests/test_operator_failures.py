@@ -1,0 +1,51 @@
+"""Operator failures (500s, timeouts) during suspension: nothing is lost, staff can see it, and the
+suspension completes once the operator recovers."""
+
+import datetime as dt
+
+import pytest
+
+from partnerdesk.dunning.engine import run_collections
+from partnerdesk.dunning.models import OperatorRequest
+from partnerdesk.dunning.services import process_operator_requests
+from partnerdesk.dunning.tests.test_cycle import account, at  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_suspension_survives_an_operator_outage(account, operator, smtp_server, api_client, tokens):  # noqa: F811
+    customer, invoice, subs = account
+    # Every PATCH fails for a while: 500s, then a response slower than the gateway's timeout.
+    operator.queue_faults([{"status": 500}, {"status": 503}, {"delay": 2.5}] * 3, methods=["PATCH"])
+    with at("2026-11-21"):
+        result = run_collections(dt.date(2026, 11, 21))
+    assert result.counts["operator_requests"] == 2
+    requests = list(OperatorRequest.objects.order_by("id"))
+    assert {r.status for r in requests} == {"pending"}
+    assert all(r.attempts >= 1 and r.last_error for r in requests)
+    for sub in subs:
+        sub.refresh_from_db()
+        # Shown suspended only once the operator confirms (a timed-out PATCH may still have landed there).
+        assert sub.status == "active" and sub.suspended_at is None
+
+    # Staff see the failure through the API.
+    failed = api_client.as_(tokens["collections"]).get("/collections/operator-requests", status="pending").json()["items"]
+    assert len(failed) == 2 and all(item["last_error"] for item in failed)
+
+    # Before the retry is due nothing is tried again.
+    with at("2026-11-21", hour=9):
+        assert process_operator_requests() == {"done": 0, "skipped": 0, "retry": 0}
+
+    for hour in (10, 11, 12, 13, 14, 15, 16):  # the worker keeps retrying with backoff until it works
+        with at("2026-11-21", hour=hour):
+            process_operator_requests()
+        if not OperatorRequest.objects.exclude(status="done").exists():
+            break
+    assert set(OperatorRequest.objects.values_list("status", flat=True)) == {"done"}
+    for sub in subs:
+        sub.refresh_from_db()
+        assert sub.status == "suspended" and operator.status(sub) == "suspended"
+    # The customer is told once, whatever the number of attempts.
+    smtp_server.wait_for(1)
+    suspended = [m for m in smtp_server.messages if "暂停" in m.subject]
+    assert len(suspended) == 1

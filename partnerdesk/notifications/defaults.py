@@ -1,0 +1,376 @@
+"""The built-in email templates, in Simplified Chinese, Traditional Chinese and English.
+
+An administrator may replace any of them (EmailTemplate); these are what a customer gets otherwise.
+Templates use Django's template syntax and render as plain text (no HTML escaping).
+
+Context variables the senders pass (all optional; a template shows what it needs):
+
+    customer_name     the customer's company name
+    invoice_number    e.g. "INV-2026-000123"
+    amount_due        decimal string, e.g. "12800.00" (shown as "12,800.00")
+    currency          ISO code, e.g. "CNY"
+    due_date          ISO date "2026-11-24" (shown as 2026年11月24日 / 24 Nov 2026)
+    days_overdue      whole number of days
+    suspension_date   ISO date: when the subscriptions were (or will be) suspended
+    deletion_date     ISO date: when the operator deletes the data of a still-suspended subscription
+    subscriptions     list of subscription names
+    partner_name      the partner's name        } filled from settings.NOTIFICATIONS when not passed
+    support_email     where to write for help   }
+    support_hours     when support answers      }
+    portal_url        the customer portal       }
+
+Every context key ending in "_date" is formatted for the email's language, and "amount_due" gets
+thousands separators, before the template sees them (rendering.prepare_context).
+"""
+
+from typing import NamedTuple
+
+
+class Template(NamedTuple):
+    subject: str
+    body: str
+
+
+# Context used to check an edited template before it is saved (support_hours comes from SUPPORT_HOURS).
+SAMPLE_CONTEXT = {
+    "customer_name": "Contoso 上海",
+    "invoice_number": "INV-2026-000123",
+    "amount_due": "12800.00",
+    "currency": "CNY",
+    "due_date": "2026-10-31",
+    "days_overdue": 24,
+    "suspension_date": "2026-11-24",
+    "deletion_date": "2027-01-23",
+    "subscriptions": ["Microsoft 365 E3", "Exchange Online (Plan 1)"],
+    "partner_name": "Northwind Cloud",
+    "support_email": "billing@northwind.example.cn",
+    "portal_url": "https://partnerdesk.example.cn/portal/",
+}
+
+# Used for support_hours when neither the sender nor settings.NOTIFICATIONS gives it.
+SUPPORT_HOURS = {
+    "zh-CN": "北京时间工作日 9:00–18:00",
+    "zh-TW": "北京時間工作日 9:00–18:00",
+    "en": "business days, 09:00–18:00 Beijing time",
+}
+
+_SUBSCRIPTION_LIST = "{% for name in subscriptions %}  · {{ name }}\n{% endfor %}"
+
+DEFAULTS: dict[str, dict[str, Template]] = {
+    # --- an invoice falls due soon ----------------------------------------------------------------------
+    "collections.reminder": {
+        "zh-CN": Template(
+            "付款提醒：发票 {{ invoice_number }} 将于 {{ due_date }} 到期",
+            """{{ customer_name }} 您好：
+
+感谢您通过 {{ partner_name }} 使用由世纪互联运营的 Microsoft 云服务。
+
+温馨提醒，以下发票即将到期：
+
+  发票编号：{{ invoice_number }}
+{% if amount_due %}  应付金额：{{ currency }} {{ amount_due }}
+{% endif %}  到期日期：{{ due_date }}
+
+请在到期日前完成付款，以确保您的服务不受影响。如您已安排付款，请忽略本邮件。
+{% if portal_url %}
+您可以登录客户门户查看发票和账单明细：{{ portal_url }}
+{% endif %}
+如对账单有任何疑问，欢迎随时联系我们：{{ support_email }}（服务时间：{{ support_hours }}）。
+
+祝商祺！
+
+{{ partner_name }} 账务团队
+""",
+        ),
+        "zh-TW": Template(
+            "付款提醒：發票 {{ invoice_number }} 將於 {{ due_date }} 到期",
+            """{{ customer_name }} 您好：
+
+感謝您透過 {{ partner_name }} 使用由世紀互聯營運的 Microsoft 雲端服務。
+
+謹此提醒，下列發票即將到期：
+
+  發票號碼：{{ invoice_number }}
+{% if amount_due %}  應付金額：{{ currency }} {{ amount_due }}
+{% endif %}  到期日：{{ due_date }}
+
+請於到期日前完成付款，以免影響您的服務。如您已安排付款，請忽略此郵件。
+{% if portal_url %}
+您可以登入客戶入口網站查看發票與帳單明細：{{ portal_url }}
+{% endif %}
+如對帳單有任何疑問，歡迎隨時與我們聯絡：{{ support_email }}（服務時間：{{ support_hours }}）。
+
+敬祝 商祺
+
+{{ partner_name }} 帳務團隊
+""",
+        ),
+        "en": Template(
+            "Payment reminder: invoice {{ invoice_number }} is due on {{ due_date }}",
+            """Dear {{ customer_name }},
+
+Thank you for using the Microsoft cloud operated by 21Vianet through {{ partner_name }}.
+
+This is a friendly reminder that the following invoice is due soon:
+
+  Invoice:     {{ invoice_number }}
+{% if amount_due %}  Amount due:  {{ currency }} {{ amount_due }}
+{% endif %}  Due date:    {{ due_date }}
+
+Please arrange payment by the due date so that your services continue without interruption. If you have already arranged payment, please disregard this message.
+{% if portal_url %}
+You can view the invoice and your statement in the customer portal: {{ portal_url }}
+{% endif %}
+If you have any questions about your bill, please contact us at {{ support_email }} ({{ support_hours }}).
+
+Kind regards,
+
+{{ partner_name }} Billing Team
+""",
+        ),
+    },
+    # --- an invoice is overdue: the suspension date -----------------------------------------------------
+    "collections.notice": {
+        "zh-CN": Template(
+            "逾期通知：发票 {{ invoice_number }} 已逾期{% if suspension_date %}，服务将于 {{ suspension_date }} 暂停{% endif %}",
+            """{{ customer_name }} 您好：
+
+我们尚未收到以下发票的付款{% if days_overdue %}，该发票已逾期 {{ days_overdue }} 天{% endif %}：
+
+  发票编号：{{ invoice_number }}
+{% if amount_due %}  应付金额：{{ currency }} {{ amount_due }}
+{% endif %}  原到期日：{{ due_date }}
+
+{% if suspension_date %}根据我们的收款政策，如在 {{ suspension_date }} 前仍未收到付款，我们将不得不暂停您的{% if subscriptions %}以下订阅：
+""" + _SUBSCRIPTION_LIST + """{% else %}订阅。
+{% endif %}{% else %}根据我们的收款政策，持续逾期将导致您的订阅被暂停。
+{% endif %}
+订阅暂停后，您的用户将无法登录和使用相关服务，仅管理员仍可访问数据。
+
+请尽快安排付款，以免服务中断。如您已经付款，或对该发票有任何异议，请回复本邮件或联系 {{ support_email }}（服务时间：{{ support_hours }}），我们会尽快为您核实处理。
+
+{{ partner_name }} 账务团队
+""",
+        ),
+        "zh-TW": Template(
+            "逾期通知：發票 {{ invoice_number }} 已逾期{% if suspension_date %}，服務將於 {{ suspension_date }} 暫停{% endif %}",
+            """{{ customer_name }} 您好：
+
+我們尚未收到下列發票的款項{% if days_overdue %}，該發票已逾期 {{ days_overdue }} 天{% endif %}：
+
+  發票號碼：{{ invoice_number }}
+{% if amount_due %}  應付金額：{{ currency }} {{ amount_due }}
+{% endif %}  原到期日：{{ due_date }}
+
+{% if suspension_date %}依據我們的收款政策，如於 {{ suspension_date }} 前仍未收到款項，我們將不得不暫停您的{% if subscriptions %}下列訂閱：
+""" + _SUBSCRIPTION_LIST + """{% else %}訂閱。
+{% endif %}{% else %}依據我們的收款政策，持續逾期將導致您的訂閱被暫停。
+{% endif %}
+訂閱暫停後，您的使用者將無法登入及使用相關服務，僅系統管理員仍可存取資料。
+
+請儘速安排付款，以免服務中斷。如您已完成付款，或對此發票有任何疑義，請回覆此郵件或聯絡 {{ support_email }}（服務時間：{{ support_hours }}），我們將儘快為您查核處理。
+
+{{ partner_name }} 帳務團隊
+""",
+        ),
+        "en": Template(
+            "Overdue notice: invoice {{ invoice_number }}{% if suspension_date %} – services will be suspended on {{ suspension_date }}{% else %} is past due{% endif %}",
+            """Dear {{ customer_name }},
+
+We have not yet received payment for the following invoice, which is now overdue{% if days_overdue %} by {{ days_overdue }} day{{ days_overdue|pluralize }}{% endif %}:
+
+  Invoice:            {{ invoice_number }}
+{% if amount_due %}  Amount due:         {{ currency }} {{ amount_due }}
+{% endif %}  Original due date:  {{ due_date }}
+
+{% if suspension_date %}Under our collections policy, if we have not received payment by {{ suspension_date }}, we will have to suspend {% if subscriptions %}the following subscriptions:
+""" + _SUBSCRIPTION_LIST + """{% else %}your subscriptions.
+{% endif %}{% else %}Under our collections policy, continued non-payment will lead to the suspension of your subscriptions.
+{% endif %}
+While a subscription is suspended, your users cannot sign in or use the service; only your administrators can still reach your data.
+
+Please arrange payment as soon as possible to avoid any interruption. If you have already paid, or if you dispute this invoice, reply to this email or contact {{ support_email }} ({{ support_hours }}) and we will look into it promptly.
+
+{{ partner_name }} Billing Team
+""",
+        ),
+    },
+    # --- subscriptions suspended for non-payment: what happened, why, what to do, when data goes --------
+    "collections.suspended": {
+        "zh-CN": Template(
+            "重要：您的订阅因逾期未付已被暂停",
+            """{{ customer_name }} 您好：
+
+由于{% if invoice_number %}发票 {{ invoice_number }}{% if due_date %}（到期日 {{ due_date }}）{% endif %}逾期未付{% else %}您的账户有逾期未付的款项{% endif %}，我们已{% if suspension_date %}于 {{ suspension_date }} {% endif %}暂停您的{% if subscriptions %}以下订阅：
+""" + _SUBSCRIPTION_LIST + """{% else %}订阅。
+{% endif %}
+暂停期间：
+  · 您的用户无法登录或使用相关服务；
+  · 管理员仍可访问数据，建议您及时备份重要数据。
+
+重要提示：按照世纪互联的规定，订阅暂停后 60 天内未恢复的，其全部数据将被删除。{% if deletion_date %}如在 {{ deletion_date }} 前仍未恢复，相关订阅中的数据将被永久删除，且无法找回。{% endif %}
+
+如何恢复服务：
+  1. 支付逾期款项{% if amount_due %} {{ currency }} {{ amount_due }}{% endif %}；
+  2. 我们确认收款后会立即恢复您的订阅，并发送邮件通知您。
+
+如您已经付款，或对账单有任何异议，请立即联系我们：{{ support_email }}（服务时间：{{ support_hours }}）。
+
+{{ partner_name }} 账务团队
+""",
+        ),
+        "zh-TW": Template(
+            "重要：您的訂閱因逾期未付已被暫停",
+            """{{ customer_name }} 您好：
+
+由於{% if invoice_number %}發票 {{ invoice_number }}{% if due_date %}（到期日 {{ due_date }}）{% endif %}逾期未付{% else %}您的帳戶有逾期未付的款項{% endif %}，我們已{% if suspension_date %}於 {{ suspension_date }} {% endif %}暫停您的{% if subscriptions %}下列訂閱：
+""" + _SUBSCRIPTION_LIST + """{% else %}訂閱。
+{% endif %}
+暫停期間：
+  · 您的使用者無法登入或使用相關服務；
+  · 系統管理員仍可存取資料，建議您及時備份重要資料。
+
+重要提醒：依據世紀互聯的規定，訂閱暫停後 60 天內未恢復者，其所有資料將被刪除。{% if deletion_date %}如於 {{ deletion_date }} 前仍未恢復，相關訂閱中的資料將被永久刪除，且無法復原。{% endif %}
+
+如何恢復服務：
+  1. 支付逾期款項{% if amount_due %} {{ currency }} {{ amount_due }}{% endif %}；
+  2. 我們確認收款後將立即恢復您的訂閱，並以郵件通知您。
+
+如您已完成付款，或對帳單有任何疑義，請立即與我們聯絡：{{ support_email }}（服務時間：{{ support_hours }}）。
+
+{{ partner_name }} 帳務團隊
+""",
+        ),
+        "en": Template(
+            "Your subscriptions have been suspended for non-payment",
+            """Dear {{ customer_name }},
+
+Because {% if invoice_number %}invoice {{ invoice_number }}{% if due_date %} (due on {{ due_date }}){% endif %} remains unpaid{% else %}your account has an overdue balance{% endif %}, we have suspended {% if subscriptions %}the following subscriptions{% if suspension_date %} as of {{ suspension_date }}{% endif %}:
+""" + _SUBSCRIPTION_LIST + """{% else %}your subscriptions{% if suspension_date %} as of {{ suspension_date }}{% endif %}.
+{% endif %}
+While they are suspended:
+  · your users cannot sign in or use these services;
+  · your administrators can still reach your data, and we recommend backing up anything important.
+
+Important: under 21Vianet's rules, all data of a subscription that is not reactivated within 60 days of suspension is deleted.{% if deletion_date %} Unless service is restored before {{ deletion_date }}, the data in these subscriptions will be permanently deleted and cannot be recovered.{% endif %}
+
+To restore service:
+  1. pay the overdue amount{% if amount_due %} of {{ currency }} {{ amount_due }}{% endif %};
+  2. once we have confirmed your payment, we will reactivate your subscriptions straight away and let you know by email.
+
+If you have already paid, or if you dispute this bill, please contact us right away at {{ support_email }} ({{ support_hours }}).
+
+{{ partner_name }} Billing Team
+""",
+        ),
+    },
+    # --- access restored: closes the loop ---------------------------------------------------------------
+    "collections.reactivated": {
+        "zh-CN": Template(
+            "服务已恢复：您的订阅已重新启用",
+            """{{ customer_name }} 您好：
+
+感谢您的付款。{% if invoice_number %}我们已确认收到发票 {{ invoice_number }} 的款项，{% endif %}您的{% if subscriptions %}以下订阅已恢复正常：
+""" + _SUBSCRIPTION_LIST + """{% else %}订阅已恢复正常。
+{% endif %}
+您的用户现在可以重新登录并正常使用服务（恢复可能需要几分钟生效），原定的数据删除也已随之取消。
+
+如您的用户仍无法登录，或有任何其他问题，请联系我们：{{ support_email }}（服务时间：{{ support_hours }}）。
+
+感谢您的理解与支持！
+
+{{ partner_name }} 账务团队
+""",
+        ),
+        "zh-TW": Template(
+            "服務已恢復：您的訂閱已重新啟用",
+            """{{ customer_name }} 您好：
+
+感謝您的付款。{% if invoice_number %}我們已確認收到發票 {{ invoice_number }} 的款項，{% endif %}您的{% if subscriptions %}下列訂閱已恢復正常：
+""" + _SUBSCRIPTION_LIST + """{% else %}訂閱已恢復正常。
+{% endif %}
+您的使用者現在可以重新登入並正常使用服務（恢復可能需要數分鐘生效），原定的資料刪除也已一併取消。
+
+如您的使用者仍無法登入，或有任何其他問題，請與我們聯絡：{{ support_email }}（服務時間：{{ support_hours }}）。
+
+感謝您的體諒與支持！
+
+{{ partner_name }} 帳務團隊
+""",
+        ),
+        "en": Template(
+            "Access restored: your subscriptions are active again",
+            """Dear {{ customer_name }},
+
+Thank you for your payment. {% if invoice_number %}We have received payment for invoice {{ invoice_number }} and {% else %}We {% endif %}have reactivated {% if subscriptions %}the following subscriptions:
+""" + _SUBSCRIPTION_LIST + """{% else %}your subscriptions.
+{% endif %}
+Your users can sign in and use the services again (it may take a few minutes to take effect), and the scheduled data deletion has been cancelled.
+
+If your users still cannot sign in, or if you have any other questions, please contact us at {{ support_email }} ({{ support_hours }}).
+
+Thank you for your understanding.
+
+{{ partner_name }} Billing Team
+""",
+        ),
+    },
+    # --- data will be deleted on a date unless paid ------------------------------------------------------
+    "collections.deletion_warning": {
+        "zh-CN": Template(
+            "重要：您的数据将于 {{ deletion_date }} 被永久删除",
+            """{{ customer_name }} 您好：
+
+{% if invoice_number %}由于发票 {{ invoice_number }} 逾期未付，{% endif %}您的{% if subscriptions %}以下订阅{% else %}订阅{% endif %}{% if suspension_date %}自 {{ suspension_date }} 起{% endif %}一直处于暂停状态{% if subscriptions %}：
+""" + _SUBSCRIPTION_LIST + """{% else %}。
+{% endif %}
+按照世纪互联的规定，订阅暂停后 60 天内未恢复的，其全部数据将被删除。如在 {{ deletion_date }} 前仍未收到您的付款{% if amount_due %}（{{ currency }} {{ amount_due }}）{% endif %}，相关订阅中的全部数据将被永久删除，且无法恢复。
+
+为避免数据丢失，请尽快完成付款，我们确认收款后会立即恢复您的订阅。如您决定不再继续使用，请在该日期之前由管理员导出并备份需要保留的数据。
+
+如有任何疑问，请联系我们：{{ support_email }}（服务时间：{{ support_hours }}）。
+
+{{ partner_name }} 账务团队
+""",
+        ),
+        "zh-TW": Template(
+            "重要：您的資料將於 {{ deletion_date }} 被永久刪除",
+            """{{ customer_name }} 您好：
+
+{% if invoice_number %}由於發票 {{ invoice_number }} 逾期未付，{% endif %}您的{% if subscriptions %}下列訂閱{% else %}訂閱{% endif %}{% if suspension_date %}自 {{ suspension_date }} 起{% endif %}一直處於暫停狀態{% if subscriptions %}：
+""" + _SUBSCRIPTION_LIST + """{% else %}。
+{% endif %}
+依據世紀互聯的規定，訂閱暫停後 60 天內未恢復者，其所有資料將被刪除。如於 {{ deletion_date }} 前仍未收到您的款項{% if amount_due %}（{{ currency }} {{ amount_due }}）{% endif %}，相關訂閱中的所有資料將被永久刪除，且無法復原。
+
+為避免資料遺失，請儘速完成付款，我們確認收款後將立即恢復您的訂閱。如您決定不再繼續使用，請於該日期前由系統管理員匯出並備份需要保留的資料。
+
+如有任何疑問，請與我們聯絡：{{ support_email }}（服務時間：{{ support_hours }}）。
+
+{{ partner_name }} 帳務團隊
+""",
+        ),
+        "en": Template(
+            "Important: your data will be deleted on {{ deletion_date }}",
+            """Dear {{ customer_name }},
+
+{% if subscriptions %}The following subscriptions have{% else %}Your subscriptions have{% endif %} been suspended{% if suspension_date %} since {{ suspension_date }}{% endif %}{% if invoice_number %} because invoice {{ invoice_number }} remains unpaid{% endif %}{% if subscriptions %}:
+""" + _SUBSCRIPTION_LIST + """{% else %}.
+{% endif %}
+Under 21Vianet's rules, all data of a subscription that is not reactivated within 60 days of suspension is deleted. Unless we receive your payment{% if amount_due %} ({{ currency }} {{ amount_due }}){% endif %} before {{ deletion_date }}, all data in these subscriptions will be permanently deleted and cannot be recovered.
+
+To avoid losing your data, please pay as soon as possible; we will reactivate your subscriptions as soon as we have confirmed your payment. If you have decided not to continue, your administrators should export and back up any data you want to keep before that date.
+
+If you have any questions, please contact us at {{ support_email }} ({{ support_hours }}).
+
+{{ partner_name }} Billing Team
+""",
+        ),
+    },
+}
+
+LANGUAGES = ("zh-CN", "zh-TW", "en")
+
+
+def default_template(key: str, language: str) -> Template | None:
+    """The built-in template for a key in a language, or None if there is none."""
+    return DEFAULTS.get(key, {}).get(language)
