@@ -23,8 +23,8 @@ from .models import (
     PaymentMethod,
     Refund,
 )
-from .signals import payment_recorded
 from .money import CURRENCIES, ZERO, has_more_places, to_money
+from .signals import payment_recorded
 
 INVOICE_FIELDS = ["number", "status", "issue_date", "due_date", "total", "amount_paid", "balance"]
 PAYMENT_FIELDS = ["amount", "currency", "received_on", "method", "reference", "allocated_amount", "refunded_amount"]
