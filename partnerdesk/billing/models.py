@@ -45,6 +45,9 @@ class Invoice(models.Model):
         indexes = [
             models.Index(fields=["status", "due_date"]),
             models.Index(fields=["customer", "status", "due_date"]),
+            # The collections run reads open invoices by the stage they reached and their due date.
+            models.Index(fields=["collections_stage", "due_date"], condition=Q(status__in=["issued", "partially_paid"]),
+                         name="invoice_collections_due"),
         ]
         constraints = [
             models.CheckConstraint(

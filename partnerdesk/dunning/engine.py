@@ -15,12 +15,14 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db import transaction
-from django.db.models import Case, F, IntegerField, Q, Sum, Value, When
+from django.db import connection, transaction
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from partnerdesk.audit.services import record
-from partnerdesk.billing.models import OPEN_STATUSES, Invoice, InvoiceLine, InvoiceStatus
+from partnerdesk.batch_sql import insert_ignoring_duplicates, placeholder, run_sql
+from partnerdesk.billing.models import OPEN_STATUSES, Invoice, InvoiceLine
+from partnerdesk.billing.money import to_money
 from partnerdesk.customers.models import Subscription, SubscriptionStatus
 
 from .models import (
@@ -114,53 +116,86 @@ def _policies_by_customer():
     return policies, own, exempt
 
 
+def _due_rows_sql(policy: CollectionsPolicy, stages: list[PolicyStage], thresholds: list[dt.date], *, customer_ids):
+    """SQL for the open invoices of a policy's customers that have reached a stage beyond their last one.
+
+    An invoice whose last stage is k is due for more exactly when its due date is on or before the threshold
+    of stage k+1 (thresholds fall as stages rise). So the query is one index range per stage, UNION ALL:
+    with the partial index on (collections_stage, due_date) of open invoices, only due rows are read, not
+    every open invoice.
+    """
+    as_param = (lambda d: d.isoformat()) if connection.vendor == "sqlite" else (lambda d: d)
+    statuses = "('issued')" if policy.invoice_scope == "unpaid_only" else "('issued', 'partially_paid')"
+    filters, filter_params = ["i.customer_id NOT IN (SELECT customer_id FROM dunning_collectionsprofile WHERE exempt)"], []
+    if policy.is_default:
+        filters.append("i.customer_id NOT IN (SELECT customer_id FROM dunning_collectionsprofile "
+                       "WHERE policy_id IS NOT NULL AND policy_id <> %s)")
+    else:
+        filters.append("i.customer_id IN (SELECT customer_id FROM dunning_collectionsprofile WHERE policy_id = %s)")
+    filter_params.append(policy.pk)
+    if customer_ids is not None:
+        filters.append(f"i.customer_id IN ({', '.join(['%s'] * len(customer_ids))})")
+        filter_params += list(customer_ids)
+    parts, params = [], []
+    for k, threshold in enumerate(thresholds):
+        done = 0 if k == 0 else stages[k - 1].position
+        parts.append(f"""SELECT i.id, i.customer_id, i.number, i.balance, i.due_date, i.collections_stage
+                         FROM billing_invoice i
+                         WHERE i.status IN ('issued', 'partially_paid') AND i.status IN {statuses}
+                         AND i.collections_stage = %s AND i.due_date <= %s AND {' AND '.join(filters)}""")
+        params += [done, as_param(threshold), *filter_params]
+    return " UNION ALL ".join(parts), params
+
+
 def decide(as_of: dt.date, *, customer_ids=None, done_overrides: dict[int, int] | None = None) -> list[DueStage]:
     """Every open invoice whose highest reached stage is beyond the one last acted on."""
-    policies, own, exempt = _policies_by_customer()
+    policies, _, _ = _policies_by_customer()
     held = held_invoice_ids(as_of, customer_ids)
     due: list[DueStage] = []
     for policy in policies.values():
-        stages = sorted(policy.stages.all(), key=lambda s: s.position)
+        stages = _ordered_stages(policy)
         if not stages:
             continue
-        thresholds = [(s, due_date_threshold(s, as_of, policy.grace_days)) for s in stages]
-        invoices = Invoice.objects.filter(
-            status__in=[InvoiceStatus.ISSUED] if policy.invoice_scope == "unpaid_only" else OPEN_STATUSES,
-            due_date__lte=max(t for _, t in thresholds),
-            collections_stage__lt=stages[-1].position,
-        )
-        if policy.is_default:
-            others = [c for c, p in own.items() if p != policy.pk]
-            if others:
-                invoices = invoices.exclude(customer_id__in=others)
-        else:
-            mine = [c for c, p in own.items() if p == policy.pk]
-            if not mine:
-                continue
-            invoices = invoices.filter(customer_id__in=mine)
-        if customer_ids is not None:
-            invoices = invoices.filter(customer_id__in=customer_ids)
-        target = Case(*[When(due_date__lte=t, then=Value(s.position)) for s, t in reversed(thresholds)],
-                      default=Value(0), output_field=IntegerField())
-        invoices = invoices.annotate(target=target).filter(target__gt=F("collections_stage"))
+        thresholds = [due_date_threshold(s, as_of, policy.grace_days) for s in stages]
         minimum = policy.min_overdue_amount
         overdue_by_customer = _overdue_by_customer(as_of, customer_ids) if minimum > 0 else None
-        by_position = {s.position: s for s in stages}
-        rows = invoices.values_list("id", "customer_id", "customer__name", "number", "balance", "due_date",
-                                    "collections_stage", "target").order_by("customer_id", "due_date", "id")
-        for inv_id, cust_id, name, number, balance, due_date, done, tgt in rows.iterator(chunk_size=5000):
-            if cust_id in exempt or inv_id in held:
+        dates: dict = {}
+        sql, params = _due_rows_sql(policy, stages, thresholds, customer_ids=customer_ids)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        for inv_id, cust_id, number, balance, due_date, done in rows:
+            if inv_id in held:
                 continue
-            if done_overrides is not None and done_overrides.get(inv_id, done) >= tgt:
-                continue
+            if not isinstance(due_date, dt.date):  # SQLite returns text; many invoices share a due date
+                due_date = dates.get(due_date) or dates.setdefault(due_date, dt.date.fromisoformat(due_date))
+            target = next(s for s, t in zip(reversed(stages), reversed(thresholds), strict=True) if due_date <= t)
+            if done_overrides is not None:
+                done = done_overrides.get(inv_id, done)
+                if done >= target.position:
+                    continue
+            balance = to_money(str(balance))
             if overdue_by_customer is not None:
                 # Below the minimum, nothing happens: reminders look at the invoice, later stages at what is overdue.
-                amount = balance if by_position[tgt].offset_days <= 0 else overdue_by_customer.get(cust_id, 0)
+                amount = balance if target.offset_days <= 0 else overdue_by_customer.get(cust_id, 0)
                 if amount < minimum:
                     continue
-            due.append(DueStage(inv_id, cust_id, name, number, balance, due_date,
-                                done if done_overrides is None else done_overrides.get(inv_id, done), by_position[tgt], policy))
+            due.append(DueStage(inv_id, cust_id, "", number, balance, due_date, done, target, policy))
+    due.sort(key=lambda d: (d.customer_id, d.due_date, d.invoice_id))
     return due
+
+
+def _fill_customer_names(batch: list[DueStage]) -> None:
+    """Customer names for a batch, in one query (kept out of the decision query, which reads invoices only)."""
+    ids = list({d.customer_id for d in batch if not d.customer_name})
+    names = {}
+    with connection.cursor() as cursor:
+        for i in range(0, len(ids), 900):
+            chunk = ids[i:i + 900]
+            cursor.execute(f"SELECT id, name FROM customers_customer WHERE id IN ({', '.join(['%s'] * len(chunk))})", chunk)
+            names.update(cursor.fetchall())
+    for d in batch:
+        d.customer_name = d.customer_name or names.get(d.customer_id, "")
 
 
 def _overdue_by_customer(as_of, customer_ids=None) -> dict[int, Decimal]:
@@ -173,10 +208,29 @@ def _overdue_by_customer(as_of, customer_ids=None) -> dict[int, Decimal]:
 # --- recording ----------------------------------------------------------------------------------------------
 
 
-def _email_context(due: DueStage, as_of: dt.date) -> dict:
-    policy = due.policy
-    suspend_stage = next((s for s in sorted(policy.stages.all(), key=lambda s: s.position) if s.suspend), None)
-    suspension = stage_date(due.due_date, suspend_stage, policy.grace_days) if suspend_stage else None
+def _ordered_stages(policy: CollectionsPolicy) -> list[PolicyStage]:
+    stages = getattr(policy, "_ordered", None)
+    if stages is None:
+        stages = policy._ordered = sorted(policy.stages.all(), key=lambda s: s.position)
+    return stages
+
+
+class _Dates:
+    """Suspension dates per (policy, due date): many invoices share a due date, so each is worked out once."""
+
+    def __init__(self):
+        self._cache: dict[tuple[int, dt.date], dt.date | None] = {}
+
+    def suspension(self, policy: CollectionsPolicy, due_date: dt.date) -> dt.date | None:
+        key = (policy.pk, due_date)
+        if key not in self._cache:
+            stage = next((s for s in _ordered_stages(policy) if s.suspend), None)
+            self._cache[key] = stage_date(due_date, stage, policy.grace_days) if stage else None
+        return self._cache[key]
+
+
+def _email_context(due: DueStage, as_of: dt.date, dates: _Dates) -> dict:
+    suspension = dates.suspension(due.policy, due.due_date)
     return {
         "customer_name": due.customer_name,
         "invoice_number": due.number,
@@ -204,10 +258,18 @@ def _subscriptions_to_suspend(batch: list[tuple[DueStage, PolicyStage]]) -> dict
             for d, s in batch}
 
 
-def record_due(batch: list[DueStage], *, as_of: dt.date) -> dict:
+def _action(key, due: DueStage, stage, kind, as_of, now, detail=None, subscription_id=None) -> dict:
+    return {"key": key, "customer_id": due.customer_id, "invoice_id": due.invoice_id, "subscription_id": subscription_id,
+            "stage_id": stage.pk, "kind": kind, "as_of": as_of, "detail": detail or {}, "created_at": now}
+
+
+def record_due(batch: list[DueStage], *, as_of: dt.date, dates: _Dates | None = None) -> dict:
     """Record the actions of a batch of due stages in one transaction; keys make it idempotent."""
     from partnerdesk.notifications.services import queue_emails_bulk
 
+    dates = dates or _Dates()
+    now = timezone.now()
+    _fill_customer_names(batch)
     actions, emails, calls, suspensions = [], [], [], []
     for due in batch:
         inv = f"inv:{due.invoice_id}"
@@ -215,47 +277,47 @@ def record_due(batch: list[DueStage], *, as_of: dt.date) -> dict:
         if stage.send_notice:
             key = f"{inv}:st:{stage.pk}:notice"
             kind = ActionKind.REMINDER if stage.offset_days <= 0 else ActionKind.NOTICE
-            context = _email_context(due, as_of)
-            actions.append(CollectionsAction(key=key, customer_id=due.customer_id, invoice_id=due.invoice_id, stage=stage,
-                                             kind=kind, as_of=as_of, detail={"template": stage.template_key, "stage": stage.name}))
-            emails.append({"customer_id": due.customer_id, "template_key": stage.template_key, "context": context, "dedupe_key": key})
+            actions.append(_action(key, due, stage, kind, as_of, now))
+            emails.append({"customer_id": due.customer_id, "template_key": stage.template_key,
+                           "context": _email_context(due, as_of, dates), "dedupe_key": key})
         # Phone calls, suspensions and cancellations of every stage newly reached are done, even if skipped over.
-        for reached in sorted(due.policy.stages.all(), key=lambda s: s.position):
+        for reached in _ordered_stages(due.policy):
             if not (due.done_position < reached.position <= stage.position):
                 continue
             if reached.call_task:
                 key = f"{inv}:st:{reached.pk}:call"
-                calls.append(CallTask(key=key, customer_id=due.customer_id, invoice_id=due.invoice_id, due_on=as_of))
-                actions.append(CollectionsAction(key=key, customer_id=due.customer_id, invoice_id=due.invoice_id,
-                                                 stage=reached, kind=ActionKind.CALL, as_of=as_of))
+                calls.append({"key": key, "customer_id": due.customer_id, "invoice_id": due.invoice_id, "due_on": as_of,
+                              "note": f"{due.number}: {reached.name}"})
+                actions.append(_action(key, due, reached, ActionKind.CALL, as_of, now))
             if reached.suspend:
                 suspensions.append((due, reached))
             if reached.cancel:
-                key = f"{inv}:st:{reached.pk}:cancel"
-                actions.append(CollectionsAction(key=key, customer_id=due.customer_id, invoice_id=due.invoice_id,
-                                                 stage=reached, kind=ActionKind.CANCEL, as_of=as_of))
+                actions.append(_action(f"{inv}:st:{reached.pk}:cancel", due, reached, ActionKind.CANCEL, as_of, now))
     requests = []
     if suspensions:
         targets = _subscriptions_to_suspend(suspensions)
         for due, reached in suspensions:
             cause = f"inv:{due.invoice_id}:st:{reached.pk}"
             subs = targets[(due.invoice_id, reached.pk)]
-            actions.append(CollectionsAction(key=f"{cause}:suspend", customer_id=due.customer_id, invoice_id=due.invoice_id,
-                                             stage=reached, kind=ActionKind.SUSPEND, as_of=as_of, detail={"subscriptions": subs}))
+            actions.append(_action(f"{cause}:suspend", due, reached, ActionKind.SUSPEND, as_of, now, {"subscriptions": subs}))
             reason = f"Non-payment: invoice {due.number} unpaid {max(0, (as_of - due.due_date).days)} days after its due date"
-            requests += [OperatorRequest(subscription_id=s, customer_id=due.customer_id, action=OperatorRequest.SUSPEND,
-                                         cause=cause, reason=reason) for s in subs]
+            requests += [{"subscription_id": s, "customer_id": due.customer_id, "action": OperatorRequest.SUSPEND,
+                          "cause": cause, "reason": reason, "status": "pending", "attempts": 0, "next_attempt_at": now,
+                          "last_error": "", "claimed_by": "", "created_at": now} for s in subs]
     by_target = defaultdict(list)
     for due in batch:
         by_target[due.target.position].append(due.invoice_id)
     with transaction.atomic():
-        CollectionsAction.objects.bulk_create(actions, ignore_conflicts=True, batch_size=1000)
-        CallTask.objects.bulk_create(calls, ignore_conflicts=True, batch_size=1000)
-        OperatorRequest.objects.bulk_create(requests, ignore_conflicts=True, batch_size=1000)
+        insert_ignoring_duplicates(CollectionsAction, actions)
+        insert_ignoring_duplicates(CallTask, calls)
+        insert_ignoring_duplicates(OperatorRequest, requests)
         queue_emails_bulk(emails)
+        p = placeholder()
         for position, ids in by_target.items():
             for i in range(0, len(ids), 900):
-                Invoice.objects.filter(pk__in=ids[i:i + 900], collections_stage__lt=position).update(collections_stage=position)
+                chunk = ids[i:i + 900]
+                run_sql(f"UPDATE billing_invoice SET collections_stage = {p} WHERE collections_stage < {p} "
+                        f"AND id IN ({', '.join([p] * len(chunk))})", [position, position, *chunk])
     return {"actions": len(actions), "emails": len(emails), "calls": len(calls), "operator_requests": len(requests)}
 
 
@@ -285,16 +347,18 @@ def record_deletion_warnings(rows: list[dict], *, as_of: dt.date) -> int:
     if not rows:
         return 0
     actions, emails = [], []
+    now = timezone.now()
     for row in rows:
         sub = row["sub"]
-        actions.append(CollectionsAction(key=row["key"], customer_id=sub.customer_id, subscription=sub,
-                                         kind=ActionKind.DELETION_WARNING, as_of=as_of, detail={"days_after_suspension": row["days"]}))
+        actions.append({"key": row["key"], "customer_id": sub.customer_id, "invoice_id": None, "subscription_id": sub.pk,
+                        "stage_id": None, "kind": ActionKind.DELETION_WARNING, "as_of": as_of,
+                        "detail": {"days_after_suspension": row["days"]}, "created_at": now})
         emails.append({"customer_id": sub.customer_id, "template_key": "collections.deletion_warning", "dedupe_key": row["key"],
                        "context": {"customer_name": sub.customer.name, "subscriptions": [str(sub)],
                                    "deletion_date": sub.data_deletion_date.isoformat(),
                                    "suspension_date": (sub.data_deletion_date - dt.timedelta(days=60)).isoformat()}})
     with transaction.atomic():
-        CollectionsAction.objects.bulk_create(actions, ignore_conflicts=True)
+        insert_ignoring_duplicates(CollectionsAction, actions)
         queue_emails_bulk(emails)
     return len(actions)
 
@@ -322,7 +386,7 @@ def release_lock(holder: str) -> None:
 # --- the run ------------------------------------------------------------------------------------------------
 
 
-def run_collections(as_of: dt.date | None = None, *, dry_run: bool = False, batch_size: int = 5000,
+def run_collections(as_of: dt.date | None = None, *, dry_run: bool = False, batch_size: int = 10000,
                     on_batch=None) -> RunResult:
     """Perform every collections action due by `as_of`, each exactly once. `on_batch` is a test hook."""
     as_of = as_of or timezone.localdate()
@@ -338,8 +402,9 @@ def run_collections(as_of: dt.date | None = None, *, dry_run: bool = False, batc
         due = decide(as_of)
         decided = time.perf_counter()
         totals = defaultdict(int)
-        for i in range(0, len(due), batch_size):
-            for k, v in record_due(due[i:i + batch_size], as_of=as_of).items():
+        dates = _Dates()
+        for i in range(0, len(due), batch_size):  # one transaction per batch: a crash loses at most the batch
+            for k, v in record_due(due[i:i + batch_size], as_of=as_of, dates=dates).items():
                 totals[k] += v
             renew_lock(holder)
             if on_batch:
@@ -384,7 +449,9 @@ def preview(as_of: dt.date, days: int, *, customer_ids=None) -> list[PreviewItem
     items = []
     for n in range(days):
         day = as_of + dt.timedelta(days=n)
-        for due in decide(day, customer_ids=customer_ids, done_overrides=done):
+        due_today = decide(day, customer_ids=customer_ids, done_overrides=done)
+        _fill_customer_names(due_today)
+        for due in due_today:
             done[due.invoice_id] = due.target.position
             stage = due.target
             actions = [a for a, on in (("notice" if stage.offset_days > 0 else "reminder", stage.send_notice),

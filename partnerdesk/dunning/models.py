@@ -135,10 +135,14 @@ class CollectionsAction(models.Model):
     """The collections log. `key` is the natural key of the effect, so each is done exactly once."""
 
     key = models.CharField(max_length=120, unique=True)
-    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="collections_actions")
-    invoice = models.ForeignKey("billing.Invoice", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    subscription = models.ForeignKey("customers.Subscription", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    stage = models.ForeignKey(PolicyStage, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # Few indexes: the run inserts tens of thousands of these a day. (customer, as_of) serves the customer page.
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="collections_actions",
+                                 db_index=False)
+    invoice = models.ForeignKey("billing.Invoice", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                db_index=False)
+    subscription = models.ForeignKey("customers.Subscription", null=True, blank=True, on_delete=models.PROTECT,
+                                     related_name="+", db_index=False)
+    stage = models.ForeignKey(PolicyStage, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False)
     kind = models.CharField(_("action"), max_length=20, choices=ActionKind.choices)
     as_of = models.DateField(_("collections day"))
     detail = models.JSONField(default=dict, blank=True)
@@ -153,11 +157,13 @@ class CallTask(models.Model):
     """A phone call for a collections agent to make."""
 
     customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="call_tasks")
-    invoice = models.ForeignKey("billing.Invoice", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    invoice = models.ForeignKey("billing.Invoice", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                db_index=False)
     key = models.CharField(max_length=120, unique=True)
     due_on = models.DateField(_("due on"))
     done_at = models.DateTimeField(null=True, blank=True)
-    assigned_to = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    assigned_to = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+", db_index=False)
     note = models.TextField(blank=True)
 
 
@@ -175,8 +181,10 @@ class OperatorRequest(models.Model):
     SUSPEND = "suspend"
     REACTIVATE = "reactivate"
 
-    subscription = models.ForeignKey("customers.Subscription", on_delete=models.PROTECT, related_name="operator_requests")
-    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="+")
+    # The unique (subscription, action, cause) index serves lookups by subscription.
+    subscription = models.ForeignKey("customers.Subscription", on_delete=models.PROTECT, related_name="operator_requests",
+                                     db_index=False)
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="+", db_index=False)
     action = models.CharField(max_length=12, choices=[(SUSPEND, _("Suspend")), (REACTIVATE, _("Reactivate"))])
     cause = models.CharField(max_length=120)
     reason = models.TextField()

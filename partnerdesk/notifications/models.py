@@ -55,7 +55,7 @@ class OutboundEmail(models.Model):
 
     customer = models.ForeignKey(
         "customers.Customer", null=True, blank=True, on_delete=models.PROTECT, related_name="emails"
-    )
+    , db_index=False)
     to_address = models.EmailField(_("to"), blank=True)
     language = models.CharField(_("language"), max_length=5, choices=Language.choices, default=Language.ZH_CN)
     template_key = models.CharField(_("template"), max_length=80)

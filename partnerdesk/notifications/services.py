@@ -14,6 +14,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from partnerdesk.audit.services import record, snapshot
+from partnerdesk.batch_sql import insert_ignoring_duplicates
 from partnerdesk.customers.models import Customer, Language
 from partnerdesk.errors import Conflict, InvalidInput, NotFound
 
@@ -155,14 +156,14 @@ def queue_emails_bulk(rows: list[dict]) -> int:
     for customer_id, to, row in cleaned:
         contact_address, contact_language = recipients.get(customer_id, ("", Language.ZH_CN))
         address = to or contact_address
-        language = row.get("language") or contact_language
-        emails.append(OutboundEmail(
-            customer_id=customer_id, to_address=address, language=language, template_key=row["template_key"],
-            context=row.get("context") or {}, dedupe_key=row.get("dedupe_key") or None,
-            status=EmailStatus.QUEUED if address else EmailStatus.FAILED,
-            last_error="" if address else NO_RECIPIENT, queued_at=now, next_attempt_at=now,
-        ))
-    OutboundEmail.objects.bulk_create(emails, batch_size=BULK_BATCH, ignore_conflicts=True)
+        emails.append({
+            "customer_id": customer_id, "to_address": address, "language": row.get("language") or contact_language,
+            "template_key": row["template_key"], "context": row.get("context") or {},
+            "dedupe_key": row.get("dedupe_key") or None, "status": EmailStatus.QUEUED if address else EmailStatus.FAILED,
+            "last_error": "" if address else NO_RECIPIENT, "queued_at": now, "next_attempt_at": now,
+            "attempts": 0, "subject": "", "body": "", "claimed_by": "", "message_id": "",
+        })
+    insert_ignoring_duplicates(OutboundEmail, emails)
     if emails:
         schedule_send()
     return len(emails)
