@@ -159,9 +159,13 @@ NOTIFICATIONS = {
     "PORTAL_URL": os.environ.get("PARTNERDESK_PORTAL_URL", ""),
 }
 
+# Production queues background work in the database for `partnerdesk worker`; the demo runs it at once.
 TASKS = {
     "default": {
-        "BACKEND": os.environ.get("PARTNERDESK_TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
+        "BACKEND": os.environ.get(
+            "PARTNERDESK_TASKS_BACKEND",
+            "django_tasks.backends.immediate.ImmediateBackend" if MODE == "demo" else "django_tasks_db.DatabaseBackend",
+        ),
         "QUEUES": ["default"],
     }
 }

@@ -101,6 +101,10 @@ def load_demo(*, simulator, today: dt.date | None = None, seed: int = 2026) -> d
         sub = suspend_subscription(sub, actor=None, reason_code="non_payment", reason="Invoices more than 21 days overdue")
         with transaction.atomic():
             Subscription.objects.filter(pk=sub.pk).update(suspended_at=timezone.now() - dt.timedelta(days=rng.randint(10, 50)))
+    # Today's collections run: reminders, notices and suspensions as the policy says (emails go to var/mail).
+    from partnerdesk.dunning.engine import run_collections
+
+    run_collections(today)
     return {"customers": customers}
 
 

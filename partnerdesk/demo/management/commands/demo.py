@@ -4,6 +4,7 @@ import secrets
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import translation
 
 from partnerdesk.customers.models import Customer
 
@@ -30,7 +31,8 @@ class Command(BaseCommand):
             if not Customer.objects.exists():
                 self.stdout.write("Loading demo data (first run)…")
                 load_demo(simulator=handle.simulator)
-            demo_users = ensure_demo_users(password)
+            with translation.override("en"):
+                demo_users = ensure_demo_users(password)
             url = f"http://127.0.0.1:{port}/"
             self.stdout.write(self.style.SUCCESS(f"\nPartnerDesk demo: {url}"))
             self.stdout.write(f"Operator simulator (Partner Center API): {handle.url}")
