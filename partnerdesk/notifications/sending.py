@@ -9,7 +9,7 @@ import os
 import smtplib
 import socket
 import uuid
-from email.utils import make_msgid, parseaddr
+from email.utils import parseaddr
 
 from django.conf import settings
 from django.core.mail import EmailMessage
@@ -115,7 +115,9 @@ def deliver(email: OutboundEmail, worker_id: str, mailer, overrides: dict) -> tu
         return _fail(email, worker_id, error=exc.message, permanent=True), False
     if not email.to_address:
         return _fail(email, worker_id, error=NO_RECIPIENT, permanent=True, subject=subject, body=body), False
-    message_id = make_msgid(domain=_mail_domain())
+    # The same Message-ID on every attempt: if a worker dies between the SMTP answer and marking the row
+    # sent, the resend is recognisably the same message (mail systems and clients drop duplicates).
+    message_id = f"<partnerdesk-email-{email.pk}@{_mail_domain()}>"
     reply_to = (getattr(settings, "NOTIFICATIONS", {}) or {}).get("SUPPORT_EMAIL")
     message = EmailMessage(
         subject=subject, body=body, from_email=settings.DEFAULT_FROM_EMAIL, to=[email.to_address],
