@@ -91,6 +91,7 @@ def _register_routers():
     from partnerdesk.customers.api import router as customers_router
     from partnerdesk.dunning.api import router as dunning_router
     from partnerdesk.notifications.api import router as notifications_router
+    from partnerdesk.reports.api import router as reports_router
     from partnerdesk.workdays.api import router as workdays_router
 
     api.add_router("", accounts_router)
@@ -100,6 +101,7 @@ def _register_routers():
     api.add_router("", workdays_router)
     api.add_router("", dunning_router)
     api.add_router("", notifications_router)
+    api.add_router("", reports_router)
 
 
 _register_routers()

@@ -6,13 +6,19 @@ portal user of another customer: it must get 404 for A's objects (never their da
 
 import datetime as dt
 import json
+import re
 
 import pytest
+from django.db import transaction
 
+from partnerdesk.accounts.models import ApiToken
 from partnerdesk.audit.models import AuditEntry
 from partnerdesk.billing.services import record_payment
 from partnerdesk.conftest import make_invoice
 from partnerdesk.customers.models import Customer, Subscription
+from partnerdesk.dunning.services import open_dispute
+from partnerdesk.notifications.models import OutboundEmail
+from partnerdesk.notifications.services import queue_email
 
 ROLES = ["admin", "billing_agent", "collections", "finance", "auditor", "customer_a", "customer_b"]
 STAFF = {"admin", "billing_agent", "collections", "finance", "auditor"}
@@ -32,8 +38,17 @@ def world(users, tokens, customer_a, customer_b, operator):
     draft = make_invoice(customer_a, "80.00", issue=False)
     payment = record_payment(customer=customer_a, amount="700.00", received_on=dt.date(2026, 11, 1), method="alipay", actor=None).payment
     other_invoice = make_invoice(customer_b, "999.00")
+    with transaction.atomic():
+        dispute = open_dispute(invoice=issued, reason="amount disputed", actor=None)
+        failed = queue_email(customer=customer_a, template_key="collections.notice", context={"invoice_number": issued.number},
+                             dedupe_key="matrix-failed")
+        sent = queue_email(customer=customer_a, template_key="collections.reminder", context={"invoice_number": issued.number},
+                           dedupe_key="matrix-sent")
+    OutboundEmail.objects.filter(pk=failed.pk).update(status="failed", last_error="550 mailbox unavailable")
+    OutboundEmail.objects.filter(pk=sent.pk).update(status="sent")
     return {"A": customer_a.pk, "B": customer_b.pk, "sub": sub.pk, "sus": sus.pk, "inv": issued.pk, "draft": draft.pk,
-            "pay": payment.pk, "other_inv": other_invoice.pk, "tenant_a": str(customer_a.tenant_id)}
+            "pay": payment.pk, "other_inv": other_invoice.pk, "tenant_a": str(customer_a.tenant_id),
+            "dispute": dispute.pk, "failed_email": failed.pk, "sent_email": sent.pk}
 
 
 def everyone(status):
@@ -53,6 +68,16 @@ def change(ok, allowed):
 
 def staff_only(ok=200):
     return {r: (ok if r in STAFF else 403) for r in ROLES}
+
+
+def only(ok, allowed):
+    """Not about one customer's objects: `allowed` roles succeed, everyone else gets 403."""
+    return {r: (ok if r in allowed else 403) for r in ROLES}
+
+
+def staff_read_of_a(ok=200):
+    """Staff-only reading of customer A's data: customer users are refused (B's user never sees A's data)."""
+    return {**staff_only(ok), "customer_b": 403}
 
 
 def create(ok, allowed):
@@ -98,7 +123,48 @@ MATRIX = [
     ("POST", "/payments/{pay}/refunds", {"amount": "20.00", "reason": "overpaid"}, change(201, {"admin", "finance"})),
     ("GET", "/audit", None, staff_only()),
     ("GET", "/audit/export.csv", None, staff_only()),
+    ("DELETE", "/tokens/{own_token}", None, everyone(200)),
+    # the working-day calendar
+    ("GET", "/calendar/working-day?date=2026-11-24", None, staff_only()),
+    ("GET", "/calendar/2026", None, staff_only()),
+    ("PUT", "/calendar/2030", {"confirmed": False, "days": [{"date": "2030-10-01", "kind": "holiday", "name": "国庆节"}]},
+     only(200, {"admin"})),
+    ("POST", "/calendar/2025/load-from-package", {"confirm": True}, only(200, {"admin"})),
+    # collections
+    ("GET", "/collections/policies", None, staff_only()),
+    ("GET", "/customers/{A}/collections-policy", None, read_own()),
+    ("POST", "/customers/{A}/collections-policy/acknowledge", None, change(201, {"customer_a"})),
+    ("GET", "/customers/{A}/collections/log", None, staff_read_of_a()),
+    ("PUT", "/customers/{A}/collections/profile", {"exempt": True, "reason": "strategic account"},
+     change(200, {"admin", "collections"})),
+    ("POST", "/invoices/{inv}/disputes", {"reason": "wrong seat count"}, "SECOND_DISPUTE"),
+    ("POST", "/disputes/{dispute}/resolve", {"resolution": "credit issued"}, change(200, {"admin", "billing_agent", "collections"})),
+    ("POST", "/customers/{A}/promises", {"amount": "100.00", "promised_date": "2099-01-31"}, change(201, {"admin", "collections"})),
+    ("GET", "/collections/preview?days=3", None, staff_only()),
+    ("POST", "/collections/runs", {"as_of": "2026-11-24"}, only(200, {"admin", "collections"})),
+    ("GET", "/collections/runs", None, staff_only()),
+    ("GET", "/collections/operator-requests", None, staff_only()),
+    ("POST", "/collections/operator-requests/process", None, only(200, {"admin", "collections"})),
+    # email
+    ("GET", "/customers/{A}/emails", None, staff_read_of_a()),
+    ("GET", "/emails/{sent_email}", None, staff_read_of_a()),
+    ("POST", "/emails/{failed_email}/retry", None, change(200, {"admin", "billing_agent", "collections"})),
+    ("POST", "/emails/{sent_email}/bounce", {"reason": "550 5.1.1 user unknown"}, change(200, {"admin", "billing_agent", "collections"})),
+    ("GET", "/email-templates", None, staff_only()),
+    ("GET", "/email-templates/collections.notice/zh-CN", None, staff_only()),
+    ("PUT", "/email-templates/collections.notice/en", {"subject": "Overdue: {{ invoice_number }}", "body": "Please pay {{ amount_due }}."},
+     only(200, {"admin"})),
+    ("DELETE", "/email-templates/collections.notice/en", None, only(200, {"admin"})),
+    # reports
+    ("GET", "/reports/aging?as_of=2026-11-24", None, only(200, {"admin", "collections", "finance", "auditor"})),
+    ("GET", "/reports/dso?as_of=2026-11-24", None, only(200, {"admin", "collections", "finance", "auditor"})),
+    ("GET", "/reports/collections?since=2026-11-01&until=2026-11-24", None, only(200, {"admin", "collections", "finance", "auditor"})),
 ]
+# Rows that change nothing when there is nothing to do (no audit record expected).
+NO_CHANGE = {"/collections/operator-requests/process", "/email-templates/collections.notice/en"}
+# An open dispute exists in the world, so a second one on the same invoice is a 409 for those allowed.
+MATRIX = [(m, p, b, change(409, {"admin", "billing_agent", "collections"}) if e == "SECOND_DISPUTE" else e)
+          for m, p, b, e in MATRIX]
 
 
 def _fill(value, world):
@@ -110,10 +176,12 @@ def _fill(value, world):
 
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize(("method", "path", "body", "expected"), MATRIX, ids=[f"{m} {p}" for m, p, _, _ in MATRIX])
-def test_api_permission_matrix(client, world, tokens, role, method, path, body, expected):
+def test_api_permission_matrix(client, world, users, tokens, role, method, path, body, expected):
     if "{open_inv}" in path:
         # Credit on account is applied as soon as an invoice is issued, so the open invoice is made here.
         world = {**world, "open_inv": make_invoice(Customer.objects.get(pk=world["A"]), "1000.00").pk}
+    if "{own_token}" in path:
+        world = {**world, "own_token": ApiToken.objects.get(user=users[role]).pk}
     url = "/api/v1" + _fill(path, world)
     headers = {"Authorization": f"Bearer {tokens[role]}"}
     before = AuditEntry.objects.count()
@@ -136,8 +204,24 @@ def test_api_permission_matrix(client, world, tokens, role, method, path, body, 
     if role.startswith("customer") and resp.status_code == 200 and method == "GET" and path in ("/invoices", "/payments", "/customers"):
         ids = {item.get("customer_id", item.get("id")) for item in resp.json()["items"]}
         assert ids <= {world["A"] if role == "customer_a" else world["B"]}
-    if resp.status_code in (200, 201) and method != "GET" and path not in ("/tokens",):
+    if resp.status_code in (200, 201) and method != "GET" and path not in NO_CHANGE:
         assert AuditEntry.objects.count() > before, "a state change left no audit record"
+
+
+def test_the_matrix_covers_every_api_route():
+    from partnerdesk.api import api
+
+    schema = api.get_openapi_schema()
+    routes = {(m.upper(), p.removeprefix("/api/v1")) for p, ops in schema["paths"].items() for m in ops}
+
+    def template(path):
+        path = path.split("?")[0]
+        path = re.sub(r"collections\.notice/(?:zh-CN|en)", "{}/{}", path)
+        return re.sub(r"\{[A-Za-z_]+\}|(?<=/)\d{4}(?=/|$)", "{}", path)
+
+    covered = {(m, template(p)) for m, p, _, _ in MATRIX}
+    missing = {(m, p) for m, p in routes if (m, re.sub(r"\{[a-z_]+\}", "{}", p)) not in covered}
+    assert not missing, f"routes without a permission-matrix row: {sorted(missing)}"
 
 
 @pytest.mark.parametrize(("method", "path", "body", "expected"), MATRIX, ids=[f"{m} {p}" for m, p, _, _ in MATRIX])

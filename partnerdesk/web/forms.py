@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from partnerdesk.accounts.services import login_throttled, record_login_failure
 from partnerdesk.billing.models import PaymentMethod
 from partnerdesk.customers.models import CustomerStatus, SuspensionReason
+from partnerdesk.dunning.models import CollectionsPolicy, PolicyStage
 from partnerdesk.errors import DomainError
 
 from .service_messages import translate_service_message
@@ -49,6 +50,24 @@ class LoginForm(AuthenticationForm):
             raise
 
 
+def clean_amount_text(text: str, *, allow_zero: bool = False) -> str:
+    """A CNY amount as typed ("¥1,234.50", "1234.5"): checked, and returned as a decimal string for the service."""
+    raw = text.strip().replace(",", "").replace("，", "").removeprefix("¥").strip()
+    try:
+        value = Decimal(raw)
+        if not value.is_finite():
+            raise InvalidOperation
+    except (InvalidOperation, ValueError):
+        raise ValidationError(_("Enter an amount such as 1234.50."), code="invalid")
+    if allow_zero and value < 0:
+        raise ValidationError(_("The amount cannot be negative."), code="min_value")
+    if not allow_zero and value <= 0:
+        raise ValidationError(_("The amount must be greater than zero."), code="min_value")
+    if value != value.quantize(Decimal("0.01")):
+        raise ValidationError(_("CNY amounts have at most 2 decimal places."), code="max_decimal_places")
+    return raw  # the service parses it again, as a decimal string
+
+
 class DateInput(forms.DateInput):
     input_type = "date"
 
@@ -83,18 +102,7 @@ class RecordPaymentForm(forms.Form):
         super().__init__(*args, **kwargs)
 
     def clean_amount(self) -> str:
-        raw = self.cleaned_data["amount"].strip().replace(",", "").replace("，", "").removeprefix("¥").strip()
-        try:
-            value = Decimal(raw)
-            if not value.is_finite():
-                raise InvalidOperation
-        except (InvalidOperation, ValueError):
-            raise ValidationError(_("Enter an amount such as 1234.50."), code="invalid")
-        if value <= 0:
-            raise ValidationError(_("The amount must be greater than zero."), code="min_value")
-        if value != value.quantize(Decimal("0.01")):
-            raise ValidationError(_("CNY amounts have at most 2 decimal places."), code="max_decimal_places")
-        return raw  # the service parses it again, as a decimal string
+        return clean_amount_text(self.cleaned_data["amount"])
 
 
 class SuspendForm(forms.Form):
@@ -152,3 +160,271 @@ class AuditFilterForm(forms.Form):
 class ApiTokenForm(forms.Form):
     name = forms.CharField(label=_("Token name"), max_length=100,
                            widget=forms.TextInput(attrs={"placeholder": _("e.g. reconciliation script")}))
+
+
+# --- collections ------------------------------------------------------------------------------------------
+
+
+class InvoiceChoiceField(forms.ModelChoiceField):
+    """An invoice shown by number, due date and open balance."""
+
+    def label_from_instance(self, obj):
+        from .templatetags.desk import money
+
+        due = obj.due_date.isoformat() if obj.due_date else "—"
+        return gettext("%(number)s · due %(due)s · %(balance)s open") % {
+            "number": obj.number or f"#{obj.pk}", "due": due, "balance": money(obj.balance, obj.currency)}
+
+
+class DisputeForm(forms.Form):
+    invoice = InvoiceChoiceField(label=_("Invoice"), queryset=None, empty_label=None)
+    reason = forms.CharField(label=_("What the customer disputes"), max_length=2000,
+                             widget=forms.Textarea(attrs={"rows": 2}),
+                             help_text=_("Collections leaves the invoice alone while the dispute is open."))
+
+    def __init__(self, *args, invoices, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["invoice"].queryset = invoices
+
+
+class ResolveDisputeForm(forms.Form):
+    resolution = forms.CharField(label=_("Resolution"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2}),
+                                 help_text=_("Collections resumes for the invoice from the stage it had reached."))
+
+
+class PromiseForm(forms.Form):
+    amount = forms.CharField(label=_("Amount (CNY)"), max_length=32,
+                             widget=forms.TextInput(attrs={"inputmode": "decimal", "placeholder": "0.00",
+                                                           "autocomplete": "off"}))
+    promised_date = forms.DateField(label=_("Promised by"), widget=DateInput(),
+                                    help_text=_("Collections holds the covered invoices until this day."))
+    invoice = InvoiceChoiceField(label=_("Invoice"), queryset=None, required=False,
+                                 empty_label=_("Open invoices, oldest due first, up to the amount"))
+    note = forms.CharField(label=_("Note"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, invoices, today=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["invoice"].queryset = invoices
+        self.today = today or timezone.localdate()
+
+    def clean_amount(self) -> str:
+        return clean_amount_text(self.cleaned_data["amount"])
+
+    def clean_promised_date(self):
+        value = self.cleaned_data["promised_date"]
+        if value < self.today:
+            raise ValidationError(_("The promised date is in the past."), code="past")
+        return value
+
+
+class CollectionsProfileForm(forms.Form):
+    DEFAULT, OWN, EXEMPT = "default", "policy", "exempt"
+    mode = forms.ChoiceField(label=_("Collections for this customer"), widget=forms.RadioSelect,
+                             choices=[(DEFAULT, _("The default policy")), (OWN, _("A policy of its own")),
+                                      (EXEMPT, _("Exempt from collections"))])
+    policy = forms.ModelChoiceField(label=_("Policy"), queryset=None, required=False, empty_label=_("Choose a policy"))
+    reason = forms.CharField(label=_("Reason"), required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 2}),
+                             help_text=_("Required for an exemption. Recorded in the audit log."))
+
+    def __init__(self, *args, policies, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["policy"].queryset = policies
+
+    def clean(self):
+        cleaned = super().clean()
+        mode = cleaned.get("mode")
+        if mode == self.OWN and not cleaned.get("policy"):
+            self.add_error("policy", gettext("Choose the policy."))
+        if mode == self.EXEMPT and not (cleaned.get("reason") or "").strip():
+            self.add_error("reason", gettext("Give the reason for the exemption."))
+        return cleaned
+
+
+class PreviewForm(forms.Form):
+    days = forms.IntegerField(label=_("Days ahead"), min_value=1, max_value=60, initial=7)
+
+
+class ReportDateForm(forms.Form):
+    as_of = forms.DateField(label=_("As of"), required=False, widget=DateInput())
+
+
+class ReportRangeForm(forms.Form):
+    MAX_DAYS = 366
+    since = forms.DateField(label=_("From"), required=False, widget=DateInput())
+    until = forms.DateField(label=_("To"), required=False, widget=DateInput())
+
+    def clean(self):
+        cleaned = super().clean()
+        since, until = cleaned.get("since"), cleaned.get("until")
+        if since and until and since > until:
+            self.add_error("until", gettext("The end date is before the start date."))
+        elif since and until and (until - since).days + 1 > self.MAX_DAYS:
+            self.add_error("since", gettext("A report covers at most %(days)d days.") % {"days": self.MAX_DAYS})
+        return cleaned
+
+
+# --- collections policies (admin) ----------------------------------------------------------------------------
+
+
+def parse_day_list(text: str, *, low: int, high: int) -> list[int]:
+    """ "45, 55" -> [45, 55]: whole numbers between low and high, sorted, each once."""
+    days = set()
+    for part in text.replace("，", ",").replace(";", ",").replace(" ", ",").split(","):
+        if not part.strip():
+            continue
+        try:
+            value = int(part)
+        except ValueError:
+            raise ValidationError(_("Enter whole numbers of days separated by commas, such as 45, 55."), code="invalid")
+        if not low <= value <= high:
+            raise ValidationError(_("Each day must be between %(low)d and %(high)d.") % {"low": low, "high": high},
+                                  code="range")
+        days.add(value)
+    return sorted(days)
+
+
+class PolicyForm(forms.ModelForm):
+    min_overdue_amount = forms.CharField(label=_("Minimum overdue amount (CNY)"), max_length=32,
+                                         help_text=_("Below this overdue balance nothing happens after the due date. 0 = no minimum."))
+    deletion_warning_days = forms.CharField(
+        label=_("Data-deletion warnings (days after suspension)"), required=False, max_length=100,
+        help_text=_("The operator deletes a suspended subscription's data 60 days after suspension. E.g. 45, 55."))
+    reason = forms.CharField(label=_("Reason for the change"), max_length=1000, widget=forms.Textarea(attrs={"rows": 2}),
+                             help_text=_("Recorded in the audit log. Customers are asked to acknowledge the new version."))
+
+    class Meta:
+        model = CollectionsPolicy
+        fields = ["name", "description", "is_default", "min_overdue_amount", "grace_days", "invoice_scope",
+                  "deletion_warning_days"]
+        widgets = {"description": forms.Textarea(attrs={"rows": 2})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["deletion_warning_days"] = ", ".join(str(d) for d in self.instance.deletion_warning_days or [])
+            self.initial["min_overdue_amount"] = f"{self.instance.min_overdue_amount:.2f}"
+        self.fields["grace_days"].help_text = _("Added to every stage after the due date.")
+
+    def clean_min_overdue_amount(self):
+        return Decimal(clean_amount_text(self.cleaned_data["min_overdue_amount"], allow_zero=True))
+
+    def _get_validation_exclusions(self):
+        # "One default policy" holds after saving: making this one the default takes the role from the other.
+        return {*super()._get_validation_exclusions(), "is_default"}
+
+    def clean_grace_days(self):
+        value = self.cleaned_data["grace_days"]
+        if value is not None and value > 60:
+            raise ValidationError(_("At most 60 days."), code="max_value")
+        return value
+
+    def clean_deletion_warning_days(self):
+        from partnerdesk.customers.models import DATA_DELETION_DAYS
+
+        return parse_day_list(self.cleaned_data.get("deletion_warning_days") or "", low=1, high=DATA_DELETION_DAYS - 1)
+
+    def clean_is_default(self):
+        value = self.cleaned_data["is_default"]
+        if self.instance.pk and self.instance.is_default and not value:
+            raise ValidationError(_("There must be a default policy: make another policy the default instead."),
+                                  code="default_required")
+        return value
+
+
+def stage_template_choices() -> list[tuple[str, str]]:
+    from partnerdesk.notifications.defaults import DEFAULTS
+
+    labels = {"collections.reminder": _("Payment reminder"), "collections.notice": _("Overdue notice")}
+    keys = ["collections.reminder", "collections.notice"]
+    keys += sorted(k for k in DEFAULTS if k.startswith("collections.") and k not in keys
+                   and k not in {"collections.suspended", "collections.reactivated", "collections.deletion_warning"})
+    return [(k, f"{labels[k]} ({k})" if k in labels else k) for k in keys]
+
+
+class StageForm(forms.ModelForm):
+    MIN_OFFSET, MAX_OFFSET = -60, 365
+
+    # The model default as initial value, so an untouched empty row counts as unchanged.
+    template_key = forms.ChoiceField(label=_("Email template"), choices=stage_template_choices,
+                                     initial=PolicyStage._meta.get_field("template_key").default)
+
+    class Meta:
+        model = PolicyStage
+        fields = ["name", "offset_days", "day_kind", "send_notice", "template_key", "call_task", "suspend",
+                  "suspend_scope", "cancel"]
+        widgets = {"offset_days": forms.NumberInput(attrs={"step": 1})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["offset_days"].help_text = _("Negative: before the due date.")
+        for field in self.fields.values():  # the stage table shows the labels once, in its header
+            field.widget.attrs.setdefault("aria-label", field.label)
+        current = self.initial.get("template_key") or getattr(self.instance, "template_key", "")
+        choices = list(self.fields["template_key"].choices)
+        if current and current not in dict(choices):
+            self.fields["template_key"].choices = [*choices, (current, current)]
+
+    def clean_offset_days(self):
+        value = self.cleaned_data["offset_days"]
+        if value is not None and not self.MIN_OFFSET <= value <= self.MAX_OFFSET:
+            raise ValidationError(_("Between %(low)d and %(high)d days.") % {"low": self.MIN_OFFSET, "high": self.MAX_OFFSET},
+                                  code="range")
+        return value
+
+    def clean(self):
+        cleaned = super().clean()
+        offset = cleaned.get("offset_days")
+        if offset is not None and offset < 1:
+            if cleaned.get("suspend"):
+                self.add_error("suspend", gettext("Subscriptions can only be suspended after the due date."))
+            if cleaned.get("cancel"):
+                self.add_error("cancel", gettext("Cancellation can only be flagged after the due date."))
+            if cleaned.get("call_task") and offset < 0:
+                self.add_error("call_task", gettext("A collections call is only made once the invoice is due."))
+        if not any(cleaned.get(f) for f in ("send_notice", "call_task", "suspend", "cancel")):
+            self.add_error(None, gettext("A stage must do something: send a notice, flag a call, suspend or flag cancellation."))
+        return cleaned
+
+
+class BaseStageFormSet(forms.BaseInlineFormSet):
+    def clean(self):
+        super().clean()
+        if any(form.errors for form in self.forms if not self._should_delete_form(form)):
+            return
+        kept = [f for f in self.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")
+                and (f.instance.pk or f.has_changed())]
+        if not kept:
+            raise ValidationError(gettext("A policy needs at least one stage."), code="no_stages")
+        by_offset = {}
+        for form in kept:
+            offset = form.cleaned_data["offset_days"]
+            if offset in by_offset:
+                form.add_error("offset_days", gettext("Another stage already falls on this day."))
+            by_offset[offset] = form
+        if len({f.cleaned_data["day_kind"] for f in kept}) > 1:
+            self._check_order([by_offset[o] for o in sorted(by_offset)])
+
+    def _check_order(self, ordered):
+        """With business and calendar days mixed, a later stage must never fall before an earlier one."""
+        import datetime as dt
+
+        from partnerdesk.dunning.policies import stage_date
+
+        grace = getattr(self, "grace_days", 0) or 0
+        stages = [PolicyStage(offset_days=f.cleaned_data["offset_days"], day_kind=f.cleaned_data["day_kind"]) for f in ordered]
+        start = timezone.localdate()
+        for n in range(0, 366):
+            due = start + dt.timedelta(days=n)
+            dates = [stage_date(due, s, grace) for s in stages]
+            for i in range(1, len(dates)):
+                if dates[i] < dates[i - 1]:
+                    ordered[i].add_error("offset_days", gettext(
+                        "Counted this way, this stage would fall before “%(earlier)s” for an invoice due on %(date)s. "
+                        "Count both in the same kind of days, or move them further apart.")
+                        % {"earlier": ordered[i - 1].cleaned_data["name"], "date": due.isoformat()})
+                    return
+
+
+def stage_formset_class():
+    return forms.inlineformset_factory(CollectionsPolicy, PolicyStage, form=StageForm, formset=BaseStageFormSet,
+                                       extra=1, can_delete=True, max_num=20, validate_max=True)

@@ -27,6 +27,21 @@ FIXED = [
     gettext_noop("the credit limit cannot be negative"),
     gettext_noop("the tenant id must be a GUID"),
     gettext_noop("the allocations add up to more than the payment"),
+    # collections: disputes, promises to pay, exemptions, policies
+    gettext_noop("a reason is required"),
+    gettext_noop("this invoice already has an open dispute"),
+    gettext_noop("the dispute is not open"),
+    gettext_noop("a resolution is required"),
+    gettext_noop("the promised date is in the past"),
+    gettext_noop("the invoice belongs to another customer"),
+    gettext_noop("a reason is required to exempt a customer"),
+    gettext_noop("a reason is required to change a policy"),
+    gettext_noop("a policy needs at least one stage"),
+    gettext_noop("two stages fall on the same day"),
+    gettext_noop("a stage belongs to another policy"),
+    gettext_noop("there must be a default policy: make another policy the default instead"),
+    # emails
+    gettext_noop("the customer has no billing contact with an email address; add one to the customer first"),
     # CSV import row errors
     gettext_noop("required column missing from the header"),
     gettext_noop("more values than columns"),
@@ -53,6 +68,8 @@ PATTERNS = [
      gettext_noop("CNY amounts have at most 2 decimal places.")),
     (re.compile(r"^(?P<value>'.*') is not an amount$"),
      gettext_noop("%(value)s is not an amount.")),
+    (re.compile(r"^only a failed or bounced email can be retried; this one is (?P<status>\w+)$"),
+     gettext_noop("Only a failed or bounced email can be sent again; this one is %(status)s.")),
 ]
 
 

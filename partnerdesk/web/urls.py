@@ -1,12 +1,13 @@
 from django.urls import path
 
-from .views import audit, auth, billing, customers, portal, tokens
+from .views import audit, auth, billing, collections, customers, policy_document, portal, reports, tokens
 
 urlpatterns = [
     path("", auth.home, name="home"),
     path("login/", auth.ThrottledLoginView.as_view(), name="login"),
     path("logout/", auth.SignOutView.as_view(), name="logout"),
     # staff desk
+    path("dashboard/", collections.dashboard, name="dashboard"),
     path("customers/", customers.customer_list, name="customer_list"),
     path("customers/import/", customers.customer_import, name="customer_import"),
     path("customers/<int:pk>/", customers.customer_detail, name="customer_detail"),
@@ -17,7 +18,28 @@ urlpatterns = [
          name="subscription_suspend"),
     path("customers/<int:pk>/subscriptions/<int:sub_pk>/reactivate/", customers.subscription_reactivate,
          name="subscription_reactivate"),
+    path("customers/<int:pk>/disputes/", collections.dispute_open, name="dispute_open"),
+    path("customers/<int:pk>/disputes/<int:dispute_pk>/resolve/", collections.dispute_resolve, name="dispute_resolve"),
+    path("customers/<int:pk>/promises/", collections.promise_add, name="promise_add"),
+    path("customers/<int:pk>/collections-profile/", collections.collections_profile, name="collections_profile"),
+    path("customers/<int:pk>/emails/<int:email_pk>/retry/", collections.email_retry, name="email_retry"),
+    path("customers/<int:pk>/collections-policy/", policy_document.customer_collections_policy,
+         name="customer_collections_policy"),
+    path("customers/<int:pk>/collections-policy.pdf", policy_document.customer_collections_policy_pdf,
+         name="customer_collections_policy_pdf"),
     path("invoices/<int:pk>/", billing.invoice_detail, name="invoice_detail"),
+    path("collections/preview/", collections.collections_preview, name="collections_preview"),
+    path("collections/runs/", collections.collections_runs, name="collections_runs"),
+    path("collections/runs/start/", collections.collections_run_now, name="collections_run_now"),
+    path("collections/policies/", collections.policy_list, name="policy_list"),
+    path("collections/policies/<int:pk>/", collections.policy_detail, name="policy_detail"),
+    path("collections/policies/<int:pk>/edit/", collections.policy_edit, name="policy_edit"),
+    path("collections/policies/<int:pk>/copy/", collections.policy_copy, name="policy_copy"),
+    path("reports/aging/", reports.aging_report, name="report_aging"),
+    path("reports/aging.csv", reports.aging_export, name="report_aging_csv"),
+    path("reports/dso.csv", reports.dso_export, name="report_dso_csv"),
+    path("reports/collections/", reports.collections_report, name="report_collections"),
+    path("reports/collections.csv", reports.collections_export, name="report_collections_csv"),
     path("audit/", audit.audit_list, name="audit_list"),
     path("audit/export.csv", audit.audit_export, name="audit_export"),
     # everyone signed in
@@ -30,4 +52,11 @@ urlpatterns = [
     path("portal/payments/", portal.portal_payments, name="portal_payments"),
     path("portal/statement/", portal.portal_statement, name="portal_statement"),
     path("portal/subscriptions/", portal.portal_subscriptions, name="portal_subscriptions"),
+    path("portal/collections-policy/", policy_document.portal_collections_policy, name="portal_collections_policy"),
+    path("portal/collections-policy/print/", policy_document.portal_collections_policy_print,
+         name="portal_collections_policy_print"),
+    path("portal/collections-policy.pdf", policy_document.portal_collections_policy_pdf,
+         name="portal_collections_policy_pdf"),
+    path("portal/collections-policy/acknowledge/", policy_document.portal_collections_policy_acknowledge,
+         name="portal_collections_policy_acknowledge"),
 ]

@@ -20,6 +20,17 @@ BADGE_TONES = {
     "none": "muted",
     # invoices
     "draft": "muted", "issued": "info", "partially_paid": "warn", "paid": "ok", "void": "muted",
+    # disputes and promises to pay
+    "open": "warn", "resolved": "ok", "kept": "ok", "broken": "danger", "cancelled": "muted",
+    # emails
+    "queued": "info", "sending": "info", "sent": "ok", "failed": "danger", "bounced": "danger",
+    # operator requests and collections runs
+    "in_progress": "info", "done": "ok", "skipped": "muted", "running": "info", "finished": "ok",
+    # collections log
+    "reminder": "info", "notice": "warn", "call": "warn", "suspend": "danger", "deletion_warning": "danger",
+    "cancel": "danger", "reactivate": "ok", "reactivated": "ok", "stage": "muted",
+    # policies
+    "default": "info",
 }
 
 STATEMENT_KINDS = {
@@ -88,3 +99,30 @@ def is_portal(user) -> bool:
     from ..access import is_portal_user
 
     return is_portal_user(user)
+
+
+@register.filter
+def get_item(mapping, key):
+    """{{ counts|get_item:kind }}: a dictionary value by a key held in a variable."""
+    try:
+        return mapping.get(key)
+    except AttributeError:
+        return None
+
+
+@register.filter
+def split_words(text):
+    """ "a b c"|split_words -> ["a", "b", "c"] (a list written inline in a template)."""
+    return str(text).split()
+
+
+@register.filter
+def field_named(form, name):
+    """{{ form|field_named:name }}: a form's bound field by a name held in a variable."""
+    return form[name]
+
+
+@register.filter
+def get_attr(obj, name):
+    """{{ row|get_attr:key }}: an attribute by a name held in a variable."""
+    return getattr(obj, str(name), None)

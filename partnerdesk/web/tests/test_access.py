@@ -87,7 +87,7 @@ def test_anonymous_users_are_sent_to_sign_in(db, acme):
 
 
 def test_home_sends_each_user_to_their_desk(people):
-    assert client_for(people["auditor"]).get(reverse("home"))["Location"] == reverse("customer_list")
+    assert client_for(people["auditor"]).get(reverse("home"))["Location"] == reverse("dashboard")
     assert client_for(people["acme_user"]).get(reverse("home"))["Location"] == reverse("portal_home")
 
 

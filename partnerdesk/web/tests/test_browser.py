@@ -56,9 +56,11 @@ def test_agent_records_a_payment_and_a_customer_sees_only_its_own(live_server, t
     page, base = browser_page, live_server.url
     expect = pytest.importorskip("playwright.sync_api").expect
 
-    # A billing agent signs in and lands on the customer list.
+    # A billing agent signs in, lands on the dashboard and goes to the customer list.
     sign_in(page, base, "billing_agent")
-    page.wait_for_url(re.compile(r"/customers/$"))
+    page.wait_for_url(re.compile(r"/dashboard/$"))
+    expect(page.locator("h1")).to_have_text("Dashboard")
+    page.click("header nav a[href='/customers/']")
     expect(page.locator("h1")).to_have_text("Customers")
 
     # Search narrows the list to Acme.
@@ -103,3 +105,40 @@ def test_agent_records_a_payment_and_a_customer_sees_only_its_own(live_server, t
     expect(page.locator("header nav")).to_contain_text("概览")
     expect(page.locator("table.invoices")).to_contain_text("已开具")
 
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_customer_user_reads_and_acknowledges_its_collections_policy(live_server, transactional_db, people, acme,
+                                                                        browser_page):
+    import datetime as dt
+
+    from partnerdesk.dunning.models import PolicyAcknowledgement
+
+    from .factories import make_invoice
+
+    page, base = browser_page, live_server.url
+    expect = pytest.importorskip("playwright.sync_api").expect
+    # Due 2026-12-31 with the default policy: reminder 12-28, suspension 2027-01-21, data deletion 2027-03-22.
+    invoice = make_invoice(acme, "1280.00", issue_date=dt.date(2026, 12, 1), due_date=dt.date(2026, 12, 31))
+
+    sign_in(page, base, "acme_user")
+    page.wait_for_url(re.compile(r"/portal/$"))
+    page.click("nav a[href='/portal/collections-policy/']")
+    expect(page.locator("h1")).to_have_text("Collections policy")
+    row = page.locator(f"tr[data-invoice='{invoice.number}']")
+    expect(row.locator("td.reminder")).to_have_text("2026-12-28")
+    expect(row.locator("td.suspension")).to_have_text("2027-01-21")
+    expect(row.locator("td.deletion")).to_have_text("2027-03-22")
+    expect(page.locator("ol.process")).to_contain_text("21 days after the due date, your subscriptions are suspended")
+    expect(page.locator("[data-testid=acknowledgement]")).to_have_text("Not acknowledged yet.")
+
+    page.click("button:has-text('I acknowledge this collections policy')")
+    page.wait_for_url(re.compile(r"/portal/collections-policy/$"))
+    expect(page.locator(".message.success")).to_contain_text("You have acknowledged the collections policy")
+    expect(page.locator("[data-testid=acknowledgement]")).to_contain_text("Acknowledged by acme_user on")
+    expect(page.locator("button:has-text('I acknowledge')")).to_have_count(0)
+    assert PolicyAcknowledgement.objects.filter(customer=acme, user=people["acme_user"]).count() == 1
+
+    # The PDF link serves a PDF.
+    response = page.request.get(base + reverse("portal_collections_policy_pdf"))
+    assert response.ok and response.headers["content-type"] == "application/pdf"

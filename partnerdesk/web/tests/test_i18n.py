@@ -6,7 +6,8 @@ from django.urls import reverse
 
 from .factories import client_for
 
-STAFF_PAGES = ["customer_list", "audit_list", "token_list", "customer_import"]
+STAFF_PAGES = ["customer_list", "audit_list", "token_list", "customer_import", "dashboard", "collections_preview",
+               "collections_runs", "policy_list", "report_aging", "report_collections"]
 
 
 @pytest.mark.parametrize("language, customers, balance_owed", [
@@ -49,3 +50,15 @@ def test_the_header_switches_language(people):
 def test_the_browsers_accept_language_is_honoured(db, accept, lang):
     body = Client(headers={"Accept-Language": accept}).get(reverse("login")).content.decode()
     assert f'<html lang="{lang}">' in body
+
+
+@pytest.mark.parametrize("language, words", [
+    ("en", ["Dashboard", "Open receivables", "Over 90 days", "Collections policies"]),
+    ("zh-hans", ["仪表板", "未结应收账款", "90 天以上", "催收政策"]),
+    ("zh-hant", ["儀表板", "未結應收帳款", "90 天以上", "催收政策"]),
+])
+def test_collections_pages_are_translated(people, invoices, language, words):
+    c = client_for(people["admin"], language=language)
+    body = c.get(reverse("dashboard")).content.decode() + c.get(reverse("policy_list")).content.decode()
+    for word in words:
+        assert word in body

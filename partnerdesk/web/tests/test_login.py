@@ -18,11 +18,11 @@ def test_login_page_renders(db):
     assert "Sign in to PartnerDesk" in response.content.decode()
 
 
-def test_staff_land_on_the_customer_list_and_customers_on_their_portal(people):
+def test_staff_land_on_the_dashboard_and_customers_on_their_portal(people):
     c = Client()
     response = sign_in(c, "billing_agent", PASSWORD, next="")
     assert response.status_code == 302
-    assert c.get(response["Location"])["Location"] == reverse("customer_list")
+    assert c.get(response["Location"])["Location"] == reverse("dashboard")
     c = Client()
     response = sign_in(c, "acme_user", PASSWORD)
     assert c.get(response["Location"])["Location"] == reverse("portal_home")

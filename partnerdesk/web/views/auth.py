@@ -31,9 +31,9 @@ class SignOutView(LogoutView):
 
 @signed_in
 def home(request):
-    """Staff go to the customer list, customer users to their portal."""
+    """Staff go to the dashboard, customer users to their portal."""
     if is_staff_user(request.user):
-        return redirect("customer_list")
+        return redirect("dashboard")
     if is_portal_user(request.user):
         return redirect("portal_home")
     raise PermissionDenied("no desk for this user")

@@ -83,8 +83,14 @@ def customer_list(request):
 
 @staff_page("customers.view")
 def customer_detail(request, pk):
-    """One customer: details, balance, subscriptions, invoices, payments and recent audit entries."""
-    customer = get_customer_or_404(request.user, pk)
+    """One customer: details, balance, subscriptions, invoices, payments, collections and recent audit entries."""
+    return render_customer_detail(request, get_customer_or_404(request.user, pk))
+
+
+def render_customer_detail(request, customer, **bound):
+    """The customer page; `bound` carries a collections form just submitted with its errors."""
+    from .collections import customer_collections_context
+
     user = request.user
     with timezone.override(customer_zone(customer)):
         subscriptions = list(scope(Subscription.objects.filter(customer=customer), user))
@@ -103,6 +109,7 @@ def customer_detail(request, pk):
             "suspend_form": SuspendForm(),
             "reactivate_form": ReactivateForm(),
             "zone": customer_zone(customer),
+            **customer_collections_context(request, customer, **bound),
         }
         return render(request, "web/customers/detail.html", context)
 

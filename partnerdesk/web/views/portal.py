@@ -12,6 +12,7 @@ from partnerdesk.accounts.permissions import get_scoped_or_404, scope
 from partnerdesk.billing.models import Invoice, InvoiceStatus, Payment
 from partnerdesk.billing.services import customer_balance, overdue_balance
 from partnerdesk.customers.models import Subscription, SubscriptionStatus
+from partnerdesk.dunning.publication import published_policy
 
 from ..access import customer_zone, portal_page
 from .billing import invoice_context, statement_context
@@ -37,7 +38,10 @@ def _render(request, customer, template, context):
 def portal_home(request, customer):
     """The customer's account at a glance: balance, suspended subscriptions, recent invoices."""
     subscriptions = _subscriptions(request, customer)
+    with timezone.override(customer_zone(customer)):
+        published = published_policy(customer)
     return _render(request, customer, "web/portal/home.html", {
+        "policy_to_acknowledge": published.policy is not None and published.acknowledged is None,
         "balance": customer_balance(customer),
         "overdue": overdue_balance(customer),
         "suspended": [s for s in subscriptions if s.status == SubscriptionStatus.SUSPENDED],

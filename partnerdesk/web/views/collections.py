@@ -1,0 +1,461 @@
+"""Staff collections pages: the dashboard, what the next days' runs will do, the runs, the policies, and the
+collections section of a customer's page with its forms (disputes, promises to pay, exemption, emails)."""
+
+from collections import OrderedDict
+
+from django.apps import apps
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import Count
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from partnerdesk.accounts.permissions import get_customer_or_404, has_perm
+from partnerdesk.billing.models import OPEN_STATUSES, Invoice
+from partnerdesk.dunning import engine
+from partnerdesk.dunning.models import (
+    CallTask,
+    CollectionsAction,
+    CollectionsPolicy,
+    CollectionsProfile,
+    CollectionsRun,
+    Dispute,
+    HoldStatus,
+    OperatorRequest,
+    PolicyAcknowledgement,
+    PromiseToPay,
+    RequestStatus,
+)
+from partnerdesk.dunning.policies import schedule_for_invoice
+from partnerdesk.dunning.publication import published_policy
+from partnerdesk.dunning.services import add_promise, open_dispute, resolve_dispute, set_profile
+from partnerdesk.errors import DomainError
+from partnerdesk.reports.services import aging, dso_detail
+
+from ..access import customer_zone, staff_page
+from ..collections_text import PREVIEW_ACTIONS, RUN_COUNTS, process_text, stage_actions, stage_when
+from ..forms import (
+    CollectionsProfileForm,
+    DisputeForm,
+    PolicyForm,
+    PreviewForm,
+    PromiseForm,
+    ResolveDisputeForm,
+    add_domain_error,
+    stage_formset_class,
+)
+from ..policy_editing import STAGE_FIELDS, copy_policy, sample_due_date, update_policy
+from ..service_messages import translate_service_message
+
+RUNS_PER_PAGE = 25
+LOG_ROWS = 50
+EMAIL_ROWS = 30
+
+AGING_LABELS = OrderedDict([
+    ("current", gettext_lazy("Current")),
+    ("days_1_30", gettext_lazy("1–30 days")),
+    ("days_31_60", gettext_lazy("31–60 days")),
+    ("days_61_90", gettext_lazy("61–90 days")),
+    ("over_90", gettext_lazy("Over 90 days")),
+])
+
+
+def emails_installed() -> bool:
+    """The email app is a separate piece; its pages and sections appear once it is installed."""
+    return apps.is_installed("partnerdesk.notifications")
+
+
+# --- the AR aging chart (server-side SVG, no script) --------------------------------------------------------
+
+
+def aging_chart(report, *, width=600, height=240) -> dict:
+    """Bar geometry for the aging buckets of a report's total: one bar per bucket, heights to scale."""
+    from ..templatetags.desk import money
+
+    top, bottom, side = 28, 44, 16
+    plot = height - top - bottom
+    values = report.total.buckets()
+    peak = max(values.values()) or 1
+    slot = (width - 2 * side) / len(values)
+    bar_width = slot * 0.62
+    bars = []
+    for i, (key, value) in enumerate(values.items()):
+        h = round(float(value / peak) * plot, 1) if value > 0 else 0
+        x = side + i * slot + (slot - bar_width) / 2
+        bars.append({
+            "key": key, "label": AGING_LABELS[key], "value": value, "amount": money(value, report.currency),
+            "x": round(x, 1), "y": round(top + plot - h, 1), "width": round(bar_width, 1), "height": h,
+            "center": round(x + bar_width / 2, 1), "value_y": round(top + plot - h - 8, 1),
+            "label_y": height - bottom + 20, "tone": "current" if key == "current" else key,
+        })
+    return {"width": width, "height": height, "bars": bars, "baseline": top + plot}
+
+
+# --- dashboard ------------------------------------------------------------------------------------------------
+
+
+@staff_page("collections.view")
+def dashboard(request):
+    """The staff landing page: receivables at a glance, the last runs, and what needs a person's attention."""
+    today = timezone.localdate()
+    report = aging(today)
+    dso = dso_detail(today)
+    context = {
+        "today": today,
+        "report": report,
+        "dso": dso,
+        "chart": aging_chart(report),
+        "top_overdue": sorted((r for r in report.rows if r.overdue > 0), key=lambda r: -r.overdue)[:8],
+        "runs": CollectionsRun.objects.filter(dry_run=False)[:5],
+        "failing_requests": (OperatorRequest.objects.filter(status=RequestStatus.PENDING, attempts__gt=0)
+                             .select_related("customer", "subscription").order_by("next_attempt_at", "id")[:20]),
+        "calls": (CallTask.objects.filter(done_at__isnull=True).select_related("customer", "invoice")
+                  .order_by("due_on", "id")[:20]),
+        "open_disputes": Dispute.objects.filter(status=HoldStatus.OPEN).count(),
+        "open_promises": PromiseToPay.objects.filter(status=HoldStatus.OPEN, promised_date__gte=today).count(),
+        "email_problems": None,
+        "run_counts": RUN_COUNTS,
+    }
+    if emails_installed():
+        from partnerdesk.notifications.models import EmailStatus, OutboundEmail
+
+        context["email_problems"] = (OutboundEmail.objects.filter(status__in=[EmailStatus.FAILED, EmailStatus.BOUNCED])
+                                     .select_related("customer").order_by("-queued_at", "-id")[:10])
+    return render(request, "web/collections/dashboard.html", context)
+
+
+# --- preview and runs -----------------------------------------------------------------------------------------
+
+
+@staff_page("collections.view")
+def collections_preview(request):
+    """What the runs of the next days would do if nothing is paid in the meantime, per customer."""
+    form = PreviewForm(request.GET or None)
+    days = form.cleaned_data["days"] if form.is_bound and form.is_valid() else 7
+    groups = None
+    if not form.is_bound or form.is_valid():
+        by_customer: dict[int, dict] = {}
+        for item in engine.preview(timezone.localdate(), days):
+            group = by_customer.setdefault(item.customer_id, {"customer_id": item.customer_id,
+                                                              "name": item.customer_name, "items": []})
+            group["items"].append({"date": item.date, "invoice_number": item.invoice_number, "stage": item.stage,
+                                   "actions": [PREVIEW_ACTIONS.get(a, a) for a in item.actions],
+                                   "suspends": "suspend" in item.actions})
+        groups = sorted(by_customer.values(), key=lambda g: g["name"])
+    return render(request, "web/collections/preview.html", {
+        "form": form if form.is_bound else PreviewForm(initial={"days": 7}), "days": days, "groups": groups,
+        "today": timezone.localdate(),
+    })
+
+
+@staff_page("collections.view")
+def collections_runs(request):
+    """The collections runs, newest first, with what each did."""
+    page = Paginator(CollectionsRun.objects.filter(dry_run=False), RUNS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "web/collections/runs.html", {"page": page, "run_counts": RUN_COUNTS,
+                                                         "today": timezone.localdate()})
+
+
+@require_POST
+@staff_page("collections.manage")
+def collections_run_now(request):
+    """Run collections for today now (each due action is done exactly once, so a second run adds nothing)."""
+    try:
+        result = engine.run_collections()
+    except DomainError as exc:
+        messages.error(request, translate_service_message(exc.message))
+    else:
+        if result.status == "busy":
+            messages.warning(request, _("Another collections run is in progress. Try again in a few minutes."))
+        else:
+            counts = result.counts
+            messages.success(request, _(
+                "Collections run for %(date)s finished: %(due)s invoice(s) reached a stage, %(emails)s email(s) "
+                "queued, %(requests)s suspension(s) requested.") % {
+                "date": result.as_of.isoformat(), "due": counts.get("due", 0), "emails": counts.get("emails", 0),
+                "requests": counts.get("operator_requests", 0)})
+    return redirect("collections_runs")
+
+
+# --- policies --------------------------------------------------------------------------------------------------
+
+
+@staff_page("collections.view")
+def policy_list(request):
+    policies = (CollectionsPolicy.objects.annotate(stage_count=Count("stages", distinct=True))
+                .order_by("-is_default", "name"))
+    own = dict(CollectionsProfile.objects.filter(policy__isnull=False, exempt=False).values("policy_id")
+               .annotate(n=Count("id")).values_list("policy_id", "n"))
+    rows = [{"policy": p, "customers": own.get(p.pk, 0)} for p in policies]
+    return render(request, "web/collections/policies.html", {
+        "rows": rows, "exempt_count": CollectionsProfile.objects.filter(exempt=True).count(),
+    })
+
+
+def _stage_rows(policy, stages):
+    return [{"stage": s, "when": stage_when(s, policy.grace_days), "actions": stage_actions(s)} for s in stages]
+
+
+@staff_page("collections.view")
+def policy_detail(request, pk):
+    policy = get_object_or_404(CollectionsPolicy, pk=pk)
+    stages = list(policy.stages.order_by("position"))
+    example_due = sample_due_date(timezone.localdate())
+    customers = (CollectionsProfile.objects.filter(policy=policy, exempt=False).select_related("customer")
+                 .order_by("customer__name"))
+    return render(request, "web/collections/policy_detail.html", {
+        "policy": policy,
+        "stage_rows": _stage_rows(policy, stages),
+        "process": process_text(policy, stages),
+        "example_due": example_due,
+        "example": schedule_for_invoice(policy, example_due),
+        "customers": customers[:50],
+        "customer_count": customers.count(),
+        "acknowledged": (PolicyAcknowledgement.objects.filter(policy=policy, policy_version=policy.version)
+                         .values("customer_id").distinct().count()),
+    })
+
+
+@staff_page("collections.policy")
+def policy_edit(request, pk):
+    """Edit a policy's settings and stages; saving makes a new version that customers acknowledge again."""
+    policy = get_object_or_404(CollectionsPolicy, pk=pk)
+    StageFormSet = stage_formset_class()
+    queryset = policy.stages.order_by("position")
+    form = PolicyForm(request.POST or None, instance=policy, prefix="policy")
+    formset = StageFormSet(request.POST or None, instance=policy, queryset=queryset, prefix="stages")
+    if request.method == "POST":
+        policy_ok = form.is_valid()
+        formset.grace_days = form.cleaned_data.get("grace_days", policy.grace_days) if policy_ok else policy.grace_days
+        if policy_ok and formset.is_valid():
+            settings = {f: form.cleaned_data[f] for f in PolicyForm.Meta.fields}
+            stages = []
+            for stage_form in formset.forms:
+                data = stage_form.cleaned_data
+                if not data or formset._should_delete_form(stage_form):
+                    continue
+                if not stage_form.instance.pk and not stage_form.has_changed():
+                    continue
+                stages.append({"id": stage_form.instance.pk, **{f: data[f] for f in STAGE_FIELDS}})
+            try:
+                # The form validated against a copy; the service reads the policy afresh.
+                policy = update_policy(CollectionsPolicy.objects.get(pk=pk), settings=settings, stages=stages,
+                                       actor=request.user, reason=form.cleaned_data["reason"])
+            except DomainError as exc:
+                add_domain_error(form, exc)
+            else:
+                messages.success(request, _("Policy “%(name)s” saved as version %(version)s. Customers are asked to "
+                                            "acknowledge the new version.") % {"name": policy.name, "version": policy.version})
+                return redirect("policy_detail", pk=policy.pk)
+    return render(request, "web/collections/policy_edit.html", {
+        "policy": policy, "form": form, "formset": formset,
+        "next_version": CollectionsPolicy.objects.filter(pk=pk).values_list("version", flat=True)[0] + 1,
+    })
+
+
+@require_POST
+@staff_page("collections.policy")
+def policy_copy(request, pk):
+    policy = get_object_or_404(CollectionsPolicy, pk=pk)
+    copy = copy_policy(policy, actor=request.user)
+    messages.success(request, _("Created “%(name)s”, a copy of “%(original)s”. Adapt it, then give it to customers "
+                                "from their pages.") % {"name": copy.name, "original": policy.name})
+    return redirect("policy_edit", pk=copy.pk)
+
+
+# --- a customer's collections section ----------------------------------------------------------------------------
+
+
+def _open_invoices(customer):
+    return Invoice.objects.filter(customer=customer, status__in=OPEN_STATUSES).order_by("due_date", "id")
+
+
+def _invoice_rows(published):
+    """Each open invoice with the stage it has reached and the next step, from the published policy."""
+    rows = []
+    for timeline in published.invoices:
+        reached = timeline.invoice.collections_stage
+        done = next((d for d in reversed(timeline.stages) if d.stage.position <= reached), None) if reached else None
+        # The next run acts on the furthest stage already due (and the calls and suspensions of the stages it
+        # skips); if none is due, the next step is the first stage still ahead.
+        due = [d for d in timeline.stages if d.stage.position > reached and d.passed]
+        upcoming = due[-1] if due else next((d for d in timeline.stages if d.stage.position > reached), None)
+        rows.append({"timeline": timeline, "reached": done, "next": upcoming})
+    return rows
+
+
+def _disputes(customer, bound_form=None, bound_for=None) -> list:
+    """The customer's disputes, newest first; each open one carries its resolve form."""
+    disputes = list(Dispute.objects.filter(customer=customer).select_related("invoice").order_by("-opened_at", "-id"))
+    for dispute in disputes:
+        if dispute.status == HoldStatus.OPEN:
+            dispute.resolve_form = (bound_form if bound_for == dispute.pk and bound_form is not None
+                                    else ResolveDisputeForm(prefix=f"resolve-{dispute.pk}"))
+    return disputes
+
+
+def customer_collections_context(request, customer, **bound) -> dict:
+    """What the collections section of the customer page shows. `bound` replaces a form with the one
+    just submitted (with its errors); `resolve_for` names the dispute whose resolve form that is."""
+    user = request.user
+    if not has_perm(user, "collections.view"):
+        return {"collections": None}
+    today = timezone.localdate()
+    published = published_policy(customer, as_of=today)
+    profile = CollectionsProfile.objects.filter(customer=customer).select_related("policy").first()
+    open_invoices = _open_invoices(customer)
+    undisputed = open_invoices.exclude(disputes__status=HoldStatus.OPEN)
+    policies = CollectionsPolicy.objects.order_by("-is_default", "name")
+    if profile is None or (not profile.exempt and profile.policy_id is None):
+        mode = CollectionsProfileForm.DEFAULT
+    else:
+        mode = CollectionsProfileForm.EXEMPT if profile.exempt else CollectionsProfileForm.OWN
+    section = {
+        "published": published,
+        "profile": profile,
+        "invoice_rows": _invoice_rows(published),
+        "log": (CollectionsAction.objects.filter(customer=customer)
+                .select_related("invoice", "subscription", "stage")[:LOG_ROWS]),
+        "disputes": _disputes(customer, bound.get("resolve_form"), bound.get("resolve_for")),
+        "promises": PromiseToPay.objects.filter(customer=customer).select_related("invoice").order_by("-created_at", "-id"),
+        "requests": (OperatorRequest.objects.filter(customer=customer, status__in=[RequestStatus.PENDING,
+                                                                                     RequestStatus.IN_PROGRESS])
+                     .select_related("subscription").order_by("id")),
+        "calls": CallTask.objects.filter(customer=customer, done_at__isnull=True).select_related("invoice"),
+        "emails": None,
+        "dispute_form": bound.get("dispute_form") or DisputeForm(invoices=undisputed, prefix="dispute"),
+        "promise_form": bound.get("promise_form") or PromiseForm(invoices=open_invoices, prefix="promise", today=today),
+        "profile_form": bound.get("profile_form") or CollectionsProfileForm(
+            policies=policies, prefix="profile",
+            initial={"mode": mode, "policy": profile.policy_id if profile else None,
+                     "reason": profile.exempt_reason if profile else ""}),
+        "has_undisputed": undisputed.exists(),
+    }
+    if emails_installed():
+        from partnerdesk.notifications.models import OutboundEmail
+
+        section["emails"] = OutboundEmail.objects.filter(customer=customer).order_by("-queued_at", "-id")[:EMAIL_ROWS]
+    return {"collections": section}
+
+
+def _rerender(request, customer, **bound):
+    from .customers import render_customer_detail
+
+    return render_customer_detail(request, customer, **bound)
+
+
+@require_POST
+@staff_page("disputes.manage")
+def dispute_open(request, pk):
+    customer = get_customer_or_404(request.user, pk)
+    with timezone.override(customer_zone(customer)):
+        undisputed = _open_invoices(customer).exclude(disputes__status=HoldStatus.OPEN)
+        form = DisputeForm(request.POST, invoices=undisputed, prefix="dispute")
+        if form.is_valid():
+            try:
+                open_dispute(invoice=form.cleaned_data["invoice"], reason=form.cleaned_data["reason"].strip(),
+                             actor=request.user)
+            except DomainError as exc:
+                add_domain_error(form, exc)
+            else:
+                messages.success(request, _("Dispute opened on %(invoice)s: collections holds the invoice until it is "
+                                            "resolved.") % {"invoice": form.cleaned_data["invoice"]})
+                return redirect(_section_url(customer))
+        return _rerender(request, customer, dispute_form=form)
+
+
+@require_POST
+@staff_page("disputes.manage")
+def dispute_resolve(request, pk, dispute_pk):
+    customer = get_customer_or_404(request.user, pk)
+    dispute = get_object_or_404(Dispute.objects.select_related("invoice"), pk=dispute_pk, customer=customer)
+    with timezone.override(customer_zone(customer)):
+        form = ResolveDisputeForm(request.POST, prefix=f"resolve-{dispute.pk}")
+        if form.is_valid():
+            try:
+                resolve_dispute(dispute, resolution=form.cleaned_data["resolution"].strip(), actor=request.user)
+            except DomainError as exc:
+                add_domain_error(form, exc)
+            else:
+                messages.success(request, _("Dispute on %(invoice)s resolved; collections resumes for the invoice.")
+                                 % {"invoice": dispute.invoice})
+                return redirect(_section_url(customer))
+        return _rerender(request, customer, resolve_form=form, resolve_for=dispute.pk)
+
+
+@require_POST
+@staff_page("collections.manage")
+def promise_add(request, pk):
+    customer = get_customer_or_404(request.user, pk)
+    with timezone.override(customer_zone(customer)):
+        form = PromiseForm(request.POST, invoices=_open_invoices(customer), prefix="promise", today=timezone.localdate())
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                add_promise(customer=customer, amount=data["amount"], promised_date=data["promised_date"],
+                            invoice=data["invoice"], note=data["note"].strip(), actor=request.user)
+            except DomainError as exc:
+                add_domain_error(form, exc)
+            else:
+                messages.success(request, _("Promise to pay recorded: collections holds until %(date)s.")
+                                 % {"date": data["promised_date"].isoformat()})
+                return redirect(_section_url(customer))
+        return _rerender(request, customer, promise_form=form)
+
+
+@require_POST
+@staff_page("collections.manage")
+def collections_profile(request, pk):
+    customer = get_customer_or_404(request.user, pk)
+    policies = CollectionsPolicy.objects.order_by("-is_default", "name")
+    with timezone.override(customer_zone(customer)):
+        form = CollectionsProfileForm(request.POST, policies=policies, prefix="profile")
+        if form.is_valid():
+            mode, data = form.cleaned_data["mode"], form.cleaned_data
+            try:
+                set_profile(customer=customer, actor=request.user,
+                            policy=data["policy"] if mode == form.OWN else None,
+                            exempt=mode == form.EXEMPT, reason=data["reason"].strip())
+            except DomainError as exc:
+                add_domain_error(form, exc)
+            else:
+                if mode == form.EXEMPT:
+                    messages.success(request, _("%(customer)s is exempt from collections.") % {"customer": customer.name})
+                elif mode == form.OWN:
+                    messages.success(request, _("%(customer)s now follows the policy “%(policy)s”.")
+                                     % {"customer": customer.name, "policy": data["policy"].name})
+                else:
+                    messages.success(request, _("%(customer)s follows the default policy.") % {"customer": customer.name})
+                return redirect(_section_url(customer))
+        return _rerender(request, customer, profile_form=form)
+
+
+@require_POST
+@staff_page("emails.manage")
+def email_retry(request, pk, email_pk):
+    """Send a failed or bounced email again."""
+    from django.http import Http404
+
+    if not emails_installed():
+        raise Http404
+    from partnerdesk.notifications.models import OutboundEmail
+    from partnerdesk.notifications.services import retry
+
+    customer = get_customer_or_404(request.user, pk)
+    email = get_object_or_404(OutboundEmail, pk=email_pk, customer=customer)
+    try:
+        email = retry(email, actor=request.user, reason="retried from the customer page")
+    except DomainError as exc:
+        messages.error(request, translate_service_message(exc.message))
+    else:
+        messages.success(request, _("The email will be sent again to %(address)s.") % {"address": email.to_address})
+    return redirect(_section_url(customer, "emails"))
+
+
+def _section_url(customer, anchor="collections") -> str:
+    from django.urls import reverse
+
+    return reverse("customer_detail", args=[customer.pk]) + f"#{anchor}"
