@@ -102,6 +102,9 @@ class Dispute(models.Model):
     class Meta:
         indexes = [models.Index(fields=["status"])]
 
+    def __str__(self) -> str:
+        return f"dispute of {self.invoice} ({self.get_status_display()})"
+
 
 class PromiseToPay(models.Model):
     """A promise to pay (or a payment plan's last instalment): holds collections until the date."""
@@ -116,6 +119,9 @@ class PromiseToPay(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["status", "promised_date"])]
+
+    def __str__(self) -> str:
+        return f"promise to pay {self.amount} by {self.promised_date}"
 
 
 class ActionKind(models.TextChoices):
@@ -165,6 +171,9 @@ class CallTask(models.Model):
     assigned_to = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                     related_name="+", db_index=False)
     note = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return f"call {self.customer_id}: {self.note}"
 
 
 class RequestStatus(models.TextChoices):
@@ -227,3 +236,6 @@ class PolicyAcknowledgement(models.Model):
     policy = models.ForeignKey(CollectionsPolicy, on_delete=models.PROTECT, related_name="+")
     policy_version = models.PositiveIntegerField()
     at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.policy} v{self.policy_version} acknowledged"

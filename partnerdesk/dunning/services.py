@@ -16,6 +16,7 @@ from partnerdesk.errors import Conflict, DomainError, InvalidInput
 
 from .models import (
     ActionKind,
+    CallTask,
     CollectionsAction,
     CollectionsProfile,
     Dispute,
@@ -25,6 +26,7 @@ from .models import (
     PromiseToPay,
     RequestStatus,
 )
+from .policies import policy_for
 
 MAX_BACKOFF = dt.timedelta(hours=1)
 STALE_CLAIM = dt.timedelta(minutes=10)
@@ -79,13 +81,31 @@ def set_profile(*, customer, actor, policy=None, exempt: bool = False, reason: s
     """Give a customer its own policy, or exempt it from collections (a reason is required)."""
     if exempt and not reason.strip():
         raise InvalidInput("a reason is required to exempt a customer", field="reason")
+    old_policy = policy_for(customer)
     profile, _ = CollectionsProfile.objects.get_or_create(customer=customer)
     before = snapshot(profile, ["policy", "exempt", "exempt_reason"])
     profile.policy, profile.exempt, profile.exempt_reason = policy, exempt, reason if exempt else ""
     profile.save()
+    new_policy = policy_for(customer)
+    if old_policy is not None and new_policy is not None and old_policy.pk != new_policy.pk:
+        _carry_stages_over(customer, old_policy, new_policy)
     record(actor=actor, action="collections.profile_changed", obj=profile, customer=customer, before=before,
            after=snapshot(profile, ["policy", "exempt", "exempt_reason"]), reason=reason)
     return profile
+
+
+def _carry_stages_over(customer, old_policy, new_policy) -> None:
+    """Invoices part-way through the old policy keep their place in the new one: the stage reached becomes the
+    number of new stages that fall on or before the day of the old stage, so none is skipped or repeated."""
+    from partnerdesk.billing.models import OPEN_STATUSES, Invoice
+
+    old_offsets = dict(old_policy.stages.values_list("position", "offset_days"))
+    new_offsets = list(new_policy.stages.values_list("offset_days", flat=True))
+    invoices = Invoice.objects.filter(customer=customer, status__in=OPEN_STATUSES, collections_stage__gt=0)
+    for position in set(invoices.values_list("collections_stage", flat=True)):
+        offset = old_offsets.get(position)
+        reached = sum(1 for o in new_offsets if offset is not None and o <= offset)
+        invoices.filter(collections_stage=position).update(collections_stage=reached)
 
 
 @transaction.atomic
@@ -95,6 +115,20 @@ def acknowledge_policy(*, customer, user, policy) -> PolicyAcknowledgement:
     record(actor=user, action="collections.policy_acknowledged", obj=ack, customer=customer,
            after={"policy": policy.name, "version": policy.version})
     return ack
+
+
+@transaction.atomic
+def complete_call(task: CallTask, *, actor, note: str) -> CallTask:
+    """A collections agent made the call: record what was agreed."""
+    if task.done_at is not None:
+        raise Conflict("this call is already done", field="call_id")
+    if not note.strip():
+        raise InvalidInput("say what the customer said", field="note")
+    task.done_at, task.assigned_to = timezone.now(), actor
+    task.note = f"{task.note}\n{note}".strip()
+    task.save()
+    record(actor=actor, action="collections.call_done", obj=task, customer=task.customer, reason=note)
+    return task
 
 
 # --- operator requests ------------------------------------------------------------------------------------

@@ -127,3 +127,26 @@ def test_promise_to_pay_holds_until_its_date(account, operator, smtp_server):
     assert all(operator.status(s) == "active" for s in subs)
     run("2026-11-26")  # promise broken: the overdue stage applies at once
     assert all(operator.status(s) == "suspended" for s in subs)
+
+
+def test_moving_to_a_stricter_policy_keeps_the_invoice_in_place(account, operator, smtp_server):
+    from partnerdesk.dunning.models import CollectionsPolicy, PolicyStage
+    from partnerdesk.dunning.services import set_profile
+
+    customer, invoice, subs = account
+    run("2026-11-01")  # first notice (+1) done: stage 2 of the standard policy
+    invoice.refresh_from_db()
+    assert invoice.collections_stage == 2
+    strict = CollectionsPolicy.objects.create(name="Strict", deletion_warning_days=[45])
+    for position, (offset, suspend) in enumerate([(-7, False), (1, False), (5, True)], start=1):
+        PolicyStage.objects.create(policy=strict, position=position, name=f"S{position}", offset_days=offset,
+                                   suspend=suspend, send_notice=not suspend)
+    with at("2026-11-02"):
+        set_profile(customer=customer, actor=None, policy=strict, reason="")
+    invoice.refresh_from_db()
+    assert invoice.collections_stage == 2  # -7 and +1 are behind it, in the strict policy too
+    run("2026-11-05")  # the strict policy suspends at +5
+    assert all(operator.status(s) == "suspended" for s in subs)
+    first_notice, suspended = smtp_server.wait_for(2)
+    assert "逾期" in first_notice.subject and "暂停" in suspended.subject
+    assert len(smtp_server.messages) == 2  # the first notice is not repeated under the new policy

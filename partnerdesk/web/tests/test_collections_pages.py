@@ -303,7 +303,7 @@ def test_exempting_a_customer_needs_a_reason(people, acme, acme_oct31):
 
 
 def test_making_another_policy_the_default(people, standard):
-    from partnerdesk.web.policy_editing import copy_policy
+    from partnerdesk.dunning.policy_editing import copy_policy
 
     with transaction.atomic():
         copy = copy_policy(standard, actor=people["admin"])

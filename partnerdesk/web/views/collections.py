@@ -30,6 +30,7 @@ from partnerdesk.dunning.models import (
     RequestStatus,
 )
 from partnerdesk.dunning.policies import schedule_for_invoice
+from partnerdesk.dunning.policy_editing import STAGE_FIELDS, copy_policy, sample_due_date, update_policy
 from partnerdesk.dunning.publication import published_policy
 from partnerdesk.dunning.services import add_promise, open_dispute, resolve_dispute, set_profile
 from partnerdesk.errors import DomainError
@@ -47,7 +48,6 @@ from ..forms import (
     add_domain_error,
     stage_formset_class,
 )
-from ..policy_editing import STAGE_FIELDS, copy_policy, sample_due_date, update_policy
 from ..service_messages import translate_service_message
 
 RUNS_PER_PAGE = 25

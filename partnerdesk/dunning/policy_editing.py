@@ -1,8 +1,5 @@
-"""Changing a collections policy from the admin pages: settings and stages in one transaction, a new
-version number, and an audit entry.
-
-This belongs in partnerdesk.dunning.services (it is written so it can move there as is); the web keeps it
-until that service exists. Stages are numbered by their offset. Invoices part-way through the process keep
+"""Changing a collections policy: settings and stages in one transaction, a new version number (customers
+acknowledge a version), and an audit entry. Stages are numbered by their offset. Invoices part-way through the process keep
 their place: the stage number each has reached (Invoice.collections_stage) is mapped to the number of new
 stages that fall on or before the day of the stage it had reached, so no stage is skipped or repeated.
 """
@@ -15,8 +12,9 @@ from django.utils import timezone
 
 from partnerdesk.audit.services import record
 from partnerdesk.billing.models import Invoice
-from partnerdesk.dunning.models import CollectionsPolicy, CollectionsProfile, PolicyStage
 from partnerdesk.errors import InvalidInput
+
+from .models import CollectionsPolicy, CollectionsProfile, PolicyStage
 
 POLICY_FIELDS = ["name", "description", "is_default", "min_overdue_amount", "grace_days", "invoice_scope",
                  "deletion_warning_days"]
