@@ -20,8 +20,8 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 
 from partnerdesk.audit.services import record
-from partnerdesk.batch_sql import insert_ignoring_duplicates, placeholder, run_sql
-from partnerdesk.billing.models import OPEN_STATUSES, Invoice, InvoiceLine
+from partnerdesk.batch_sql import id_list_condition, insert_ignoring_duplicates, placeholder, run_sql
+from partnerdesk.billing.models import OPEN_STATUSES, Invoice
 from partnerdesk.billing.money import to_money
 from partnerdesk.customers.models import Subscription, SubscriptionStatus
 
@@ -125,7 +125,8 @@ def _due_rows_sql(policy: CollectionsPolicy, stages: list[PolicyStage], threshol
     every open invoice.
     """
     as_param = (lambda d: d.isoformat()) if connection.vendor == "sqlite" else (lambda d: d)
-    statuses = "('issued')" if policy.invoice_scope == "unpaid_only" else "('issued', 'partially_paid')"
+    # The first status test is the partial index's own predicate; the scope narrows it further if asked.
+    scope = " AND i.status = 'issued'" if policy.invoice_scope == "unpaid_only" else ""
     filters, filter_params = ["i.customer_id NOT IN (SELECT customer_id FROM dunning_collectionsprofile WHERE exempt)"], []
     if policy.is_default:
         filters.append("i.customer_id NOT IN (SELECT customer_id FROM dunning_collectionsprofile "
@@ -141,7 +142,7 @@ def _due_rows_sql(policy: CollectionsPolicy, stages: list[PolicyStage], threshol
         done = 0 if k == 0 else stages[k - 1].position
         parts.append(f"""SELECT i.id, i.customer_id, i.number, i.balance, i.due_date, i.collections_stage
                          FROM billing_invoice i
-                         WHERE i.status IN ('issued', 'partially_paid') AND i.status IN {statuses}
+                         WHERE i.status IN ('issued', 'partially_paid'){scope}
                          AND i.collections_stage = %s AND i.due_date <= %s AND {' AND '.join(filters)}""")
         params += [done, as_param(threshold), *filter_params]
     return " UNION ALL ".join(parts), params
@@ -191,8 +192,8 @@ def _fill_customer_names(batch: list[DueStage]) -> None:
     names = {}
     with connection.cursor() as cursor:
         for i in range(0, len(ids), 900):
-            chunk = ids[i:i + 900]
-            cursor.execute(f"SELECT id, name FROM customers_customer WHERE id IN ({', '.join(['%s'] * len(chunk))})", chunk)
+            in_ids, params = id_list_condition("id", ids[i:i + 900], marker="%s")
+            cursor.execute(f"SELECT id, name FROM customers_customer WHERE {in_ids}", params)
             names.update(cursor.fetchall())
     for d in batch:
         d.customer_name = d.customer_name or names.get(d.customer_id, "")
@@ -247,13 +248,21 @@ def _email_context(due: DueStage, as_of: dt.date, dates: _Dates) -> dict:
 def _subscriptions_to_suspend(batch: list[tuple[DueStage, PolicyStage]]) -> dict[tuple[int, int], list[int]]:
     """(invoice id, stage id) -> active subscription ids to suspend, with one query per scope."""
     by_customer, by_invoice = defaultdict(list), defaultdict(list)
-    all_customers = {d.customer_id for d, s in batch if s.suspend_scope == SuspendScope.ALL}
-    invoice_ids = {d.invoice_id for d, s in batch if s.suspend_scope == SuspendScope.INVOICE}
-    for sub_id, cust_id in Subscription.objects.filter(customer_id__in=all_customers, status=SubscriptionStatus.ACTIVE).values_list("id", "customer_id"):
-        by_customer[cust_id].append(sub_id)
-    for inv_id, sub_id in (InvoiceLine.objects.filter(invoice_id__in=invoice_ids, subscription__status=SubscriptionStatus.ACTIVE)
-                           .values_list("invoice_id", "subscription_id").distinct()):
-        by_invoice[inv_id].append(sub_id)
+    all_customers = sorted({d.customer_id for d, s in batch if s.suspend_scope == SuspendScope.ALL})
+    invoice_ids = sorted({d.invoice_id for d, s in batch if s.suspend_scope == SuspendScope.INVOICE})
+    with connection.cursor() as cursor:
+        if all_customers:
+            in_ids, params = id_list_condition("customer_id", all_customers, marker="%s")
+            cursor.execute(f"SELECT id, customer_id FROM customers_subscription WHERE status = 'active' AND {in_ids}", params)
+            for sub_id, cust_id in cursor.fetchall():
+                by_customer[cust_id].append(sub_id)
+        if invoice_ids:
+            in_ids, params = id_list_condition("l.invoice_id", invoice_ids, marker="%s")
+            cursor.execute(f"""SELECT DISTINCT l.invoice_id, l.subscription_id FROM billing_invoiceline l
+                               JOIN customers_subscription s ON s.id = l.subscription_id
+                               WHERE s.status = 'active' AND {in_ids}""", params)
+            for inv_id, sub_id in cursor.fetchall():
+                by_invoice[inv_id].append(sub_id)
     return {(d.invoice_id, s.pk): (by_customer[d.customer_id] if s.suspend_scope == SuspendScope.ALL else by_invoice[d.invoice_id])
             for d, s in batch}
 
@@ -315,9 +324,9 @@ def record_due(batch: list[DueStage], *, as_of: dt.date, dates: _Dates | None = 
         p = placeholder()
         for position, ids in by_target.items():
             for i in range(0, len(ids), 900):
-                chunk = ids[i:i + 900]
-                run_sql(f"UPDATE billing_invoice SET collections_stage = {p} WHERE collections_stage < {p} "
-                        f"AND id IN ({', '.join([p] * len(chunk))})", [position, position, *chunk])
+                in_chunk, id_params = id_list_condition("id", ids[i:i + 900])
+                run_sql(f"UPDATE billing_invoice SET collections_stage = {p} WHERE collections_stage < {p} AND {in_chunk}",
+                        [position, position, *id_params])
     return {"actions": len(actions), "emails": len(emails), "calls": len(calls), "operator_requests": len(requests)}
 
 

@@ -140,15 +140,18 @@ class ActionKind(models.TextChoices):
 class CollectionsAction(models.Model):
     """The collections log. `key` is the natural key of the effect, so each is done exactly once."""
 
-    key = models.CharField(max_length=120, unique=True)
-    # Few indexes: the run inserts tens of thousands of these a day. (customer, as_of) serves the customer page.
-    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="collections_actions",
-                                 db_index=False)
-    invoice = models.ForeignKey("billing.Invoice", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
-                                db_index=False)
-    subscription = models.ForeignKey("customers.Subscription", null=True, blank=True, on_delete=models.PROTECT,
-                                     related_name="+", db_index=False)
-    stage = models.ForeignKey(PolicyStage, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False)
+    key = models.CharField(max_length=120)  # unique: see Meta (a constraint, so PostgreSQL adds no LIKE index)
+    # The run inserts tens of thousands of these a day: few indexes ((customer, as_of) serves the customer
+    # page) and no database-level foreign-key checks, whose per-row cost would dominate the run. The rows
+    # point at customers, invoices and subscriptions that are never deleted (on_delete=PROTECT elsewhere).
+    customer = models.ForeignKey("customers.Customer", on_delete=models.DO_NOTHING, related_name="collections_actions",
+                                 db_index=False, db_constraint=False)
+    invoice = models.ForeignKey("billing.Invoice", null=True, blank=True, on_delete=models.DO_NOTHING, related_name="+",
+                                db_index=False, db_constraint=False)
+    subscription = models.ForeignKey("customers.Subscription", null=True, blank=True, on_delete=models.DO_NOTHING,
+                                     related_name="+", db_index=False, db_constraint=False)
+    stage = models.ForeignKey(PolicyStage, null=True, blank=True, on_delete=models.DO_NOTHING, related_name="+",
+                              db_index=False, db_constraint=False)
     kind = models.CharField(_("action"), max_length=20, choices=ActionKind.choices)
     as_of = models.DateField(_("collections day"))
     detail = models.JSONField(default=dict, blank=True)
@@ -157,6 +160,7 @@ class CollectionsAction(models.Model):
     class Meta:
         ordering = ["-as_of", "-id"]
         indexes = [models.Index(fields=["customer", "as_of"]), models.Index(fields=["as_of", "kind"])]
+        constraints = [models.UniqueConstraint(fields=["key"], name="collections_action_once")]
 
 
 class CallTask(models.Model):
@@ -165,12 +169,15 @@ class CallTask(models.Model):
     customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="call_tasks")
     invoice = models.ForeignKey("billing.Invoice", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
                                 db_index=False)
-    key = models.CharField(max_length=120, unique=True)
+    key = models.CharField(max_length=120)
     due_on = models.DateField(_("due on"))
     done_at = models.DateTimeField(null=True, blank=True)
     assigned_to = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                     related_name="+", db_index=False)
     note = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["key"], name="call_task_once")]
 
     def __str__(self) -> str:
         return f"call {self.customer_id}: {self.note}"

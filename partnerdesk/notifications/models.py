@@ -60,7 +60,7 @@ class OutboundEmail(models.Model):
     language = models.CharField(_("language"), max_length=5, choices=Language.choices, default=Language.ZH_CN)
     template_key = models.CharField(_("template"), max_length=80)
     context = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
-    dedupe_key = models.CharField(max_length=200, unique=True, null=True, blank=True)
+    dedupe_key = models.CharField(max_length=200, null=True, blank=True)  # unique: see Meta
     status = models.CharField(_("status"), max_length=10, choices=EmailStatus.choices, default=EmailStatus.QUEUED)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     last_error = models.TextField(_("last error"), blank=True)
@@ -81,6 +81,8 @@ class OutboundEmail(models.Model):
             models.Index(fields=["customer", "queued_at"]),
         ]
         constraints = [
+            # A constraint rather than unique=True, so PostgreSQL adds no LIKE index to maintain.
+            models.UniqueConstraint(fields=["dedupe_key"], name="outbound_email_once"),
             models.CheckConstraint(
                 name="outbound_email_status_valid", condition=Q(status__in=[s.value for s in EmailStatus])
             )

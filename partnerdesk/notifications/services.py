@@ -14,7 +14,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from partnerdesk.audit.services import record, snapshot
-from partnerdesk.batch_sql import insert_ignoring_duplicates
+from partnerdesk.batch_sql import id_list_condition, insert_ignoring_duplicates
 from partnerdesk.customers.models import Customer, Language
 from partnerdesk.errors import Conflict, InvalidInput, NotFound
 
@@ -120,13 +120,16 @@ def _recipients_for(customer_ids) -> dict[int, tuple[str, str]]:
     """Each customer's primary contact address and language, in one query per few thousand customers."""
     out: dict[int, tuple[str, str]] = {}
     ids = sorted(customer_ids)
-    for start in range(0, len(ids), RECIPIENT_CHUNK):
-        rows = (Customer.objects.filter(pk__in=ids[start:start + RECIPIENT_CHUNK])
-                .order_by("pk", "-contacts__is_primary", "contacts__id")
-                .values_list("pk", "language", "contacts__email", "contacts__language"))
-        for pk, customer_language, email, contact_language in rows:
-            if pk not in out:  # the first row is the primary contact (the order Customer.primary_contact uses)
-                out[pk] = (email or "", contact_language or customer_language)
+    with connection.cursor() as cursor:
+        for start in range(0, len(ids), RECIPIENT_CHUNK):
+            in_ids, params = id_list_condition("c.id", ids[start:start + RECIPIENT_CHUNK], marker="%s")
+            # The first row per customer is its primary contact (the order Customer.primary_contact uses).
+            cursor.execute(f"""SELECT c.id, c.language, bc.email, bc.language FROM customers_customer c
+                               LEFT JOIN customers_billingcontact bc ON bc.customer_id = c.id
+                               WHERE {in_ids} ORDER BY c.id, bc.is_primary DESC, bc.id""", params)
+            for pk, customer_language, email, contact_language in cursor.fetchall():
+                if pk not in out:
+                    out[pk] = (email or "", contact_language or customer_language)
     return out
 
 

@@ -192,6 +192,12 @@ class ResolveDisputeForm(forms.Form):
                                  help_text=_("Collections resumes for the invoice from the stage it had reached."))
 
 
+class CallDoneForm(forms.Form):
+    note = forms.CharField(label=_("What the customer said"), max_length=2000,
+                           widget=forms.Textarea(attrs={"rows": 2}),
+                           help_text=_("Recorded with the call and in the audit log."))
+
+
 class PromiseForm(forms.Form):
     amount = forms.CharField(label=_("Amount (CNY)"), max_length=32,
                              widget=forms.TextInput(attrs={"inputmode": "decimal", "placeholder": "0.00",
@@ -428,3 +434,25 @@ class BaseStageFormSet(forms.BaseInlineFormSet):
 def stage_formset_class():
     return forms.inlineformset_factory(CollectionsPolicy, PolicyStage, form=StageForm, formset=BaseStageFormSet,
                                        extra=1, can_delete=True, max_num=20, validate_max=True)
+
+
+class EmailTemplateForm(forms.Form):
+    """An administrator's version of an email template; the notifications service checks it renders."""
+
+    subject = forms.CharField(label=_("Subject"), max_length=300,
+                              widget=forms.TextInput(attrs={"class": "mono", "autocomplete": "off"}))
+    # Not stripped: line breaks and indentation of a plain-text email matter.
+    body = forms.CharField(label=_("Body"), strip=False,
+                           widget=forms.Textarea(attrs={"rows": 22, "class": "mono", "spellcheck": "false"}))
+    reason = forms.CharField(label=_("Reason for the change"), required=False, max_length=500,
+                             help_text=_("Recorded in the audit log with the old and new text."))
+
+    def clean_body(self):
+        body = self.cleaned_data["body"]
+        if not body.strip():
+            raise ValidationError(self.fields["body"].error_messages["required"], code="required")
+        return body
+
+
+class ResetTemplateForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), required=False, max_length=500)

@@ -42,6 +42,15 @@ FIXED = [
     gettext_noop("there must be a default policy: make another policy the default instead"),
     # emails
     gettext_noop("the customer has no billing contact with an email address; add one to the customer first"),
+    # email templates
+    gettext_noop("the subject is required"),
+    gettext_noop("the body is required"),
+    gettext_noop("the subject template is longer than 300 characters"),
+    gettext_noop("the subject renders empty"),
+    gettext_noop("the body renders empty"),
+    # call tasks
+    gettext_noop("say what the customer said"),
+    gettext_noop("this call is already done"),
     # CSV import row errors
     gettext_noop("required column missing from the header"),
     gettext_noop("more values than columns"),
@@ -70,6 +79,15 @@ PATTERNS = [
      gettext_noop("%(value)s is not an amount.")),
     (re.compile(r"^only a failed or bounced email can be retried; this one is (?P<status>\w+)$"),
      gettext_noop("Only a failed or bounced email can be sent again; this one is %(status)s.")),
+    # email templates: Django's own explanation (in English) follows the sentence
+    (re.compile(r"^the (?P<part>subject|body) template does not compile: (?P<detail>.+)$", re.S),
+     gettext_noop("The template does not compile: %(detail)s")),
+    (re.compile(r"^the (?P<part>subject|body) template cannot be rendered: (?P<detail>.+)$", re.S),
+     gettext_noop("The template cannot be rendered: %(detail)s")),
+    (re.compile(r"^the (?P<part>subject|body) template uses an unknown variable (?P<name>'.*')$"),
+     gettext_noop("Unknown variable %(name)s: use one of the variables listed on this page.")),
+    (re.compile(r"^the (?P<part>subject|body) template has a tag that is not closed properly$"),
+     gettext_noop("A tag is not closed properly: check every pair of curly braces.")),
 ]
 
 

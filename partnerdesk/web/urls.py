@@ -1,6 +1,17 @@
 from django.urls import path
 
-from .views import audit, auth, billing, collections, customers, policy_document, portal, reports, tokens
+from .views import (
+    audit,
+    auth,
+    billing,
+    collections,
+    customers,
+    email_templates,
+    policy_document,
+    portal,
+    reports,
+    tokens,
+)
 
 urlpatterns = [
     path("", auth.home, name="home"),
@@ -22,6 +33,7 @@ urlpatterns = [
     path("customers/<int:pk>/disputes/<int:dispute_pk>/resolve/", collections.dispute_resolve, name="dispute_resolve"),
     path("customers/<int:pk>/promises/", collections.promise_add, name="promise_add"),
     path("customers/<int:pk>/collections-profile/", collections.collections_profile, name="collections_profile"),
+    path("customers/<int:pk>/calls/<int:call_pk>/done/", collections.call_complete, name="call_complete"),
     path("customers/<int:pk>/emails/<int:email_pk>/retry/", collections.email_retry, name="email_retry"),
     path("customers/<int:pk>/collections-policy/", policy_document.customer_collections_policy,
          name="customer_collections_policy"),
@@ -42,6 +54,12 @@ urlpatterns = [
     path("reports/collections.csv", reports.collections_export, name="report_collections_csv"),
     path("audit/", audit.audit_list, name="audit_list"),
     path("audit/export.csv", audit.audit_export, name="audit_export"),
+    # settings
+    path("settings/email-templates/", email_templates.email_template_list, name="email_template_list"),
+    path("settings/email-templates/<str:key>/<str:language>/", email_templates.email_template_edit,
+         name="email_template_edit"),
+    path("settings/email-templates/<str:key>/<str:language>/reset/", email_templates.email_template_reset,
+         name="email_template_reset"),
     # everyone signed in
     path("account/tokens/", tokens.token_list, name="token_list"),
     path("account/tokens/<int:pk>/revoke/", tokens.token_revoke, name="token_revoke"),

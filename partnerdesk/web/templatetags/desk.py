@@ -31,6 +31,8 @@ BADGE_TONES = {
     "cancel": "danger", "reactivate": "ok", "reactivated": "ok", "stage": "muted",
     # policies
     "default": "info",
+    # email templates
+    "edited": "warn", "default_text": "muted",
 }
 
 STATEMENT_KINDS = {

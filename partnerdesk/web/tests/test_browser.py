@@ -142,3 +142,57 @@ def test_a_customer_user_reads_and_acknowledges_its_collections_policy(live_serv
     # The PDF link serves a PDF.
     response = page.request.get(base + reverse("portal_collections_policy_pdf"))
     assert response.ok and response.headers["content-type"] == "application/pdf"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_admin_edits_an_email_template_and_an_agent_closes_a_call(live_server, transactional_db, people, invoices,
+                                                                     browser_page):
+    import datetime as dt
+
+    from partnerdesk.dunning.models import CallTask
+    from partnerdesk.notifications.models import EmailTemplate
+
+    page, base = browser_page, live_server.url
+    expect = pytest.importorskip("playwright.sync_api").expect
+    call = CallTask.objects.create(customer=invoices["acme_old"].customer, invoice=invoices["acme_old"],
+                                   key="browser:call", due_on=dt.date(2026, 2, 18))
+
+    # The administrator opens the email templates from the menu and the English payment reminder.
+    sign_in(page, base, "admin")
+    page.wait_for_url(re.compile(r"/dashboard/$"))
+    page.click("header nav a[href='/settings/email-templates/']")
+    expect(page.locator("h1")).to_have_text("Email templates")
+    page.click("td[data-template='collections.reminder/en'] a")
+    expect(page.locator("h1")).to_contain_text("Payment reminder")
+
+    # A new subject, previewed with the sample data before saving.
+    page.fill("input[name=subject]", "Due soon: {{ invoice_number }}")
+    page.click("button[name=preview]")
+    expect(page.locator("[data-testid=preview-subject]")).to_have_text("Due soon: INV-2026-000123")
+    assert not EmailTemplate.objects.exists()
+
+    # A typo in the body is refused on the body field; the fixed text is saved and previewed.
+    page.fill("textarea[name=body]", "Dear {{ customer_nmae }},")
+    page.click("button[name=save]")
+    expect(page.locator(".field.has-error")).to_contain_text("Unknown variable 'customer_nmae'")
+    page.fill("textarea[name=body]", "Dear {{ customer_name }}, please pay {{ invoice_number }}.")
+    page.click("button[name=save]")
+    expect(page.locator(".message.success")).to_contain_text("Saved the email template")
+    expect(page.locator("[data-testid=preview-body]")).to_contain_text("Dear Contoso 上海, please pay INV-2026-000123.")
+    assert EmailTemplate.objects.get(key="collections.reminder", language="en").subject == "Due soon: {{ invoice_number }}"
+    sign_out(page)
+
+    # A collections agent closes the call from the dashboard: a note is required.
+    sign_in(page, base, "collections")
+    page.wait_for_url(re.compile(r"/dashboard/$"))
+    row = page.locator(f"tr[data-call='{call.pk}']")
+    row.locator("summary").click()
+    row.locator("button[type=submit]").click()
+    row = page.locator(f"tr[data-call='{call.pk}']")
+    expect(row.locator(".field.has-error")).to_contain_text("This field is required.")
+    row.locator("textarea").fill("Will pay on Friday.")
+    row.locator("button[type=submit]").click()
+    expect(page.locator(".message.success")).to_contain_text("Call to Acme 上海 marked done.")
+    expect(page.locator(f"tr[data-call='{call.pk}']")).to_have_count(0)
+    call.refresh_from_db()
+    assert call.done_at is not None and call.note.endswith("Will pay on Friday.")

@@ -6,8 +6,10 @@ from collections import OrderedDict
 from django.apps import apps
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -32,13 +34,20 @@ from partnerdesk.dunning.models import (
 from partnerdesk.dunning.policies import schedule_for_invoice
 from partnerdesk.dunning.policy_editing import STAGE_FIELDS, copy_policy, sample_due_date, update_policy
 from partnerdesk.dunning.publication import published_policy
-from partnerdesk.dunning.services import add_promise, open_dispute, resolve_dispute, set_profile
-from partnerdesk.errors import DomainError
+from partnerdesk.dunning.services import (
+    add_promise,
+    complete_call,
+    open_dispute,
+    resolve_dispute,
+    set_profile,
+)
+from partnerdesk.errors import Conflict, DomainError
 from partnerdesk.reports.services import aging, dso_detail
 
 from ..access import customer_zone, staff_page
 from ..collections_text import PREVIEW_ACTIONS, RUN_COUNTS, process_text, stage_actions, stage_when
 from ..forms import (
+    CallDoneForm,
     CollectionsProfileForm,
     DisputeForm,
     PolicyForm,
@@ -100,6 +109,20 @@ def aging_chart(report, *, width=600, height=240) -> dict:
 @staff_page("collections.view")
 def dashboard(request):
     """The staff landing page: receivables at a glance, the last runs, and what needs a person's attention."""
+    return render_dashboard(request)
+
+
+def _with_call_forms(calls, bound_form=None, bound_for=None) -> list:
+    """The open calls, each with its "mark done" form (the one just submitted, with its errors, if any)."""
+    calls = list(calls)
+    for call in calls:
+        call.done_form = (bound_form if bound_for == call.pk and bound_form is not None
+                          else CallDoneForm(prefix=f"call-{call.pk}"))
+    return calls
+
+
+def render_dashboard(request, **bound):
+    """The dashboard; `bound` carries a call's "mark done" form just submitted with its errors."""
     today = timezone.localdate()
     report = aging(today)
     dso = dso_detail(today)
@@ -112,8 +135,8 @@ def dashboard(request):
         "runs": CollectionsRun.objects.filter(dry_run=False)[:5],
         "failing_requests": (OperatorRequest.objects.filter(status=RequestStatus.PENDING, attempts__gt=0)
                              .select_related("customer", "subscription").order_by("next_attempt_at", "id")[:20]),
-        "calls": (CallTask.objects.filter(done_at__isnull=True).select_related("customer", "invoice")
-                  .order_by("due_on", "id")[:20]),
+        "calls": _with_call_forms(CallTask.objects.filter(done_at__isnull=True).select_related("customer", "invoice")
+                                  .order_by("due_on", "id")[:20], bound.get("call_form"), bound.get("call_for")),
         "open_disputes": Dispute.objects.filter(status=HoldStatus.OPEN).count(),
         "open_promises": PromiseToPay.objects.filter(status=HoldStatus.OPEN, promised_date__gte=today).count(),
         "email_problems": None,
@@ -324,7 +347,9 @@ def customer_collections_context(request, customer, **bound) -> dict:
         "requests": (OperatorRequest.objects.filter(customer=customer, status__in=[RequestStatus.PENDING,
                                                                                      RequestStatus.IN_PROGRESS])
                      .select_related("subscription").order_by("id")),
-        "calls": CallTask.objects.filter(customer=customer, done_at__isnull=True).select_related("invoice"),
+        "calls": _with_call_forms(CallTask.objects.filter(customer=customer, done_at__isnull=True)
+                                  .select_related("invoice").order_by("due_on", "id"),
+                                  bound.get("call_form"), bound.get("call_for")),
         "emails": None,
         "dispute_form": bound.get("dispute_form") or DisputeForm(invoices=undisputed, prefix="dispute"),
         "promise_form": bound.get("promise_form") or PromiseForm(invoices=open_invoices, prefix="promise", today=today),
@@ -434,6 +459,35 @@ def collections_profile(request, pk):
 
 
 @require_POST
+@staff_page("collections.manage")
+def call_complete(request, pk, call_pk):
+    """A collections agent made a call: mark it done with what the customer said (from the dashboard or the
+    customer page; the form comes back to the page it was sent from)."""
+    customer = get_customer_or_404(request.user, pk)
+    task = get_object_or_404(CallTask.objects.select_related("invoice", "customer"), pk=call_pk, customer=customer)
+    from_dashboard = request.POST.get("back") == "dashboard"
+    done_url = reverse("dashboard") + "#calls" if from_dashboard else _section_url(customer, "calls")
+    form = CallDoneForm(request.POST, prefix=f"call-{task.pk}")
+    if form.is_valid():
+        try:
+            with transaction.atomic():
+                # Read afresh under a lock: two agents marking the same call at once must not both succeed.
+                locked = CallTask.objects.select_for_update().select_related("customer").get(pk=task.pk)
+                complete_call(locked, actor=request.user, note=form.cleaned_data["note"].strip())
+        except Conflict:  # someone marked it done in the meantime
+            messages.info(request, _("This call is already done."))
+            return redirect(done_url)
+        except DomainError as exc:
+            add_domain_error(form, exc)
+        else:
+            messages.success(request, _("Call to %(customer)s marked done.") % {"customer": customer.name})
+            return redirect(done_url)
+    if from_dashboard:
+        return render_dashboard(request, call_form=form, call_for=task.pk)
+    return _rerender(request, customer, call_form=form, call_for=task.pk)
+
+
+@require_POST
 @staff_page("emails.manage")
 def email_retry(request, pk, email_pk):
     """Send a failed or bounced email again."""
@@ -456,6 +510,4 @@ def email_retry(request, pk, email_pk):
 
 
 def _section_url(customer, anchor="collections") -> str:
-    from django.urls import reverse
-
     return reverse("customer_detail", args=[customer.pk]) + f"#{anchor}"

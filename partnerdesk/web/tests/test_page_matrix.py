@@ -1,0 +1,267 @@
+"""Who gets what from every web page: one row per URL (GET for a page, POST for an action), the exact status
+for each role, and customer B's user never seeing anything of customer A.
+
+Every object a row acts on belongs to customer A. The last tests enumerate the URL patterns of the web app and
+fail if one has no row here, so a page cannot be added without saying who may open it.
+"""
+
+import dataclasses
+from collections.abc import Callable
+from functools import cached_property
+
+import pytest
+from django.db import transaction
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
+
+from partnerdesk.accounts.services import create_api_token
+from partnerdesk.conftest import make_invoice
+from partnerdesk.customers.services import sync_subscriptions
+from partnerdesk.dunning.models import CallTask
+from partnerdesk.dunning.policies import default_policy
+from partnerdesk.dunning.services import open_dispute
+from partnerdesk.notifications.models import EmailStatus, OutboundEmail
+from partnerdesk.notifications.services import queue_email
+from partnerdesk.web.views import policy_document
+
+ROLES = ["admin", "billing_agent", "collections", "finance", "auditor", "customer_a", "customer_b", "anonymous"]
+STAFF = ROLES[:5]
+CUSTOMERS = ["customer_a", "customer_b"]
+LOGIN = "login"  # 302 to the sign-in page, with ?next= the page asked for
+
+
+def staff(*allowed, ok=200) -> dict:
+    """A staff desk page: the roles allowed get `ok`, other staff and customer users 403."""
+    allowed = STAFF if allowed == ("*",) else allowed
+    return {**{r: (ok if r in allowed else 403) for r in STAFF}, **dict.fromkeys(CUSTOMERS, 403), "anonymous": LOGIN}
+
+
+def portal(ok=200, *, b=None) -> dict:
+    """A customer portal page: staff get 403; customer B gets `b` (default: the same as A) on A's objects."""
+    return {**dict.fromkeys(STAFF, 403), "customer_a": ok, "customer_b": ok if b is None else b, "anonymous": LOGIN}
+
+
+def everyone(ok=200, *, anonymous=LOGIN, **others) -> dict:
+    return {**dict.fromkeys(ROLES, ok), "anonymous": anonymous, **others}
+
+
+@dataclasses.dataclass(frozen=True)
+class Row:
+    name: str
+    method: str
+    expected: dict
+    args: Callable = lambda w: []
+    data: Callable = lambda w: {}
+
+    @property
+    def id(self) -> str:
+        return f"{self.name}-{self.method}"
+
+
+class World:
+    """Customer A's objects, made on first use so each test builds only what its row needs."""
+
+    def __init__(self, request, users, customer_a, customer_b):
+        self.request, self.users, self.a, self.b = request, users, customer_a, customer_b
+        self.invoice = make_invoice(customer_a, "1280.00")  # always there: its number must never reach customer B
+
+    @cached_property
+    def operator(self):
+        return self.request.getfixturevalue("operator")  # the web tests' stand-in for Partner Center
+
+    def a_at_the_operator(self) -> list:
+        """Customer A's id, with the operator stand-in in place (the sync asks it)."""
+        assert self.operator is not None
+        return [self.a.pk]
+
+    @cached_property
+    def subscription(self):
+        self.operator.add(self.a, "sub-a-e3", "Microsoft 365 E3")
+        return sync_subscriptions(self.a, actor=None)[0]
+
+    @cached_property
+    def dispute(self):
+        return open_dispute(invoice=self.invoice, reason="seat count", actor=None)
+
+    @cached_property
+    def email(self):
+        with transaction.atomic():
+            email = queue_email(customer=self.a, template_key="collections.notice",
+                                context={"invoice_number": self.invoice.number})
+        OutboundEmail.objects.filter(pk=email.pk).update(status=EmailStatus.FAILED, last_error="SMTP 421")
+        return email
+
+    @cached_property
+    def call(self):
+        return CallTask.objects.create(customer=self.a, invoice=self.invoice, key=f"matrix:{self.invoice.pk}",
+                                       due_on=timezone.localdate(), note=f"{self.invoice.number}: Final notice")
+
+    @cached_property
+    def token(self):
+        return create_api_token(user=self.users["customer_a"], name="A's script", actor=None)[0]
+
+    @property
+    def today(self) -> str:
+        return timezone.localdate().isoformat()
+
+
+TEMPLATE = ["collections.reminder", "zh-CN"]
+
+MATRIX = [
+    # signing in and out
+    Row("home", "GET", everyone(302)),
+    Row("login", "GET", everyone(302, anonymous=200)),
+    Row("logout", "POST", everyone(302, anonymous=302)),
+    # the staff desk
+    Row("dashboard", "GET", staff("*")),
+    Row("customer_list", "GET", staff("*")),
+    Row("customer_import", "GET", staff("admin", "billing_agent")),
+    Row("customer_detail", "GET", staff("*"), lambda w: [w.a.pk]),
+    Row("customer_sync", "POST", staff("admin", "billing_agent", "collections", ok=302),
+        lambda w: w.a_at_the_operator()),
+    Row("payment_new", "GET", staff("admin", "billing_agent", "collections", "finance"), lambda w: [w.a.pk]),
+    Row("payment_new", "POST", staff("admin", "billing_agent", "collections", "finance", ok=302),
+        lambda w: [w.a.pk], lambda w: {"amount": "10.00", "received_on": w.today, "method": "alipay"}),
+    Row("customer_statement", "GET", staff("*"), lambda w: [w.a.pk]),
+    Row("subscription_suspend", "GET", staff("admin", "billing_agent", "collections"),
+        lambda w: [w.a.pk, w.subscription.pk]),
+    Row("subscription_suspend", "POST", staff("admin", "billing_agent", "collections", ok=302),
+        lambda w: [w.a.pk, w.subscription.pk], lambda w: {"reason_code": "non_payment", "reason": "unpaid"}),
+    Row("subscription_reactivate", "GET", staff("admin", "billing_agent", "collections"),
+        lambda w: [w.a.pk, w.subscription.pk]),
+    Row("dispute_open", "POST", staff("admin", "billing_agent", "collections", ok=302), lambda w: [w.a.pk],
+        lambda w: {"dispute-invoice": w.invoice.pk, "dispute-reason": "seat count"}),
+    Row("dispute_resolve", "POST", staff("admin", "billing_agent", "collections", ok=302),
+        lambda w: [w.a.pk, w.dispute.pk], lambda w: {f"resolve-{w.dispute.pk}-resolution": "credited"}),
+    Row("promise_add", "POST", staff("admin", "collections", ok=302), lambda w: [w.a.pk],
+        lambda w: {"promise-amount": "100.00", "promise-promised_date": w.today, "promise-invoice": w.invoice.pk}),
+    Row("collections_profile", "POST", staff("admin", "collections", ok=302), lambda w: [w.a.pk],
+        lambda w: {"profile-mode": "exempt", "profile-reason": "strategic account"}),
+    Row("call_complete", "POST", staff("admin", "collections", ok=302), lambda w: [w.a.pk, w.call.pk],
+        lambda w: {"back": "dashboard", f"call-{w.call.pk}-note": "will pay Friday"}),
+    Row("email_retry", "POST", staff("admin", "billing_agent", "collections", ok=302), lambda w: [w.a.pk, w.email.pk]),
+    Row("customer_collections_policy", "GET", staff("*"), lambda w: [w.a.pk]),
+    Row("customer_collections_policy_pdf", "GET", staff("*"), lambda w: [w.a.pk]),
+    Row("invoice_detail", "GET", staff("*"), lambda w: [w.invoice.pk]),
+    Row("collections_preview", "GET", staff("*")),
+    Row("collections_runs", "GET", staff("*")),
+    Row("collections_run_now", "POST", staff("admin", "collections", ok=302)),
+    Row("policy_list", "GET", staff("*")),
+    Row("policy_detail", "GET", staff("*"), lambda w: [default_policy().pk]),
+    Row("policy_edit", "GET", staff("admin"), lambda w: [default_policy().pk]),
+    Row("policy_copy", "POST", staff("admin", ok=302), lambda w: [default_policy().pk]),
+    Row("report_aging", "GET", staff("admin", "collections", "finance", "auditor")),
+    Row("report_aging_csv", "GET", staff("admin", "collections", "finance", "auditor")),
+    Row("report_dso_csv", "GET", staff("admin", "collections", "finance", "auditor")),
+    Row("report_collections", "GET", staff("admin", "collections", "finance", "auditor")),
+    Row("report_collections_csv", "GET", staff("admin", "collections", "finance", "auditor")),
+    Row("audit_list", "GET", staff("*")),
+    Row("audit_export", "GET", staff("*")),
+    # settings
+    Row("email_template_list", "GET", staff("*")),
+    Row("email_template_edit", "GET", staff("*"), lambda w: TEMPLATE),
+    Row("email_template_edit", "POST", staff("admin", ok=302), lambda w: TEMPLATE,
+        lambda w: {"subject": "Reminder {{ invoice_number }}", "body": "Please pay {{ amount_due }}.\n", "save": ""}),
+    Row("email_template_reset", "POST", staff("admin", ok=302), lambda w: TEMPLATE),
+    # everyone signed in: their own tokens (A's user's token is not found for anyone else)
+    Row("token_list", "GET", everyone(200)),
+    Row("token_list", "POST", everyone(200), data=lambda w: {"name": "script"}),
+    Row("token_revoke", "POST", everyone(404, customer_a=302), lambda w: [w.token.pk]),
+    # the customer portal
+    Row("portal_home", "GET", portal()),
+    Row("portal_invoices", "GET", portal()),
+    Row("portal_invoice_detail", "GET", portal(b=404), lambda w: [w.invoice.pk]),
+    Row("portal_payments", "GET", portal()),
+    Row("portal_statement", "GET", portal()),
+    Row("portal_subscriptions", "GET", portal()),
+    Row("portal_collections_policy", "GET", portal()),
+    Row("portal_collections_policy_print", "GET", portal()),
+    Row("portal_collections_policy_pdf", "GET", portal()),
+    Row("portal_collections_policy_acknowledge", "POST", portal(302)),
+]
+
+CASES = [pytest.param(row, role, id=f"{row.id}-{role}") for row in MATRIX for role in ROLES]
+
+
+def body_of(response) -> bytes:
+    if getattr(response, "streaming", False):
+        return b"".join(response.streaming_content)
+    return response.content
+
+
+@pytest.fixture
+def world(request, users, customer_a, customer_b, monkeypatch):
+    # The PDF is the print page through WeasyPrint; here its HTML stands in, so the body check reads it (and fast).
+    monkeypatch.setattr(policy_document, "_render_pdf", lambda html: html.encode())
+    return World(request, users, customer_a, customer_b)
+
+
+@pytest.mark.parametrize("row, role", CASES)
+def test_page_matrix(world, row, role):
+    url = reverse(row.name, args=row.args(world))
+    data = row.data(world)  # built before signing in, so a row's objects exist whoever asks
+    client = Client(headers={"Accept-Language": "en"})
+    if role != "anonymous":
+        client.force_login(world.users[role])
+    response = client.get(url) if row.method == "GET" else client.post(url, data)
+
+    expected = row.expected[role]
+    if expected == LOGIN:
+        assert response.status_code == 302, (url, role, response.status_code)
+        assert response["Location"].startswith(reverse("login") + "?next="), response["Location"]
+    else:
+        assert response.status_code == expected, (url, role, response.status_code)
+    if role in ("customer_b", "anonymous"):
+        body = body_of(response)
+        for secret in [world.a.name, str(world.a.tenant_id), world.a.primary_domain, world.invoice.number]:
+            assert secret.encode() not in body, (url, role, secret)
+
+
+# --- every web URL has its row -------------------------------------------------------------------------------
+
+
+def web_url_names() -> set:
+    """The names of all URL patterns served by the web app's views, wherever they are included."""
+    names, unnamed = set(), []
+
+    def walk(patterns):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                walk(pattern.url_patterns)
+            elif isinstance(pattern, URLPattern) and pattern.lookup_str.startswith("partnerdesk.web."):
+                (names.add(pattern.name) if pattern.name else unnamed.append(pattern.lookup_str))
+
+    walk(get_resolver().url_patterns)
+    assert not unnamed, f"web URL patterns without a name (the matrix cannot list them): {unnamed}"
+    return names
+
+
+def test_every_web_url_has_a_matrix_row():
+    names = web_url_names()
+    assert len(names) >= 50  # the enumeration found the web app's patterns
+    missing = names - {row.name for row in MATRIX}
+    assert not missing, f"add a row to MATRIX in {__name__} for: {sorted(missing)}"
+
+
+def test_every_matrix_row_is_a_web_url_and_covers_every_role():
+    stale = {row.name for row in MATRIX} - web_url_names()
+    assert not stale, f"rows for URLs that no longer exist: {sorted(stale)}"
+    ids = [row.id for row in MATRIX]
+    assert len(ids) == len(set(ids)), "two rows for the same URL and method"
+    for row in MATRIX:
+        assert set(row.expected) == set(ROLES), row.id
+        assert row.method in ("GET", "POST"), row.id
+
+
+
+def test_the_data_kept_from_customer_b_is_what_a_reader_of_a_sees(world):
+    """The body check above is meaningful: the same strings are on A's pages for A's user and for staff."""
+    a_user, admin = Client(), Client()
+    a_user.force_login(world.users["customer_a"])
+    admin.force_login(world.users["admin"])
+    portal_body = a_user.get(reverse("portal_invoice_detail", args=[world.invoice.pk])).content.decode()
+    assert world.invoice.number in portal_body and world.a.name in portal_body
+    staff_body = admin.get(reverse("customer_detail", args=[world.a.pk])).content.decode()
+    for secret in [world.a.name, str(world.a.tenant_id), world.a.primary_domain, world.invoice.number]:
+        assert secret in staff_body, secret
