@@ -11,7 +11,7 @@ import datetime as dt
 import json
 from decimal import Decimal
 
-from django.db import connection, models
+from django.db import IntegrityError, connection, models, transaction
 
 
 def _memo(convert):
@@ -29,7 +29,7 @@ def _memo(convert):
 
 def _converter(field: models.Field):
     if isinstance(field, models.JSONField):
-        return lambda v: None if v is None else json.dumps(v, ensure_ascii=False, cls=field.encoder)
+        return lambda v: None if v is None else "{}" if v == {} else json.dumps(v, ensure_ascii=False, cls=field.encoder)
     if isinstance(field, models.DateTimeField) and connection.vendor == "sqlite":
         # SQLite stores Django datetimes as naive UTC text. A batch shares a handful of values: convert each once.
         return _memo(lambda v: v.astimezone(dt.UTC).replace(tzinfo=None).isoformat(" "))
@@ -83,8 +83,22 @@ def _values(rows: list[dict], names: list[str], converters):
         yield values
 
 
-def insert_ignoring_duplicates(model: type[models.Model], rows: list[dict], *, chunk: int = 500) -> None:
-    """Insert rows (dicts of field attnames -> values); rows that break a unique constraint are skipped."""
+def _copy(statement: str, values) -> None:
+    connection.ensure_connection()
+    if connection.queries_logged:
+        connection.queries_log.append({"sql": statement[:200], "time": "0"})
+    with connection.connection.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in values:
+            copy.write_row(row)
+
+
+def insert_ignoring_duplicates(model: type[models.Model], rows: list[dict], *, key: str | None = None,
+                               chunk: int = 500) -> None:
+    """Insert rows (dicts of field attnames -> values); rows that break a unique constraint are skipped.
+
+    `key` names the row's unique natural key, if it has a single-column one: on PostgreSQL the rows whose
+    key is new are then copied straight into the table.
+    """
     if not rows:
         return
     names = list(rows[0].keys())
@@ -95,6 +109,20 @@ def insert_ignoring_duplicates(model: type[models.Model], rows: list[dict], *, c
     table = connection.ops.quote_name(model._meta.db_table)
     cols = ", ".join(connection.ops.quote_name(c) for c in columns)
     one = "(" + ", ".join([placeholder()] * len(columns)) + ")"
+    if connection.vendor == "postgresql" and key is not None:
+        key_column = connection.ops.quote_name(by_attname[key].column)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT {key_column} FROM {table} WHERE {key_column} = ANY(%s)", [[r[key] for r in rows]])
+            existing = {k for (k,) in cursor.fetchall()}
+        rows = [r for r in rows if r[key] not in existing]
+        if not rows:
+            return
+        try:
+            with transaction.atomic():  # a savepoint: should another writer race us to a key, take the slow path
+                _copy(f"COPY {table} ({cols}) FROM STDIN", _values(rows, names, converters))
+            return
+        except IntegrityError:
+            pass
     if connection.vendor == "postgresql":
         # COPY into a scratch table, then one INSERT ... SELECT: the fastest way in, and duplicates still skipped.
         scratch = connection.ops.quote_name(f"_batch_{model._meta.db_table}")
@@ -106,9 +134,8 @@ def insert_ignoring_duplicates(model: type[models.Model], rows: list[dict], *, c
             connection.queries_log.extend({"sql": sql[:200], "time": "0"} for sql in statements)
         with connection.connection.cursor() as cursor:
             cursor.execute(statements[0])
-            with cursor.copy(f"COPY {scratch} ({cols}) FROM STDIN") as copy:
-                for values in _values(rows, names, converters):
-                    copy.write_row(values)
+        _copy(f"COPY {scratch} ({cols}) FROM STDIN", _values(rows, names, converters))
+        with connection.connection.cursor() as cursor:
             cursor.execute(statements[1])
             cursor.execute(statements[2])
         return

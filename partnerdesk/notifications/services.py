@@ -166,7 +166,7 @@ def queue_emails_bulk(rows: list[dict]) -> int:
             "last_error": "" if address else NO_RECIPIENT, "queued_at": now, "next_attempt_at": now,
             "attempts": 0, "subject": "", "body": "", "claimed_by": "", "message_id": "",
         })
-    insert_ignoring_duplicates(OutboundEmail, emails)
+    insert_ignoring_duplicates(OutboundEmail, emails, key="dedupe_key")
     if emails:
         schedule_send()
     return len(emails)

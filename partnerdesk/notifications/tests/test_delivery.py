@@ -198,7 +198,7 @@ def test_a_worker_that_died_mid_send_leaves_the_email_claimable(smtp_server, cus
     assert len(smtp_server.messages) == 1
 
 
-def test_bulk_queue_resolves_recipients_in_one_query(smtp_server, django_assert_num_queries):
+def test_bulk_queue_resolves_recipients_in_one_query(smtp_server, django_assert_max_num_queries):
     customers = [make_customer(f"客户 {i}", language=lang) for i, lang in enumerate(["zh-CN", "zh-TW", "en"] * 4)]
     no_contact = make_customer("No Contact Ltd", contact=None)
     rows = [{"customer": c, "template_key": "collections.reminder", "dedupe_key": f"reminder:{c.pk}",
@@ -207,7 +207,9 @@ def test_bulk_queue_resolves_recipients_in_one_query(smtp_server, django_assert_
     rows.append({"customer_id": customers[0].pk, "template_key": "collections.reminder", "context": {},
                  "to": "cfo@example.cn", "language": "en"})
     with transaction.atomic():
-        with django_assert_num_queries(2):  # the recipients of all 13 customers, then one insert
+        # The recipients of all 13 customers in one query, then the insert (on PostgreSQL: look up known keys,
+        # a savepoint and one COPY): a fixed number, whatever the number of rows.
+        with django_assert_max_num_queries(5):
             assert services.queue_emails_bulk(rows) == len(rows)
         assert services.queue_emails_bulk(rows[:3]) == 3  # a rerun: nothing new
 
