@@ -166,17 +166,19 @@ def decide(as_of: dt.date, *, customer_ids=None, done_overrides: dict[int, int] 
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
+        latest_first = list(zip(reversed(thresholds), reversed(stages), strict=True))
         for inv_id, cust_id, number, balance, due_date, done in rows:
             if inv_id in held:
                 continue
             if not isinstance(due_date, dt.date):  # SQLite returns text; many invoices share a due date
                 due_date = dates.get(due_date) or dates.setdefault(due_date, dt.date.fromisoformat(due_date))
-            target = next(s for s, t in zip(reversed(stages), reversed(thresholds), strict=True) if due_date <= t)
+            target = next(s for t, s in latest_first if due_date <= t)
             if done_overrides is not None:
                 done = done_overrides.get(inv_id, done)
                 if done >= target.position:
                     continue
-            balance = to_money(str(balance))
+            if not isinstance(balance, Decimal):  # SQLite hands back a float; PostgreSQL a Decimal already
+                balance = to_money(str(balance))
             if overdue_by_customer is not None:
                 # Below the minimum, nothing happens: reminders look at the invoice, later stages at what is overdue.
                 amount = balance if target.offset_days <= 0 else overdue_by_customer.get(cust_id, 0)
