@@ -56,13 +56,19 @@ def in_child(mode: str, args):
     from partnerdesk.dunning.engine import decide, run_collections
 
     def floor():
+        """The fastest of a few runs of the plain aggregate. On SQLite also as a full scan: its planner picks the
+        status index for this query, which reads the table out of order and is several times slower."""
+        queries = ["SELECT COUNT(*), SUM(balance) FROM billing_invoice WHERE status IN ('issued', 'partially_paid')"]
+        if connection.vendor == "sqlite":
+            queries.append(queries[0].replace("billing_invoice", "billing_invoice NOT INDEXED"))
         best = None
         for _ in range(3):
-            t = time.perf_counter()
-            with connection.cursor() as cur:
-                cur.execute("SELECT COUNT(*), SUM(balance) FROM billing_invoice WHERE status IN ('issued', 'partially_paid')")
-                cur.fetchall()
-            best = min(best or 1e9, time.perf_counter() - t)
+            for sql in queries:
+                t = time.perf_counter()
+                with connection.cursor() as cur:
+                    cur.execute(sql)
+                    cur.fetchall()
+                best = min(best or 1e9, time.perf_counter() - t)
         return best
 
     result = {"floor_s": floor(), "rss_start_mb": rss_mb()}

@@ -23,7 +23,6 @@ from django.utils import timezone
 from partnerdesk.audit.services import record
 from partnerdesk.batch_sql import id_list_condition, insert_ignoring_duplicates, placeholder, run_sql
 from partnerdesk.billing.models import OPEN_STATUSES, Invoice
-from partnerdesk.billing.money import to_money
 from partnerdesk.customers.models import Subscription, SubscriptionStatus
 
 from .models import (
@@ -138,10 +137,12 @@ def _due_rows_sql(policy: CollectionsPolicy, stages: list[PolicyStage], threshol
     if customer_ids is not None:
         filters.append(f"i.customer_id IN ({', '.join(['%s'] * len(customer_ids))})")
         filter_params += list(customer_ids)
+    # SQLite keeps decimals as floating point: have it format the two places, so no float reaches Python.
+    balance = "printf('%.2f', i.balance)" if connection.vendor == "sqlite" else "i.balance"
     parts, params = [], []
     for k, threshold in enumerate(thresholds):
         done = 0 if k == 0 else stages[k - 1].position
-        parts.append(f"""SELECT i.id, i.customer_id, i.number, i.balance, i.due_date, i.collections_stage
+        parts.append(f"""SELECT i.id, i.customer_id, i.number, {balance}, i.due_date, i.collections_stage
                          FROM billing_invoice i
                          WHERE i.status IN ('issued', 'partially_paid'){scope}
                          AND i.collections_stage = %s AND i.due_date <= %s AND {' AND '.join(filters)}""")
@@ -177,8 +178,8 @@ def decide(as_of: dt.date, *, customer_ids=None, done_overrides: dict[int, int] 
                 done = done_overrides.get(inv_id, done)
                 if done >= target.position:
                     continue
-            if not isinstance(balance, Decimal):  # SQLite hands back a float; PostgreSQL a Decimal already
-                balance = to_money(str(balance))
+            if not isinstance(balance, Decimal):  # SQLite: the text of the amount; PostgreSQL: a Decimal already
+                balance = Decimal(balance)
             if overdue_by_customer is not None:
                 # Below the minimum, nothing happens: reminders look at the invoice, later stages at what is overdue.
                 amount = balance if target.offset_days <= 0 else overdue_by_customer.get(cust_id, 0)
