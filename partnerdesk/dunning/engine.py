@@ -11,7 +11,7 @@ import os
 import socket
 import time
 import uuid
-from collections import defaultdict
+from collections import defaultdict, deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -456,9 +456,15 @@ def _record_batches(batches: list[list[DueStage]], *, as_of: dt.date, dates: "_D
         finally:
             connection.close()  # this thread's own connection
 
+    # At most RECORDING_THREADS batches in flight: should one fail, the run stops after the other finishes.
     with ThreadPoolExecutor(max_workers=RECORDING_THREADS) as pool:
-        for future in [pool.submit(work, b) for b in batches]:
-            yield future.result()
+        in_flight = deque()
+        for batch in batches:
+            in_flight.append(pool.submit(work, batch))
+            if len(in_flight) >= RECORDING_THREADS:
+                yield in_flight.popleft().result()
+        while in_flight:
+            yield in_flight.popleft().result()
 
 
 def _schedule_background_work():
