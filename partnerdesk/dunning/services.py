@@ -120,6 +120,7 @@ def acknowledge_policy(*, customer, user, policy) -> PolicyAcknowledgement:
 @transaction.atomic
 def complete_call(task: CallTask, *, actor, note: str) -> CallTask:
     """A collections agent made the call: record what was agreed."""
+    task = CallTask.objects.select_for_update().get(pk=task.pk)  # two agents closing it at once: one wins
     if task.done_at is not None:
         raise Conflict("this call is already done", field="call_id")
     if not note.strip():
