@@ -235,8 +235,16 @@ def _retry(req: OperatorRequest, error: str) -> str:
 
 
 def reactivate_if_cleared(*, customer, cause: str, actor=None) -> list[OperatorRequest]:
-    """If nothing is overdue any more, ask the operator to restore subscriptions suspended for non-payment."""
-    if overdue_balance(customer) > 0:
+    """If nothing is overdue any more, ask the operator to restore subscriptions suspended for non-payment.
+
+    Invoices under an open dispute do not count: collections leaves them alone, and so does this check.
+    """
+    from partnerdesk.billing.models import OPEN_STATUSES, Invoice
+
+    disputed = Dispute.objects.filter(customer=customer, status=HoldStatus.OPEN).values("invoice_id")
+    still_overdue = Invoice.objects.filter(customer=customer, status__in=OPEN_STATUSES, due_date__lt=timezone.localdate(),
+                                           balance__gt=0).exclude(pk__in=disputed)
+    if still_overdue.exists():
         return []
     subs = list(Subscription.objects.filter(customer=customer, status=SubscriptionStatus.SUSPENDED,
                                             suspension_reason=SuspensionReason.NON_PAYMENT))

@@ -150,3 +150,16 @@ def test_moving_to_a_stricter_policy_keeps_the_invoice_in_place(account, operato
     first_notice, suspended = smtp_server.wait_for(2)
     assert "逾期" in first_notice.subject and "暂停" in suspended.subject
     assert len(smtp_server.messages) == 2  # the first notice is not repeated under the new policy
+
+
+def test_a_disputed_invoice_does_not_block_reactivation(account, operator, smtp_server):
+    customer, invoice, subs = account
+    with at("2026-10-01"):
+        second = make_invoice(customer, "300.00", issue_date=dt.date(2026, 10, 2))
+    run("2026-11-22")  # both overdue past +21: suspended
+    assert all(operator.status(s) == "suspended" for s in subs)
+    with at("2026-11-23"):
+        open_dispute(invoice=second, reason="Customer says the seats were cancelled in September", actor=None)
+        record_payment(customer=customer, amount=Decimal("1280.00"), received_on=dt.date(2026, 11, 23),
+                       method="alipay", actor=None, allocations=[(invoice, Decimal("1280.00"))])
+    assert all(operator.status(s) == "active" for s in subs)  # only the disputed invoice is unpaid
