@@ -1,16 +1,18 @@
 import datetime as dt
 from decimal import Decimal
 
+from django.db.models import Prefetch
 from ninja import Field, Router, Schema
 from ninja.pagination import LimitOffsetPagination, paginate
 
+from partnerdesk.accounts.models import Role
 from partnerdesk.accounts.permissions import get_customer_or_404, get_scoped_or_404, require, scope
 from partnerdesk.api_schemas import Amount
 from partnerdesk.customers.models import Subscription
 from partnerdesk.errors import InvalidInput
 
 from . import services
-from .models import Invoice, Payment
+from .models import Allocation, Invoice, InvoiceStatus, Payment
 
 router = Router(tags=["billing"])
 
@@ -121,7 +123,7 @@ class PaymentOut(Schema):
 
     @staticmethod
     def resolve_allocations(obj):
-        return list(obj.allocations.select_related("invoice"))
+        return list(obj.allocations.all())
 
 
 class RefundIn(Schema):
@@ -179,9 +181,20 @@ class StatementOut(Schema):
 
 def _decimal(value, field: str) -> Decimal:
     try:
-        return Decimal(str(value))
+        number = Decimal(str(value))
     except ArithmeticError:
         raise InvalidInput(f"{value!r} is not a number", field=field)
+    if not number.is_finite() or number.adjusted() >= 10:
+        raise InvalidInput(f"{value!r} is not a usable number", field=field)
+    return number
+
+
+def _visible_invoices(user):
+    """Invoices the user may see; a customer's users never see drafts (they are not sent yet)."""
+    invoices = scope(Invoice.objects.all(), user)
+    if user.role == Role.CUSTOMER:
+        invoices = invoices.exclude(status=InvoiceStatus.DRAFT)
+    return invoices
 
 
 # --- invoices ---------------------------------------------------------------------------------------------
@@ -191,7 +204,7 @@ def _decimal(value, field: str) -> Decimal:
 @paginate(LimitOffsetPagination)
 def list_invoices(request, customer_id: int | None = None, status: str | None = None):
     require(request.user, "invoices.view")
-    invoices = scope(Invoice.objects.prefetch_related("lines"), request.user)
+    invoices = _visible_invoices(request.user).prefetch_related("lines")
     if customer_id is not None:
         invoices = invoices.filter(customer_id=customer_id)
     if status:
@@ -202,7 +215,7 @@ def list_invoices(request, customer_id: int | None = None, status: str | None = 
 @router.get("/invoices/{invoice_id}", response=InvoiceOut, summary="One invoice")
 def get_invoice(request, invoice_id: int):
     require(request.user, "invoices.view")
-    return get_scoped_or_404(Invoice.objects.all(), request.user, invoice_id)
+    return get_scoped_or_404(_visible_invoices(request.user), request.user, invoice_id)
 
 
 @router.post("/invoices", response={201: InvoiceOut}, summary="Create an invoice (draft, or issued with issue=true)")
@@ -237,7 +250,9 @@ def _invoice_for_change(request, invoice_id: int, permission: str) -> Invoice:
 
 @router.post("/invoices/{invoice_id}/issue", response=InvoiceOut, summary="Issue a draft invoice")
 def issue_invoice(request, invoice_id: int):
-    return services.issue_invoice(_invoice_for_change(request, invoice_id, "invoices.manage"), actor=request.user)
+    invoice = services.issue_invoice(_invoice_for_change(request, invoice_id, "invoices.manage"), actor=request.user)
+    invoice.refresh_from_db()  # credit on account may have been applied to it
+    return invoice
 
 
 @router.post("/invoices/{invoice_id}/void", response=InvoiceOut, summary="Void an invoice nothing is applied to")
@@ -259,7 +274,8 @@ def credit_invoice(request, invoice_id: int, payload: CreditNoteIn):
 @paginate(LimitOffsetPagination)
 def list_payments(request, customer_id: int | None = None):
     require(request.user, "payments.view")
-    payments = scope(Payment.objects.all(), request.user)
+    payments = scope(Payment.objects.prefetch_related(Prefetch("allocations", Allocation.objects.select_related("invoice"))),
+                     request.user)
     if customer_id is not None:
         payments = payments.filter(customer_id=customer_id)
     return payments
@@ -268,7 +284,7 @@ def list_payments(request, customer_id: int | None = None):
 @router.get("/payments/{payment_id}", response=PaymentOut, summary="One payment")
 def get_payment(request, payment_id: int):
     require(request.user, "payments.view")
-    return get_scoped_or_404(Payment.objects.all(), request.user, payment_id)
+    return get_scoped_or_404(Payment.objects.prefetch_related("allocations__invoice"), request.user, payment_id)
 
 
 @router.post("/payments", response={201: PaymentOut, 200: PaymentOut},

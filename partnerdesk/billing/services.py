@@ -24,7 +24,7 @@ from .models import (
     Refund,
 )
 from .money import CURRENCIES, ZERO, has_more_places, to_money
-from .signals import payment_recorded
+from .signals import balance_reduced
 
 INVOICE_FIELDS = ["number", "status", "issue_date", "due_date", "total", "amount_paid", "balance"]
 PAYMENT_FIELDS = ["amount", "currency", "received_on", "method", "reference", "allocated_amount", "refunded_amount"]
@@ -42,6 +42,8 @@ def parse_amount(value, *, field: str = "amount", currency: str = "CNY", positiv
             raise ValueError
     except (ValueError, ArithmeticError):
         raise InvalidInput(f"{value!r} is not an amount", field=field)
+    if raw.adjusted() >= 15:
+        raise InvalidInput("the amount is too large", field=field)
     if has_more_places(raw, currency):
         raise InvalidInput(f"{currency} amounts have at most {CURRENCIES[currency]} decimal places", field=field)
     amount = to_money(raw, currency)
@@ -141,6 +143,7 @@ def void_invoice(invoice: Invoice, *, actor, reason: str) -> Invoice:
     invoice.void_reason = reason
     invoice.save()
     record(actor=actor, action="invoice.voided", obj=invoice, before=before, after=snapshot(invoice, INVOICE_FIELDS), reason=reason)
+    _announce_credit(invoice.customer, cause=f"void:{invoice.pk}")
     return invoice
 
 
@@ -179,6 +182,8 @@ def apply_credit_on_account(customer, *, actor, on: dt.date | None = None) -> li
             if amount > 0:
                 made.append(_apply(invoice, amount, on=on or timezone.localdate(), payment=payment))
                 record(actor=actor, action="payment.allocated", obj=payment, after={"invoice": invoice.number, "amount": amount})
+    if made:
+        _announce_credit(customer, cause=f"credit:{made[0].pk}")
     return made
 
 
@@ -208,7 +213,7 @@ def record_payment(*, customer, amount, received_on: dt.date, method: str, actor
             payment = _record_payment(customer=customer, amount=amount, received_on=received_on, method=method,
                                       actor=actor, reference=reference, currency=currency,
                                       idempotency_key=idempotency_key, allocations=allocations, reason=reason)
-        transaction.on_commit(lambda: payment_recorded.send(sender=Payment, customer=customer, payment=payment))
+        _announce_credit(customer, cause=f"payment:{payment.pk}")
     except IntegrityError:
         # A concurrent request with the same key won the race: answer with its payment.
         existing = Payment.objects.filter(idempotency_key=idempotency_key).first() if idempotency_key else None
@@ -216,6 +221,11 @@ def record_payment(*, customer, amount, received_on: dt.date, method: str, actor
             raise
         return _replayed(existing, customer=customer, amount=amount, currency=currency)
     return PaymentResult(payment, True)
+
+
+def _announce_credit(customer, *, cause: str) -> None:
+    """After commit, tell other areas that what the customer owes went down (collections may reactivate)."""
+    transaction.on_commit(lambda: balance_reduced.send(sender=Invoice, customer=customer, cause=cause))
 
 
 def _replayed(existing: Payment, *, customer, amount, currency) -> PaymentResult:
@@ -288,6 +298,7 @@ def issue_credit_note(*, invoice: Invoice, amount, reason: str, actor, issued_on
     _apply(invoice, amount, on=issued_on, credit_note=note)
     record(actor=actor, action="credit_note.issued", obj=note, after={"invoice": invoice.number, "amount": amount}, reason=reason)
     record(actor=actor, action="invoice.credited", obj=invoice, before=before, after=snapshot(invoice, INVOICE_FIELDS), reason=reason)
+    _announce_credit(invoice.customer, cause=f"credit_note:{note.pk}")
     return note
 
 

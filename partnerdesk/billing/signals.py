@@ -2,5 +2,6 @@
 
 from django.dispatch import Signal
 
-# Sent after the transaction that recorded a new payment commits; kwargs: customer, payment.
-payment_recorded = Signal()
+# Sent after a transaction that lowered what a customer owes commits (a payment, a credit note, credit on
+# account applied, a void); kwargs: customer, cause (a natural key such as "payment:42").
+balance_reduced = Signal()

@@ -240,6 +240,9 @@ def preview(request, days: int = 7, customer_id: int | None = None, as_of: dt.da
 @router.post("/collections/runs", response=RunOut, summary="Run collections now (each due action exactly once)")
 def run(request, payload: RunIn):
     require(request.user, "collections.manage")
+    if payload.as_of is not None and payload.as_of > timezone.localdate() and not payload.dry_run:
+        # A future day would make every later stage due at once, suspensions included; preview it instead.
+        raise InvalidInput("a collections run cannot be for a future day (use dry_run or the preview)", field="as_of")
     result = engine.run_collections(payload.as_of, dry_run=payload.dry_run)
     return {"as_of": result.as_of, "status": result.status, "counts": result.counts}
 

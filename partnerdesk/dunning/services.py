@@ -174,6 +174,9 @@ def _carry_out(req: OperatorRequest) -> str:
     needed = SubscriptionStatus.ACTIVE if req.action == OperatorRequest.SUSPEND else SubscriptionStatus.SUSPENDED
     if sub.status != needed and sub.status != wanted:
         return _finish(req, RequestStatus.SKIPPED, note=f"subscription is {sub.status}")
+    if req.action == OperatorRequest.SUSPEND and not _still_overdue(sub.customer):
+        # Paid (or disputed) since the run queued this: suspending now would be wrong.
+        return _finish(req, RequestStatus.SKIPPED, note="nothing overdue any more")
     try:
         if sub.status == needed:
             if req.action == OperatorRequest.SUSPEND:
@@ -234,18 +237,25 @@ def _retry(req: OperatorRequest, error: str) -> str:
 # --- reactivation when the overdue balance is cleared ----------------------------------------------------------
 
 
+def _still_overdue(customer) -> bool:
+    """Whether the customer has an overdue open invoice that is not under an open dispute."""
+    from partnerdesk.billing.models import OPEN_STATUSES, Invoice
+
+    disputed = Dispute.objects.filter(customer=customer, status=HoldStatus.OPEN).values("invoice_id")
+    return Invoice.objects.filter(customer=customer, status__in=OPEN_STATUSES, due_date__lt=timezone.localdate(),
+                                  balance__gt=0).exclude(pk__in=disputed).exists()
+
+
 def reactivate_if_cleared(*, customer, cause: str, actor=None) -> list[OperatorRequest]:
     """If nothing is overdue any more, ask the operator to restore subscriptions suspended for non-payment.
 
     Invoices under an open dispute do not count: collections leaves them alone, and so does this check.
     """
-    from partnerdesk.billing.models import OPEN_STATUSES, Invoice
-
-    disputed = Dispute.objects.filter(customer=customer, status=HoldStatus.OPEN).values("invoice_id")
-    still_overdue = Invoice.objects.filter(customer=customer, status__in=OPEN_STATUSES, due_date__lt=timezone.localdate(),
-                                           balance__gt=0).exclude(pk__in=disputed)
-    if still_overdue.exists():
+    if _still_overdue(customer):
         return []
+    # Suspensions queued but not yet carried out (the operator was down) are no longer wanted.
+    OperatorRequest.objects.filter(customer=customer, action=OperatorRequest.SUSPEND, status=RequestStatus.PENDING).update(
+        status=RequestStatus.CANCELLED, done_at=timezone.now(), last_error=f"not needed: {cause}")
     subs = list(Subscription.objects.filter(customer=customer, status=SubscriptionStatus.SUSPENDED,
                                             suspension_reason=SuspensionReason.NON_PAYMENT))
     if not subs:

@@ -1,10 +1,10 @@
 from django.dispatch import receiver
 
-from partnerdesk.billing.signals import payment_recorded
+from partnerdesk.billing.signals import balance_reduced
 
 
-@receiver(payment_recorded)
-def reactivate_when_cleared(sender, customer, payment, **kwargs):
+@receiver(balance_reduced)
+def reactivate_when_cleared(sender, customer, cause, **kwargs):
     from .services import reactivate_if_cleared
 
-    reactivate_if_cleared(customer=customer, cause=f"payment:{payment.pk}")
+    reactivate_if_cleared(customer=customer, cause=cause)

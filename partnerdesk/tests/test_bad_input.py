@@ -150,3 +150,41 @@ def test_record_payment_cli(customer_a, capsys):
             call_command("record_payment", *[x for kv in argv.items() for x in kv])
         assert err.value.returncode == 2 and flag in str(err.value)
     assert Payment.objects.count() == 1
+
+
+@pytest.mark.parametrize("amount", ["1e30", "1E+20", "999999999999999999"])
+def test_absurd_amounts_are_a_422_not_a_500(agent, customer_a, amount):
+    resp = agent.post("/payments", payment_body(customer_a, amount=amount))
+    assert resp.status_code == 422 and resp.json()["field"] == "amount"
+
+
+@pytest.mark.parametrize("quantity", ["NaN", "Infinity", "1e30"])
+def test_absurd_quantities_are_a_422_not_a_500(agent, customer_a, quantity):
+    resp = agent.post("/invoices", {"customer_id": customer_a.pk,
+                                    "lines": [{"description": "x", "unit_price": "1.00", "quantity": quantity}]})
+    assert resp.status_code == 422 and resp.json()["field"] == "lines[0].quantity"
+
+
+def test_a_collections_run_cannot_be_for_a_future_day(api_client, tokens):
+    resp = api_client.as_(tokens["collections"]).post("/collections/runs", {"as_of": "2099-01-01"})
+    assert resp.status_code == 422 and resp.json()["field"] == "as_of"
+
+
+def test_customer_users_never_see_drafts(api_client, tokens, customer_a):
+    draft = make_invoice(customer_a, "10.00", issue=False)
+    issued = make_invoice(customer_a, "20.00")
+    alice = api_client.as_(tokens["customer_a"])
+    assert alice.get(f"/invoices/{draft.pk}").status_code == 404
+    assert [i["id"] for i in alice.get("/invoices").json()["items"]] == [issued.pk]
+    assert api_client.as_(tokens["billing_agent"]).get(f"/invoices/{draft.pk}").status_code == 200
+
+
+def test_issuing_returns_the_invoice_with_credit_applied(agent, customer_a):
+    import datetime as dt
+
+    from partnerdesk.billing.services import record_payment
+
+    record_payment(customer=customer_a, amount="100.00", received_on=dt.date(2026, 11, 1), method="alipay", actor=None)
+    draft = make_invoice(customer_a, "300.00", issue=False)
+    body = agent.post(f"/invoices/{draft.pk}/issue").json()
+    assert (body["status"], body["balance"]) == ("partially_paid", "200.00")

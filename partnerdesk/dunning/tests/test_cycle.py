@@ -163,3 +163,30 @@ def test_a_disputed_invoice_does_not_block_reactivation(account, operator, smtp_
         record_payment(customer=customer, amount=Decimal("1280.00"), received_on=dt.date(2026, 11, 23),
                        method="alipay", actor=None, allocations=[(invoice, Decimal("1280.00"))])
     assert all(operator.status(s) == "active" for s in subs)  # only the disputed invoice is unpaid
+
+
+def test_a_payment_while_the_operator_is_down_cancels_the_queued_suspension(account, operator, smtp_server):
+    customer, invoice, subs = account
+    operator.queue_faults([{"status": 503}] * 6, methods=["PATCH"])
+    run("2026-11-21")
+    assert set(OperatorRequest.objects.values_list("status", flat=True)) == {"pending"}
+    with at("2026-11-21", hour=15):
+        record_payment(customer=customer, amount=Decimal("1280.00"), received_on=dt.date(2026, 11, 21),
+                       method="bank_transfer", actor=None)
+    with at("2026-11-22"):
+        from partnerdesk.dunning.services import process_operator_requests
+
+        process_operator_requests()
+    assert set(OperatorRequest.objects.values_list("status", flat=True)) == {"cancelled"}
+    assert all(operator.status(s) == "active" for s in subs)
+
+
+def test_a_credit_note_that_clears_the_overdue_balance_reactivates(account, operator, smtp_server):
+    from partnerdesk.billing.services import issue_credit_note
+
+    customer, invoice, subs = account
+    run("2026-11-21")
+    assert all(operator.status(s) == "suspended" for s in subs)
+    with at("2026-11-22"):
+        issue_credit_note(invoice=invoice, amount="1280.00", reason="Seats were never delivered", actor=None)
+    assert all(operator.status(s) == "active" for s in subs)
