@@ -93,6 +93,13 @@ class InvoiceSequence(models.Model):
     last = models.PositiveIntegerField(default=0)
 
 
+class CreditNoteSequence(models.Model):
+    """The last credit-note number used in a year (CN-YYYY-NNNNNN), kept like InvoiceSequence."""
+
+    year = models.PositiveSmallIntegerField(primary_key=True)
+    last = models.PositiveIntegerField(default=0)
+
+
 class PaymentMethod(models.TextChoices):
     BANK_TRANSFER = "bank_transfer", _("Bank transfer")
     ALIPAY = "alipay", _("Alipay")

@@ -15,6 +15,7 @@ from .models import (
     OPEN_STATUSES,
     Allocation,
     CreditNote,
+    CreditNoteSequence,
     Invoice,
     InvoiceLine,
     InvoiceSequence,
@@ -100,12 +101,16 @@ def create_invoice(*, customer, lines: list[LineInput], actor, issue_date: dt.da
     return invoice
 
 
+def _next_number(sequence, prefix: str, year: int) -> str:
+    # The UPDATE takes the row lock (PostgreSQL) or the write lock (SQLite), so two callers never share a number.
+    sequence.objects.get_or_create(year=year)
+    sequence.objects.filter(year=year).update(last=F("last") + 1)
+    last = sequence.objects.get(year=year).last
+    return f"{prefix}-{year}-{last:06d}"
+
+
 def _next_invoice_number(year: int) -> str:
-    # The UPDATE takes the row lock (PostgreSQL) or the write lock (SQLite), so two issuers never share a number.
-    InvoiceSequence.objects.get_or_create(year=year)
-    InvoiceSequence.objects.filter(year=year).update(last=F("last") + 1)
-    last = InvoiceSequence.objects.get(year=year).last
-    return f"INV-{year}-{last:06d}"
+    return _next_number(InvoiceSequence, "INV", year)
 
 
 @transaction.atomic
@@ -291,8 +296,8 @@ def issue_credit_note(*, invoice: Invoice, amount, reason: str, actor, issued_on
     if amount > invoice.balance:
         raise InvalidInput(f"invoice {invoice} has only {invoice.balance} open", field="amount")
     issued_on = issued_on or timezone.localdate()
-    seq = CreditNote.objects.filter(issued_on__year=issued_on.year).count() + 1
-    note = CreditNote.objects.create(customer=invoice.customer, invoice=invoice, number=f"CN-{issued_on.year}-{seq:06d}",
+    note = CreditNote.objects.create(customer=invoice.customer, invoice=invoice,
+                                     number=_next_number(CreditNoteSequence, "CN", issued_on.year),
                                      amount=amount, issued_on=issued_on, reason=reason)
     before = snapshot(invoice, INVOICE_FIELDS)
     _apply(invoice, amount, on=issued_on, credit_note=note)

@@ -83,18 +83,26 @@ def held_invoice_ids(as_of: dt.date, customer_ids=None) -> set[int]:
         disputes = disputes.filter(customer_id__in=customer_ids)
         promises = promises.filter(customer_id__in=customer_ids)
     held = set(disputes.values_list("invoice_id", flat=True))
+    by_customer = defaultdict(list)
     for promise in promises:
         if promise.invoice_id:
             held.add(promise.invoice_id)
-            continue
-        # A promise for an amount covers the customer's open invoices, oldest due first, up to that amount.
-        covered = Decimal(0)
-        for inv_id, balance in (Invoice.objects.filter(customer_id=promise.customer_id, status__in=OPEN_STATUSES)
-                                .order_by("due_date", "id").values_list("id", "balance")):
-            if covered >= promise.amount:
-                break
-            held.add(inv_id)
-            covered += balance
+        else:
+            by_customer[promise.customer_id].append(promise)
+    if by_customer:
+        open_invoices = defaultdict(list)
+        for inv_id, cust_id, balance in (Invoice.objects.filter(customer_id__in=list(by_customer), status__in=OPEN_STATUSES)
+                                         .order_by("customer_id", "due_date", "id").values_list("id", "customer_id", "balance")):
+            open_invoices[cust_id].append((inv_id, balance))
+        for cust_id, customer_promises in by_customer.items():
+            # A promise for an amount covers the customer's open invoices, oldest due first, up to that amount.
+            promised = sum((p.amount for p in customer_promises), Decimal(0))
+            covered = Decimal(0)
+            for inv_id, balance in open_invoices[cust_id]:
+                if covered >= promised:
+                    break
+                held.add(inv_id)
+                covered += balance
     return held
 
 
@@ -388,8 +396,13 @@ def claim_lock(holder: str, *, now=None) -> bool:
     return won == 1
 
 
+class LostLock(RuntimeError):
+    """Another run took the lease (this one ran past its expiry): stop; the other run finishes the work."""
+
+
 def renew_lock(holder: str) -> None:
-    RunLock.objects.filter(name=LOCK_NAME, holder=holder).update(expires_at=timezone.now() + LOCK_TTL)
+    if not RunLock.objects.filter(name=LOCK_NAME, holder=holder).update(expires_at=timezone.now() + LOCK_TTL):
+        raise LostLock(holder)
 
 
 def release_lock(holder: str) -> None:
@@ -414,6 +427,7 @@ def run_collections(as_of: dt.date | None = None, *, dry_run: bool = False, batc
         started = time.perf_counter()
         due = decide(as_of)
         decided = time.perf_counter()
+        renew_lock(holder)
         totals = defaultdict(int)
         dates = _Dates()
         batches = [due[i:i + batch_size] for i in range(0, len(due), batch_size)]

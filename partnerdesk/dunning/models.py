@@ -101,6 +101,7 @@ class Dispute(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["status"])]
+        constraints = [models.UniqueConstraint(fields=["invoice"], condition=Q(status="open"), name="one_open_dispute_per_invoice")]
 
     def __str__(self) -> str:
         return f"dispute of {self.invoice} ({self.get_status_display()})"

@@ -40,6 +40,9 @@ def open_dispute(*, invoice, reason: str, actor) -> Dispute:
     """Put an invoice on hold while the customer disputes it."""
     if not reason.strip():
         raise InvalidInput("a reason is required", field="reason")
+    invoice = type(invoice).objects.select_for_update().select_related("customer").get(pk=invoice.pk)
+    if not invoice.is_open:
+        raise Conflict(f"invoice {invoice} is {invoice.status}; only an open invoice can be disputed", field="invoice_id")
     if Dispute.objects.filter(invoice=invoice, status=HoldStatus.OPEN).exists():
         raise Conflict("this invoice already has an open dispute", field="invoice_id")
     dispute = Dispute.objects.create(customer=invoice.customer, invoice=invoice, reason=reason)
@@ -51,6 +54,7 @@ def open_dispute(*, invoice, reason: str, actor) -> Dispute:
 @transaction.atomic
 def resolve_dispute(dispute: Dispute, *, resolution: str, actor) -> Dispute:
     """Close a dispute; collections resumes for the invoice from the stage it has reached."""
+    dispute = Dispute.objects.select_for_update().select_related("customer").get(pk=dispute.pk)
     if dispute.status != HoldStatus.OPEN:
         raise Conflict("the dispute is not open", field="status")
     if not resolution.strip():
