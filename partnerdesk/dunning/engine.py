@@ -244,8 +244,8 @@ class _Dates:
 
 def _email_context(due: DueStage, as_of: dt.date, dates: _Dates) -> dict:
     suspension = dates.suspension(due.policy, due.due_date)
+    # The customer's name is filled in when the email is rendered (notifications reads it from the customer).
     return {
-        "customer_name": due.customer_name,
         "invoice_number": due.number,
         "amount_due": str(due.balance),
         "currency": "CNY",
@@ -290,7 +290,6 @@ def record_due(batch: list[DueStage], *, as_of: dt.date, dates: _Dates | None = 
 
     dates = dates or _Dates()
     now = timezone.now()
-    _fill_customer_names(batch)
     actions, emails, calls, suspensions = [], [], [], []
     for due in batch:
         inv = f"inv:{due.invoice_id}"
