@@ -348,7 +348,7 @@ def deletion_warnings(as_of: dt.date) -> list[dict]:
     policies, own, exempt = _policies_by_customer()
     default = next(p for p in policies.values() if p.is_default)
     rows = []
-    subs = Subscription.objects.filter(status=SubscriptionStatus.SUSPENDED, suspended_at__isnull=False).select_related("customer")
+    subs = Subscription.objects.filter(status=SubscriptionStatus.SUSPENDED, suspended_at__isnull=False)
     for sub in subs.iterator(chunk_size=2000):
         policy = policies.get(own.get(sub.customer_id), default)
         suspended_on = sub.data_deletion_date - dt.timedelta(days=DATA_DELETION_DAYS)
@@ -358,27 +358,31 @@ def deletion_warnings(as_of: dt.date) -> list[dict]:
         days = max(reached)
         key = f"sub:{sub.pk}:deletion:{days}:{suspended_on.isoformat()}"
         rows.append({"key": key, "sub": sub, "days": days})
-    return rows
+    done = set(CollectionsAction.objects.filter(key__in=[r["key"] for r in rows]).values_list("key", flat=True))
+    return [r for r in rows if r["key"] not in done]
 
 
 def record_deletion_warnings(rows: list[dict], *, as_of: dt.date) -> int:
+    """Log each warning per subscription; tell each customer once per warning, naming all its subscriptions."""
     from partnerdesk.notifications.services import queue_emails_bulk
 
     if not rows:
         return 0
-    actions, emails = [], []
+    actions, letters = [], defaultdict(list)
     now = timezone.now()
     for row in rows:
         sub = row["sub"]
         actions.append({"key": row["key"], "customer_id": sub.customer_id, "invoice_id": None, "subscription_id": sub.pk,
                         "stage_id": None, "kind": ActionKind.DELETION_WARNING, "as_of": as_of,
                         "detail": {"days_after_suspension": row["days"]}, "created_at": now})
-        emails.append({"customer_id": sub.customer_id, "template_key": "collections.deletion_warning", "dedupe_key": row["key"],
-                       "context": {"customer_name": sub.customer.name, "subscriptions": [str(sub)],
-                                   "deletion_date": sub.data_deletion_date.isoformat(),
-                                   "suspension_date": (sub.data_deletion_date - dt.timedelta(days=60)).isoformat()}})
+        letters[(sub.customer_id, row["days"], sub.data_deletion_date)].append(sub)
+    emails = [{"customer_id": customer_id, "template_key": "collections.deletion_warning",
+               "dedupe_key": f"cust:{customer_id}:deletion:{days}:{deletion.isoformat()}",
+               "context": {"subscriptions": [str(s) for s in subs], "deletion_date": deletion.isoformat(),
+                           "suspension_date": (deletion - dt.timedelta(days=60)).isoformat()}}
+              for (customer_id, days, deletion), subs in letters.items()]
     with transaction.atomic():
-        insert_ignoring_duplicates(CollectionsAction, actions)
+        insert_ignoring_duplicates(CollectionsAction, actions, key="key")
         queue_emails_bulk(emails)
     return len(actions)
 

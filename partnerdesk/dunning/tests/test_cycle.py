@@ -190,3 +190,16 @@ def test_a_credit_note_that_clears_the_overdue_balance_reactivates(account, oper
     with at("2026-11-22"):
         issue_credit_note(invoice=invoice, amount="1280.00", reason="Seats were never delivered", actor=None)
     assert all(operator.status(s) == "active" for s in subs)
+
+
+def test_data_deletion_warnings_45_and_55_days_after_suspension(account, operator, smtp_server):
+    customer, invoice, subs = account
+    run("2026-11-21")
+    sent = len(smtp_server.wait_for(1))  # the suspension (this run starts at the suspension stage)
+    for day in ["2027-01-04", "2027-01-05", "2027-01-05", "2027-01-14", "2027-01-15", "2027-01-20"]:
+        run(day)
+    warnings = smtp_server.messages[sent:]
+    assert len(warnings) == 2  # day 45 and day 55, each once; nothing on the deletion day itself
+    assert all("2027年1月20日" in m.text and "Exchange Online (Plan 1)" in m.text for m in warnings)
+    assert sorted(CollectionsAction.objects.filter(kind=ActionKind.DELETION_WARNING)
+                  .values_list("detail__days_after_suspension", flat=True)) == [45, 45, 55, 55]  # one per subscription
