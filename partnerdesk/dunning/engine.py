@@ -162,6 +162,7 @@ def decide(as_of: dt.date, *, customer_ids=None, done_overrides: dict[int, int] 
     """Every open invoice whose highest reached stage is beyond the one last acted on."""
     policies, _, _ = _policies_by_customer()
     held = held_invoice_ids(as_of, customer_ids)
+    overdue_by_customer = None  # worked out once, when a policy has a minimum
     due: list[DueStage] = []
     for policy in policies.values():
         stages = _ordered_stages(policy)
@@ -169,7 +170,8 @@ def decide(as_of: dt.date, *, customer_ids=None, done_overrides: dict[int, int] 
             continue
         thresholds = [due_date_threshold(s, as_of, policy.grace_days) for s in stages]
         minimum = policy.min_overdue_amount
-        overdue_by_customer = _overdue_by_customer(as_of, customer_ids) if minimum > 0 else None
+        if minimum > 0 and overdue_by_customer is None:
+            overdue_by_customer = _overdue_by_customer(as_of, customer_ids)
         dates: dict = {}
         sql, params = _due_rows_sql(policy, stages, thresholds, customer_ids=customer_ids)
         with connection.cursor() as cursor:
@@ -188,7 +190,7 @@ def decide(as_of: dt.date, *, customer_ids=None, done_overrides: dict[int, int] 
                     continue
             if not isinstance(balance, Decimal):  # SQLite: the text of the amount; PostgreSQL: a Decimal already
                 balance = Decimal(balance)
-            if overdue_by_customer is not None:
+            if minimum > 0:
                 # Below the minimum, nothing happens: reminders look at the invoice, later stages at what is overdue.
                 amount = balance if target.offset_days <= 0 else overdue_by_customer.get(cust_id, 0)
                 if amount < minimum:
@@ -421,10 +423,12 @@ def run_collections(as_of: dt.date | None = None, *, dry_run: bool = False, batc
     as_of = as_of or timezone.localdate()
     if dry_run:
         due = decide(as_of)
+        _fill_customer_names(due)
         return RunResult(as_of, "dry_run", due=due, counts={"due": len(due), "deletion_warnings": len(deletion_warnings(as_of))})
     holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     if not claim_lock(holder):
         return RunResult(as_of, "busy")
+    run = None
     try:
         run = CollectionsRun.objects.create(as_of=as_of)
         started = time.perf_counter()
@@ -451,6 +455,10 @@ def run_collections(as_of: dt.date | None = None, *, dry_run: bool = False, batc
         _schedule_background_work()
         return RunResult(as_of, "finished", due=due, counts=dict(totals), run_id=run.pk,
                          decide_seconds=decided - started, record_seconds=recorded - decided)
+    except BaseException:
+        if run is not None:  # the runs page shows it; a rerun finishes the work
+            CollectionsRun.objects.filter(pk=run.pk).update(status="failed", finished_at=timezone.now())
+        raise
     finally:
         release_lock(holder)
 

@@ -203,3 +203,27 @@ def test_data_deletion_warnings_45_and_55_days_after_suspension(account, operato
     assert all("2027年1月20日" in m.text and "Exchange Online (Plan 1)" in m.text for m in warnings)
     assert sorted(CollectionsAction.objects.filter(kind=ActionKind.DELETION_WARNING)
                   .values_list("detail__days_after_suspension", flat=True)) == [45, 45, 55, 55]  # one per subscription
+
+
+def test_dry_run_names_what_is_due_and_changes_nothing(account, operator, smtp_server, capsys):
+    from django.core.management import call_command
+
+    customer, invoice, subs = account
+    with at("2026-11-21"):
+        call_command("collections", "run", "--as-of", "2026-11-21", "--dry-run")
+    out = capsys.readouterr().out
+    assert f"{customer.name}\t{invoice.number}" in out and "Suspension" in out
+    assert not CollectionsAction.objects.exists() and all(operator.status(s) == "active" for s in subs)
+
+
+def test_a_failed_run_is_marked_failed(account, operator, smtp_server, monkeypatch):
+    from partnerdesk.dunning import engine
+    from partnerdesk.dunning.models import CollectionsRun
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(engine, "record_due", broken)
+    with pytest.raises(RuntimeError):
+        run("2026-11-01")
+    assert list(CollectionsRun.objects.values_list("status", flat=True)) == ["failed"]
