@@ -58,8 +58,9 @@ def id_list_condition(column: str, ids: list[int], *, marker: str | None = None)
     return f"{column} IN ({', '.join([marker] * len(ids))})", list(ids)
 
 
-def run_sql(sql: str, params) -> None:
+def run_sql(sql: str, params=()) -> int:
     """Execute on the raw connection, inside the current transaction; `sql` uses placeholder() markers.
+    Returns the number of rows the statement changed (for an INSERT ... ON CONFLICT DO NOTHING: inserted).
 
     Django's SQLite cursor rewrites every "%s" with a regular expression, which at thousands of
     parameters a statement costs more than the statement does.
@@ -68,10 +69,63 @@ def run_sql(sql: str, params) -> None:
     if connection.queries_logged:  # keep assertNumQueries and the debug toolbar truthful
         connection.queries_log.append({"sql": sql[:200], "time": "0"})
     if connection.vendor == "sqlite":
-        connection.connection.execute(sql, params)
-    else:
-        with connection.connection.cursor() as cursor:
-            cursor.execute(sql, params)
+        return connection.connection.execute(sql, params).rowcount
+    with connection.connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
+def sql_value(model: type[models.Model], attname: str, value):
+    """`value` as the raw driver takes it for this model field (dates and times are text on SQLite)."""
+    field = next(f for f in model._meta.concrete_fields if f.attname == attname)
+    convert = _converter(field)
+    return convert(value) if convert else value
+
+
+def json_object_sql(*pairs: str) -> str:
+    """A JSON object built in SQL from alternating key and value expressions, as the JSONField column stores it."""
+    function = "jsonb_build_object" if connection.vendor == "postgresql" else "json_object"
+    return f"{function}({', '.join(pairs)})"
+
+
+def json_array_agg_sql(expression: str) -> str:
+    """An aggregate: the JSON array of `expression` over the group, in the order the rows arrive on SQLite
+    and in the order of `expression` on PostgreSQL."""
+    if connection.vendor == "postgresql":
+        return f"jsonb_agg({expression} ORDER BY {expression})"
+    return f"json_group_array({expression})"
+
+
+def json_sql(text_expression: str) -> str:
+    """A JSON value from its text, fit to nest in json_object_sql()."""
+    return f"({text_expression})::jsonb" if connection.vendor == "postgresql" else f"json({text_expression})"
+
+
+def load_scratch(name: str, columns: list[tuple[str, str]], rows) -> str:
+    """A temporary table of this connection, holding just `rows` (tuples in column order); returns its name.
+
+    Set-based batch statements read it: one statement per kind of effect instead of one row per effect from
+    Python. Call inside the batch's transaction; the rows are gone after it (PostgreSQL empties the table on
+    commit; SQLite's copy is emptied here before loading).
+    """
+    table = connection.ops.quote_name(name)
+    names = ", ".join(connection.ops.quote_name(c) for c, _ in columns)
+    if connection.vendor == "postgresql":
+        definition = ", ".join(f"{connection.ops.quote_name(c)} {kind}" for c, kind in columns)
+        run_sql(f"CREATE TEMP TABLE IF NOT EXISTS {table} ({definition}) ON COMMIT DELETE ROWS")
+        run_sql(f"TRUNCATE {table}")
+        _copy(f"COPY {table} ({names}) FROM STDIN", rows)
+        return table
+    definition = ", ".join(f"{connection.ops.quote_name(c)} {_SQLITE_TYPES.get(kind, kind)}" for c, kind in columns)
+    run_sql(f"CREATE TEMP TABLE IF NOT EXISTS {table} ({definition})")
+    run_sql(f"DELETE FROM {table}")
+    if connection.queries_logged:
+        connection.queries_log.append({"sql": f"INSERT INTO {table}", "time": "0"})
+    connection.connection.executemany(f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(columns))})", rows)
+    return table
+
+
+_SQLITE_TYPES = {"bigint": "INTEGER", "integer": "INTEGER", "text": "TEXT", "date": "TEXT"}
 
 
 def _values(rows: list[dict], names: list[str], converters):

@@ -14,7 +14,13 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from partnerdesk.audit.services import record, snapshot
-from partnerdesk.batch_sql import id_list_condition, insert_ignoring_duplicates
+from partnerdesk.batch_sql import (
+    id_list_condition,
+    insert_ignoring_duplicates,
+    placeholder,
+    run_sql,
+    sql_value,
+)
 from partnerdesk.customers.models import Customer, Language
 from partnerdesk.errors import Conflict, InvalidInput, NotFound
 
@@ -170,6 +176,46 @@ def queue_emails_bulk(rows: list[dict]) -> int:
     if emails:
         schedule_send()
     return len(emails)
+
+
+def _primary_contact_join(customer_id: str) -> str:
+    """LEFT JOIN of `bc`, the primary contact of customer `customer_id` (an SQL expression), looked up per row."""
+    pick = f"""FROM customers_billingcontact b WHERE b.customer_id = {customer_id} ORDER BY b.is_primary DESC, b.id LIMIT 1"""
+    if connection.vendor == "postgresql":
+        return f"LEFT JOIN LATERAL (SELECT b.email, b.language {pick}) bc ON true"
+    return f"LEFT JOIN customers_billingcontact bc ON bc.id = (SELECT b.id {pick})"
+
+
+def queue_emails_select(source_sql: str, params, *, template_keys) -> int:
+    """Queue the emails a SELECT describes, in one INSERT ... SELECT (the collections run's notices).
+
+    `source_sql` (placeholder() markers) yields customer_id, template_key, context (a JSON object built with
+    batch_sql.json_object_sql) and dedupe_key; `template_keys` are the keys it may yield. Each email goes to the
+    customer's primary contact in the contact's language (else the customer's), as queue_emails_bulk does, and
+    is kept as failed if there is no address. Rows whose dedupe_key exists are skipped. Returns how many were
+    queued. Must run inside the transaction of the change that causes them.
+    """
+    _require_transaction("queue_emails_select")
+    for key in template_keys:
+        _check_template_key(key)
+    p = placeholder()
+    now = sql_value(OutboundEmail, "queued_at", timezone.now())
+    # The primary contact is the first by (is_primary DESC, id), the order Customer.primary_contact uses.
+    queued = run_sql(f"""
+        INSERT INTO notifications_outboundemail (customer_id, to_address, language, template_key, context, dedupe_key,
+            status, last_error, queued_at, next_attempt_at, attempts, subject, body, claimed_by, message_id)
+        SELECT q.customer_id, COALESCE(bc.email, ''), COALESCE(NULLIF(bc.language, ''), c.language), q.template_key,
+            q.context, q.dedupe_key,
+            CASE WHEN COALESCE(bc.email, '') = '' THEN '{EmailStatus.FAILED}' ELSE '{EmailStatus.QUEUED}' END,
+            CASE WHEN COALESCE(bc.email, '') = '' THEN {p} ELSE '' END, {p}, {p}, 0, '', '', '', ''
+        FROM ({source_sql}) q
+        JOIN customers_customer c ON c.id = q.customer_id
+        {_primary_contact_join("q.customer_id")}
+        WHERE true
+        ON CONFLICT DO NOTHING""", [NO_RECIPIENT, now, now, *params])
+    if queued:
+        schedule_send()
+    return queued
 
 
 # --- rendering -------------------------------------------------------------------------------------------

@@ -124,7 +124,7 @@ def test_a_run_killed_at_a_random_point_finishes_without_repeating(world, refere
     # random one; each time at a random call of it.
     crashed = []
     for attempt, point in enumerate((CRASH_POINTS[seed % len(CRASH_POINTS)], rng.choice(CRASH_POINTS))):
-        nth = 1 if attempt == 0 else rng.randint(1, 3)
+        nth = 1 if attempt == 0 else rng.randint(1, 5 if point == "insert_rows" else 3)
         calls = {"n": 0}
 
         def crash(*args, _point=point, _nth=nth, _calls=calls, _real=None, **kwargs):
@@ -137,9 +137,9 @@ def test_a_run_killed_at_a_random_point_finishes_without_repeating(world, refere
         if point == "decide":
             monkeypatch.setattr(engine, "decide", lambda *a, **k: crash(*a, _real=real_decide, **k))
         elif point == "queue_emails":
-            monkeypatch.setattr(_notifications, "queue_emails_bulk", lambda *a, **k: crash(*a, _real=real_queue, **k))
-        elif point == "insert_rows":
-            monkeypatch.setattr(engine, "insert_ignoring_duplicates", lambda *a, **k: crash(*a, _real=real_insert, **k))
+            monkeypatch.setattr(_notifications, "queue_emails_select", lambda *a, **k: crash(*a, _real=real_queue, **k))
+        elif point == "insert_rows":  # any of the recording statements: the log, calls, operator requests, stages
+            monkeypatch.setattr(engine, "run_sql", lambda *a, **k: crash(*a, _real=real_run_sql, **k))
         elif point == "deletion_warnings":
             monkeypatch.setattr(engine, "record_deletion_warnings", lambda *a, **k: crash(*a, _real=real_deletion, **k))
         elif point == "run_record":
@@ -171,8 +171,8 @@ real_decide = engine.decide
 real_deletion = engine.record_deletion_warnings
 real_record = engine.record
 real_tell = services._tell_customer_when_all_done
-real_insert = engine.insert_ignoring_duplicates
-real_queue = _notifications.queue_emails_bulk
+real_run_sql = engine.run_sql
+real_queue = _notifications.queue_emails_select
 real_operator_call = _customers._operator_call
 
 

@@ -11,12 +11,10 @@ from django.urls import reverse
 
 from partnerdesk.audit.models import AuditEntry
 from partnerdesk.dunning.models import CollectionsAction, CollectionsRun
+from partnerdesk.notifications.models import EmailStatus, OutboundEmail
+from partnerdesk.notifications.services import queue_email
 
 from .factories import client_for, make_invoice
-
-pytest.importorskip("partnerdesk.notifications.services")
-from partnerdesk.notifications.models import EmailStatus, OutboundEmail  # noqa: E402
-from partnerdesk.notifications.services import queue_email  # noqa: E402
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 

@@ -1,0 +1,137 @@
+"""What one batch of the collections run writes: the log, call tasks, operator requests and emails, each
+from one set-based statement. Focused on the rules the whole-cycle tests do not reach: suspending only the
+subscriptions billed on the invoice, stages skipped over by a missed run, who an email goes to, and a
+batch recorded twice."""
+
+import datetime as dt
+import json
+
+import pytest
+
+from partnerdesk.billing.models import Invoice
+from partnerdesk.conftest import make_customer, make_invoice
+from partnerdesk.customers.models import BillingContact, Subscription
+from partnerdesk.customers.services import sync_subscriptions
+from partnerdesk.dunning import engine
+from partnerdesk.dunning.models import ActionKind, CallTask, CollectionsAction, OperatorRequest, SuspendScope
+from partnerdesk.dunning.policies import default_policy
+from partnerdesk.dunning.tests.test_cycle import at
+from partnerdesk.notifications.models import EmailStatus, OutboundEmail
+from partnerdesk.notifications.sending import NO_RECIPIENT
+
+pytestmark = pytest.mark.django_db(transaction=True)
+AS_OF = dt.date(2026, 11, 24)
+
+
+def record(as_of=AS_OF):
+    with at(as_of.isoformat()):
+        due = engine.decide(as_of)
+        return due, engine.record_due(due, as_of=as_of)
+
+
+def stage_at(offset_days):
+    return default_policy().stages.get(offset_days=offset_days)
+
+
+def test_a_stage_that_suspends_the_invoices_subscriptions_leaves_the_others_alone(operator, smtp_server):
+    suspension = stage_at(21)
+    suspension.suspend_scope = SuspendScope.INVOICE
+    suspension.save()
+    with at("2026-10-01"):
+        customer = make_customer("Northwind 深圳")
+        for offer in ("Microsoft 365 E3", "Azure plan", "Exchange Online"):
+            operator.add_subscription(customer, offerName=offer)
+        billed, other, cancelled = sync_subscriptions(customer, actor=None)
+    Subscription.objects.filter(pk=cancelled.pk).update(status="cancelled")
+    invoice = make_invoice(customer, "300.00", issue_date=AS_OF - dt.timedelta(days=51), subscription=billed)
+    make_invoice(customer, "50.00", issue_date=AS_OF - dt.timedelta(days=40), subscription=cancelled)  # due 10 days ago
+
+    due, counts = record()
+
+    assert {d.invoice_id: d.target.offset_days for d in due}[invoice.pk] == 21
+    requests = OperatorRequest.objects.all()
+    assert [(r.subscription_id, r.action) for r in requests] == [(billed.pk, "suspend")]
+    assert requests[0].reason == f"Non-payment: invoice {invoice.number} unpaid 21 days after its due date"
+    assert requests[0].cause == f"inv:{invoice.pk}:st:{suspension.pk}"
+    log = CollectionsAction.objects.get(kind=ActionKind.SUSPEND)
+    assert log.invoice_id == invoice.pk and log.detail == {"subscriptions": [billed.pk]}
+    # The cancelled subscription's invoice is not at a suspension stage, and "other" was never billed.
+    assert counts["operator_requests"] == 1
+    assert other.pk not in [r.subscription_id for r in requests]
+
+
+def test_a_suspension_of_all_subscriptions_names_each_active_one_in_order(operator, smtp_server):
+    with at("2026-10-01"):
+        customer = make_customer("Tailspin 广州")
+        for offer in ("C", "A", "B"):
+            operator.add_subscription(customer, offerName=offer)
+        subs = sync_subscriptions(customer, actor=None)
+    make_invoice(customer, "300.00", issue_date=AS_OF - dt.timedelta(days=51))
+
+    record()
+
+    log = CollectionsAction.objects.get(kind=ActionKind.SUSPEND)
+    assert log.detail == {"subscriptions": sorted(s.pk for s in subs)}
+    assert sorted(OperatorRequest.objects.values_list("subscription_id", flat=True)) == sorted(s.pk for s in subs)
+
+
+def test_stages_skipped_by_missed_runs_still_flag_their_calls_but_send_only_todays_notice(smtp_server):
+    customer = make_customer("Litware 成都", language="zh-TW")
+    invoice = make_invoice(customer, "1234.50", issue_date=AS_OF - dt.timedelta(days=45))  # due 15 days ago
+
+    due, counts = record()
+
+    [d] = due
+    assert (d.done_position, d.target.offset_days) == (0, 14)
+    final_notice = stage_at(14)
+    keys = sorted(CollectionsAction.objects.values_list("key", flat=True))
+    assert keys == sorted([f"inv:{invoice.pk}:st:{final_notice.pk}:notice", f"inv:{invoice.pk}:st:{final_notice.pk}:call"])
+    assert CallTask.objects.get().note == f"{invoice.number}: {final_notice.name}"
+    email = OutboundEmail.objects.get()
+    assert email.dedupe_key == f"inv:{invoice.pk}:st:{final_notice.pk}:notice"
+    assert email.template_key == final_notice.template_key
+    assert email.context == {
+        "invoice_number": invoice.number, "amount_due": "1234.50", "currency": "CNY", "due_date": "2026-11-09",
+        "days_overdue": 15, "suspension_date": "2026-11-30", "deletion_date": "2027-01-29", "stage": final_notice.name,
+    }
+    assert counts == {"actions": 2, "emails": 1, "calls": 1, "operator_requests": 0}
+    assert Invoice.objects.get(pk=invoice.pk).collections_stage == final_notice.position
+
+
+def test_an_email_goes_to_the_primary_contact_in_its_language_and_is_kept_as_failed_without_one(smtp_server):
+    with_contacts = make_customer("Adatum 杭州", language="zh-CN", contact={"name": "Ops", "email": "ops@adatum.example.cn"})
+    BillingContact.objects.filter(customer=with_contacts).update(is_primary=False)
+    BillingContact.objects.create(customer=with_contacts, name="AP", email="ap@adatum.example.cn", language="en", is_primary=True)
+    without_contact = make_customer("Fourth Coffee 南京", language="zh-TW", contact={})
+    assert not BillingContact.objects.filter(customer=without_contact).exists()
+    for customer in (with_contacts, without_contact):
+        make_invoice(customer, "99.00", issue_date=AS_OF - dt.timedelta(days=31))  # due yesterday: the first notice
+
+    record()
+
+    sent = OutboundEmail.objects.get(customer=with_contacts)
+    assert (sent.to_address, sent.language) == ("ap@adatum.example.cn", "en")
+    [message] = smtp_server.wait_for(1)  # the worker sends it on commit; the one without an address never goes
+    assert message["To"] == "ap@adatum.example.cn" and "Overdue" in message.subject
+    unsent = OutboundEmail.objects.get(customer=without_contact)
+    assert (unsent.to_address, unsent.language, unsent.status, unsent.last_error) == ("", "zh-TW", EmailStatus.FAILED, NO_RECIPIENT)
+    assert json.loads(json.dumps(unsent.context))["days_overdue"] == 1
+
+
+def test_a_batch_recorded_twice_adds_nothing_the_second_time(operator, smtp_server):
+    with at("2026-10-01"):
+        customer = make_customer("Proseware 武汉")
+        operator.add_subscription(customer, offerName="Microsoft 365 E3")
+        sync_subscriptions(customer, actor=None)
+    for days in (27, 31, 37, 44, 51):  # every stage of the default policy, reached today
+        make_invoice(customer, "10.00", issue_date=AS_OF - dt.timedelta(days=days))
+    with at(AS_OF.isoformat()):
+        due = engine.decide(AS_OF)
+        first = engine.record_due(due, as_of=AS_OF)
+        before = (CollectionsAction.objects.count(), OutboundEmail.objects.count(), CallTask.objects.count(),
+                  OperatorRequest.objects.count())
+        again = engine.record_due(due, as_of=AS_OF)  # as a run restarted after a crash might
+    assert len(due) == 5 and first["actions"] == before[0] and first["emails"] == before[1] == 4
+    assert again == {"actions": 0, "emails": 0, "calls": 0, "operator_requests": 0}
+    assert (CollectionsAction.objects.count(), OutboundEmail.objects.count(), CallTask.objects.count(),
+            OperatorRequest.objects.count()) == before
