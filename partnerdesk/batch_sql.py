@@ -114,7 +114,7 @@ def load_scratch(name: str, columns: list[tuple[str, str]], rows) -> str:
         definition = ", ".join(f"{connection.ops.quote_name(c)} {kind}" for c, kind in columns)
         run_sql(f"CREATE TEMP TABLE IF NOT EXISTS {table} ({definition}) ON COMMIT DELETE ROWS")
         run_sql(f"TRUNCATE {table}")
-        _copy(f"COPY {table} ({names}) FROM STDIN", rows)
+        _copy(f"COPY {table} ({names}) FROM STDIN", rows, types=[kind for _, kind in columns])
         return table
     definition = ", ".join(f"{connection.ops.quote_name(c)} {_SQLITE_TYPES.get(kind, kind)}" for c, kind in columns)
     run_sql(f"CREATE TEMP TABLE IF NOT EXISTS {table} ({definition})")
@@ -137,11 +137,13 @@ def _values(rows: list[dict], names: list[str], converters):
         yield values
 
 
-def _copy(statement: str, values) -> None:
+def _copy(statement: str, values, types: list[str] | None = None) -> None:
     connection.ensure_connection()
     if connection.queries_logged:
         connection.queries_log.append({"sql": statement[:200], "time": "0"})
     with connection.connection.cursor() as cursor, cursor.copy(statement) as copy:
+        if types:
+            copy.set_types(types)  # one dumper per column, chosen once
         for row in values:
             copy.write_row(row)
 

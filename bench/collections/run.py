@@ -80,9 +80,11 @@ def in_child(mode: str, args):
         t = time.perf_counter()
         first = run_collections(as_of)
         whole = time.perf_counter() - t
-        actions = first.counts.get("actions", 0) + first.counts.get("operator_requests", 0) + first.counts.get("deletion_warnings", 0)
-        result.update(run_s=whole, decide_s=first.decide_seconds, record_s=first.record_seconds, due=first.counts.get("due"),
-                      actions=actions, counts=first.counts, rss_mb=rss_mb())
+        # An action is one entry of the collections log: a notice (its email queued), a call task, a suspension
+        # (its operator requests queued, one per subscription) or a cancellation.
+        actions = first.counts.get("actions", 0) + first.counts.get("deletion_warnings", 0)
+        result.update(run_s=whole, decide_s=first.decide_seconds, record_s=first.record_seconds, tidy_s=first.tidy_seconds,
+                      due=first.counts.get("due"), actions=actions, counts=first.counts, rss_mb=rss_mb())
         t = time.perf_counter()
         second = run_collections(as_of)
         result.update(second_run_s=time.perf_counter() - t, second_due=second.counts.get("due"), rss_after_second_mb=rss_mb())
@@ -126,12 +128,16 @@ def main():
             ("(a) decide what is due (alone)", dec["decide_s"], dec["due"], dec["rss_mb"]),
             ("(a) decide, inside the run", run["decide_s"], run["due"], None),
             ("(b) record the due actions", run["record_s"], run["actions"], None),
+            ("then VACUUM the invoice table (PostgreSQL)", run["tidy_s"], None, None),
             ("whole run", run["run_s"], run["actions"], run["rss_mb"]),
             ("second run, same day (nothing new)", run["second_run_s"], run["second_due"], run["rss_after_second_mb"]),
         ]
         print(f"{'step':<42}{'seconds':>10}{'rows':>12}{'rows/s':>12}{'x floor':>9}{'peak RSS MB':>13}")
         for name, secs, n, rss in rows:
             rate = f"{n / secs:,.0f}" if n and secs else "-"
+            if n is None:
+                print(f"{name:<42}{secs:>10.3f}{'-':>12}{'-':>12}{secs / floor:>9.1f}{'-':>13}")
+                continue
             print(f"{name:<42}{secs:>10.3f}{(n or 0):>12,}{rate:>12}{secs / floor:>9.1f}{(f'{rss:.0f}' if rss else '-'):>13}")
         print(f"counts: {run['counts']}")
         if kind == "postgres":

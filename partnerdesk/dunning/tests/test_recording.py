@@ -7,6 +7,7 @@ import datetime as dt
 import json
 
 import pytest
+from django.db import connection
 
 from partnerdesk.billing.models import Invoice
 from partnerdesk.conftest import make_customer, make_invoice
@@ -135,3 +136,27 @@ def test_a_batch_recorded_twice_adds_nothing_the_second_time(operator, smtp_serv
     assert again == {"actions": 0, "emails": 0, "calls": 0, "operator_requests": 0}
     assert (CollectionsAction.objects.count(), OutboundEmail.objects.count(), CallTask.objects.count(),
             OperatorRequest.objects.count()) == before
+
+
+def vacuums_of_the_invoice_table():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute("SELECT vacuum_count FROM pg_stat_user_tables WHERE relname = 'billing_invoice'")
+        return cursor.fetchone()[0]
+
+
+def test_a_run_that_moved_many_invoices_vacuums_the_invoice_table_on_postgresql(monkeypatch, smtp_server):
+    monkeypatch.setattr(engine, "TIDY_AFTER", 2)  # "many", for a test
+    customer = make_customer("Wingtip 西安", contact={})
+    for days in (27, 31):
+        make_invoice(customer, "10.00", issue_date=AS_OF - dt.timedelta(days=days))
+    before = vacuums_of_the_invoice_table() if connection.vendor == "postgresql" else None
+    with at(AS_OF.isoformat()):
+        result = engine.run_collections(AS_OF)
+        assert result.status == "finished" and result.counts["due"] == 2
+        if connection.vendor == "postgresql":
+            assert result.tidy_seconds > 0
+            assert vacuums_of_the_invoice_table() == before + 1
+        else:  # SQLite rewrites index entries in place: nothing to tidy
+            assert result.tidy_seconds == 0
+        assert engine.run_collections(AS_OF).tidy_seconds == 0  # nothing moved the second time
