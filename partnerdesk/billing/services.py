@@ -4,8 +4,9 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import F, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from partnerdesk.audit.services import record, snapshot
@@ -344,6 +345,26 @@ def customer_balance(customer) -> Decimal:
         a=Sum("amount"), b=Sum("allocated_amount"), c=Sum("refunded_amount"))
     credit = (paid["a"] or ZERO) - (paid["b"] or ZERO) - (paid["c"] or ZERO)
     return owed - credit
+
+
+def with_balances(customers, *, as_of: dt.date | None = None):
+    """The customers queryset annotated, for lists, with what customer_balance() and overdue_balance() return:
+    `balance` (open invoice balances less unallocated credit) and `overdue`, in one query."""
+    as_of = as_of or timezone.localdate()
+    money = models.DecimalField(max_digits=18, decimal_places=2)
+    zero = models.Value(ZERO, output_field=money)
+    open_invoices = Invoice.objects.filter(customer=models.OuterRef("pk"), status__in=OPEN_STATUSES)
+
+    def total(queryset, expression):
+        summed = queryset.order_by().values("customer").annotate(s=Sum(expression)).values("s")
+        return Coalesce(models.Subquery(summed, output_field=money), zero)
+
+    credit = total(Payment.objects.filter(customer=models.OuterRef("pk")),
+                   models.F("amount") - models.F("allocated_amount") - models.F("refunded_amount"))
+    return customers.annotate(
+        balance=models.ExpressionWrapper(total(open_invoices, "balance") - credit, output_field=money),
+        overdue=total(open_invoices.filter(due_date__lt=as_of), "balance"),
+    )
 
 
 def overdue_balance(customer, *, as_of: dt.date | None = None) -> Decimal:

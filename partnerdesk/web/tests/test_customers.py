@@ -51,6 +51,21 @@ def test_the_list_pages_and_does_not_query_per_customer(people):
     assert "Tenant 29" in list_page(people["billing_agent"], page=2).content.decode()
 
 
+def test_the_list_shows_the_same_balance_as_the_customers_page_when_credit_is_unapplied(people, acme, globex, invoices):
+    from partnerdesk.billing.services import customer_balance
+
+    # Globex pays more than it owes: 800 open, 1,000 paid, 200 in credit. Acme still owes 3,500.
+    record_payment(customer=globex, amount="1000.00", received_on=dt.date(2026, 3, 2), method="bank_transfer",
+                   reference="GLX-1", actor=people["billing_agent"])
+    assert customer_balance(globex) == -200
+    body = list_page(people["billing_agent"], q="Globex").content.decode()
+    assert "-¥200.00" in body  # not ¥800.00: the unapplied credit counts, as on the customer page
+    detail = client_for(people["billing_agent"]).get(reverse("customer_detail", args=[globex.pk])).content.decode()
+    assert "-¥200.00" in detail and "In credit" in detail
+    sorted_body = list_page(people["billing_agent"], sort="-balance").content.decode()
+    assert sorted_body.index("Acme 上海") < sorted_body.index("Globex 北京")
+
+
 def test_sorting_by_open_balance(people, invoices):
     body = list_page(people["billing_agent"], sort="-balance").content.decode()
     assert body.index("Acme 上海") < body.index("Globex 北京")

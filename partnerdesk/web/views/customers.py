@@ -1,12 +1,10 @@
 """Staff pages about customers: the list, one customer's page, CSV import, and its subscriptions."""
 
 import uuid
-from decimal import Decimal
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import DecimalField, Q, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import DecimalField, Q
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -22,8 +20,8 @@ from partnerdesk.accounts.permissions import (
 )
 from partnerdesk.audit.models import AuditEntry
 from partnerdesk.audit.services import filter_entries
-from partnerdesk.billing.models import OPEN_STATUSES, Invoice, Payment
-from partnerdesk.billing.services import customer_balance, overdue_balance
+from partnerdesk.billing.models import Invoice, Payment
+from partnerdesk.billing.services import customer_balance, overdue_balance, with_balances
 from partnerdesk.customers.models import BillingContact, Subscription, SubscriptionStatus
 from partnerdesk.customers.services import (
     IMPORT_COLUMNS,
@@ -41,7 +39,7 @@ from ..service_messages import translate_service_message
 
 CUSTOMERS_PER_PAGE = 25
 RECENT_ROWS = 20
-SORTS = {"name": ("name", "id"), "-balance": ("-open_balance", "name", "id"), "-overdue": ("-overdue", "name", "id")}
+SORTS = {"name": ("name", "id"), "-balance": ("-balance", "name", "id"), "-overdue": ("-overdue", "name", "id")}
 
 _MONEY = DecimalField(max_digits=18, decimal_places=2)
 
@@ -66,14 +64,8 @@ def customer_list(request):
             customers = _search(customers, q)
         if status := form.cleaned_data["status"]:
             customers = customers.filter(status=status)
-    today = timezone.localdate()
-    open_invoice = Q(invoices__status__in=OPEN_STATUSES)
-    # One aggregate query for the whole page instead of customer_balance() per row.
-    customers = customers.annotate(
-        open_balance=Coalesce(Sum("invoices__balance", filter=open_invoice), Value(Decimal("0")), output_field=_MONEY),
-        overdue=Coalesce(Sum("invoices__balance", filter=open_invoice & Q(invoices__due_date__lt=today)),
-                         Value(Decimal("0")), output_field=_MONEY),
-    ).prefetch_related("contacts")
+    # The same balance as the customer's page (unallocated credit counts), in one query for the whole page.
+    customers = with_balances(customers).prefetch_related("contacts")
     sort = request.GET.get("sort") if request.GET.get("sort") in SORTS else "name"
     page = Paginator(customers.order_by(*SORTS[sort]), CUSTOMERS_PER_PAGE).get_page(request.GET.get("page"))
     return render(request, "web/customers/list.html", {
