@@ -57,6 +57,7 @@ class InvoiceOut(Schema):
     total: Decimal
     amount_paid: Decimal
     balance: Decimal
+    voided_on: dt.date | None
     lines: list[LineOut]
 
     @staticmethod

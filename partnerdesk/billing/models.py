@@ -37,6 +37,8 @@ class Invoice(models.Model):
     balance = MoneyField(_("balance"), default=0)
     notes = models.TextField(_("notes"), blank=True)
     void_reason = models.TextField(_("void reason"), blank=True)
+    # The partner's local day the invoice was voided: a statement for an earlier day still shows it as owed.
+    voided_on = models.DateField(_("voided on"), null=True, blank=True)
     # The last collections stage (PolicyStage.position) acted on for this invoice; 0 = none yet.
     collections_stage = models.PositiveSmallIntegerField(_("collections stage"), default=0)
     created_at = models.DateTimeField(default=timezone.now)

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import IntegrityError, models, transaction
-from django.db.models import F, Sum
+from django.db.models import F, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -147,6 +147,7 @@ def void_invoice(invoice: Invoice, *, actor, reason: str) -> Invoice:
     invoice.status = InvoiceStatus.VOID
     invoice.balance = ZERO  # a void invoice owes nothing; its total stays for the record
     invoice.void_reason = reason
+    invoice.voided_on = timezone.localdate()
     invoice.save()
     record(actor=actor, action="invoice.voided", obj=invoice, before=before, after=snapshot(invoice, INVOICE_FIELDS), reason=reason)
     _announce_credit(invoice.customer, cause=f"void:{invoice.pk}")
@@ -413,8 +414,10 @@ class Statement:
 def statement(customer, *, as_of: dt.date | None = None) -> Statement:
     """The customer's account as it stood at the end of a day: every entry, the balance and the open items."""
     as_of = as_of or timezone.localdate()
+    # An invoice voided after the day was still owed on it; one voided on or before the day never shows.
+    voided_later = Q(status=InvoiceStatus.VOID, voided_on__gt=as_of)
     invoices = list(Invoice.objects.filter(customer=customer, issue_date__lte=as_of).exclude(status=InvoiceStatus.DRAFT)
-                    .exclude(status=InvoiceStatus.VOID))
+                    .filter(~Q(status=InvoiceStatus.VOID) | voided_later))
     lines = [StatementLine(i.issue_date, "invoice", i.number, i.total, ZERO) for i in invoices]
     lines += [StatementLine(p.received_on, "payment", p.reference or f"#{p.pk}", ZERO, p.amount)
               for p in Payment.objects.filter(customer=customer, received_on__lte=as_of)]

@@ -122,6 +122,25 @@ def test_statement_for_a_past_date(customer_a):
     assert statement(customer_a, as_of=dt.date(2026, 10, 31)).balance == Decimal("0.00")
 
 
+def test_a_statement_before_a_void_still_shows_the_invoice_as_owed(customer_a):
+    import time_machine
+
+    kept = make_invoice(customer_a, "300.00", issue_date=dt.date(2026, 8, 1))
+    mistaken = make_invoice(customer_a, "500.00", issue_date=dt.date(2026, 9, 1))
+    with time_machine.travel(dt.datetime(2026, 10, 10, 12, tzinfo=dt.UTC), tick=False):
+        void_invoice(mistaken, actor=None, reason="Billed the wrong customer")
+    mistaken.refresh_from_db()
+    assert mistaken.voided_on == dt.date(2026, 10, 10)
+
+    before = statement(customer_a, as_of=dt.date(2026, 9, 30))
+    assert [line.reference for line in before.lines] == [kept.number, mistaken.number]
+    assert before.balance == Decimal("800.00")
+    assert [i.invoice.pk for i in before.open_items] == [kept.pk, mistaken.pk]
+    after = statement(customer_a, as_of=dt.date(2026, 10, 10))
+    assert [line.reference for line in after.lines] == [kept.number]
+    assert after.balance == Decimal("300.00")
+
+
 def test_every_ledger_change_is_audited(customer_a):
     inv = make_invoice(customer_a, "300.00")
     pay(customer_a, "300.00")
@@ -141,3 +160,20 @@ def test_invoice_balance_check_constraint_holds(customer_a):
     inv = make_invoice(customer_a, "300.00")
     with pytest.raises(IntegrityError), transaction.atomic():
         Invoice.objects.filter(pk=inv.pk).update(balance=Decimal("1.00"))
+
+
+def test_the_migration_dates_earlier_voids_from_the_audit_log(customer_a):
+    import importlib
+
+    import time_machine
+    from django.apps import apps
+
+    migration = importlib.import_module("partnerdesk.billing.migrations.0006_invoice_voided_on")
+    invoice = make_invoice(customer_a, "500.00", issue_date=dt.date(2026, 9, 1))
+    # 17:30 UTC on 10 October is already 11 October in Shanghai, the partner's day.
+    with time_machine.travel(dt.datetime(2026, 10, 10, 17, 30, tzinfo=dt.UTC), tick=False):
+        void_invoice(invoice, actor=None, reason="Duplicate")
+    Invoice.objects.filter(pk=invoice.pk).update(voided_on=None)  # as voided before the field existed
+    migration.from_the_audit_log(apps, None)
+    invoice.refresh_from_db()
+    assert invoice.voided_on == dt.date(2026, 10, 11)

@@ -62,3 +62,48 @@ def test_collections_pages_are_translated(people, invoices, language, words):
     body = c.get(reverse("dashboard")).content.decode() + c.get(reverse("policy_list")).content.decode()
     for word in words:
         assert word in body
+
+
+def _po_entries(path):
+    """(flags, msgid, msgstr) of each singular entry of a .po file (a small reader; enough for Django's output)."""
+    import ast
+
+    entries, flags, field, parts = [], "", None, {"msgid": [], "msgstr": []}
+
+    def flush():
+        if parts["msgid"] is not None and (parts["msgid"] or parts["msgstr"]):
+            entries.append((flags, "".join(parts["msgid"]), "".join(parts["msgstr"])))
+
+    for line in path.read_text(encoding="utf-8").splitlines() + [""]:
+        if not line.strip():
+            flush()
+            flags, field, parts = "", None, {"msgid": [], "msgstr": []}
+        elif line.startswith("#,"):
+            flags = line
+        elif line.startswith("#~"):
+            parts["msgid"] = None  # obsolete
+        elif line.startswith(("msgid_plural", "msgstr[", "msgctxt")):
+            field = None
+            if line.startswith("msgid_plural"):
+                parts["msgid"] = None  # plural entries: gettext checks those itself
+        elif line.startswith(("msgid ", "msgstr ")) and parts["msgid"] is not None:
+            field, rest = line.split(" ", 1)
+            parts[field].append(ast.literal_eval(rest))
+        elif line.startswith('"') and field and parts["msgid"] is not None:
+            parts[field].append(ast.literal_eval(line))
+    return entries
+
+
+@pytest.mark.parametrize("locale_dir", ["zh_Hans", "zh_Hant"])
+def test_every_message_is_translated_and_compiled(locale_dir):
+    import gettext
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parents[2] / "locale" / locale_dir / "LC_MESSAGES"
+    entries = [(f, i, s) for f, i, s in _po_entries(folder / "django.po") if i]
+    assert len(entries) > 500
+    assert not [i for f, i, s in entries if "fuzzy" in f], "fuzzy entries show in English: translate them"
+    assert not [i for f, i, s in entries if not s], "untranslated entries"
+    catalogue = gettext.GNUTranslations(open(folder / "django.mo", "rb"))
+    stale = [i for f, i, s in entries if catalogue.gettext(i) != s]
+    assert not stale, f"django.mo is older than django.po (run `make messages`): {stale[:5]}"
