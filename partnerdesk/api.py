@@ -2,12 +2,14 @@
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.utils import translation
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import APIKeyCookie, HttpBearer
 
 from partnerdesk.accounts.services import user_for_token
 from partnerdesk.errors import DomainError
+from partnerdesk.service_messages import translate_service_message
 
 
 class TokenAuth(HttpBearer):
@@ -42,31 +44,43 @@ api = NinjaAPI(
 )
 
 
+def _in_clients_language(request, message: str) -> str:
+    """`detail` is for people: in the language the client asks for with Accept-Language, else in English.
+    (`code` and `field` are for programs and never change.)"""
+    if not request.headers.get("Accept-Language"):
+        return message
+    with translation.override(translation.get_language_from_request(request)):
+        return translate_service_message(message)
+
+
 @api.exception_handler(DomainError)
 def _domain_error(request, exc: DomainError):
-    return api.create_response(request, exc.as_dict(), status=exc.status)
+    return api.create_response(request, {**exc.as_dict(), "detail": _in_clients_language(request, exc.message)},
+                               status=exc.status)
 
 
 @api.exception_handler(PermissionDenied)
 def _forbidden(request, exc):
-    return api.create_response(request, {"detail": "You do not have permission to do this.", "code": "forbidden"}, status=403)
+    detail = _in_clients_language(request, "You do not have permission to do this.")
+    return api.create_response(request, {"detail": detail, "code": "forbidden"}, status=403)
 
 
 @api.exception_handler(Http404)
 def _not_found(request, exc):
-    return api.create_response(request, {"detail": "Not found.", "code": "not_found"}, status=404)
+    return api.create_response(request, {"detail": _in_clients_language(request, "Not found."), "code": "not_found"}, status=404)
 
 
 @api.exception_handler(AuthenticationError)
 def _unauthenticated(request, exc):
-    return api.create_response(request, {"detail": "Authentication required: a bearer token or a session.", "code": "unauthenticated"}, status=401)
+    detail = _in_clients_language(request, "Authentication required: a bearer token or a session.")
+    return api.create_response(request, {"detail": detail, "code": "unauthenticated"}, status=401)
 
 
 @api.exception_handler(HttpError)
 def _http_error(request, exc: HttpError):
     body = {"detail": str(exc), "code": "bad_request"}
     if str(exc).startswith("Cannot parse request body"):
-        body.update(detail="The request body is not valid JSON.", field="body", code="malformed_json")
+        body.update(detail=_in_clients_language(request, "The request body is not valid JSON."), field="body", code="malformed_json")
     return api.create_response(request, body, status=exc.status_code)
 
 

@@ -15,8 +15,7 @@ from partnerdesk.billing.models import PaymentMethod
 from partnerdesk.customers.models import CustomerStatus, SuspensionReason
 from partnerdesk.dunning.models import CollectionsPolicy, PolicyStage
 from partnerdesk.errors import DomainError
-
-from .service_messages import translate_service_message
+from partnerdesk.service_messages import translate_service_message
 
 
 def add_domain_error(form: forms.Form, exc: DomainError) -> None:

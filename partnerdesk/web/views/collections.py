@@ -43,6 +43,7 @@ from partnerdesk.dunning.services import (
 )
 from partnerdesk.errors import Conflict, DomainError
 from partnerdesk.reports.services import aging, dso_detail
+from partnerdesk.service_messages import translate_service_message
 
 from ..access import customer_zone, staff_page
 from ..collections_text import PREVIEW_ACTIONS, RUN_COUNTS, process_text, stage_actions, stage_when
@@ -57,7 +58,6 @@ from ..forms import (
     add_domain_error,
     stage_formset_class,
 )
-from ..service_messages import translate_service_message
 
 RUNS_PER_PAGE = 25
 LOG_ROWS = 50

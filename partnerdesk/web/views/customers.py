@@ -32,10 +32,10 @@ from partnerdesk.customers.services import (
     sync_subscriptions,
 )
 from partnerdesk.errors import Conflict, DomainError, OperatorFailure
+from partnerdesk.service_messages import translate_service_message
 
 from ..access import customer_zone, staff_page
 from ..forms import CustomerSearchForm, ImportCustomersForm, ReactivateForm, SuspendForm, add_domain_error
-from ..service_messages import translate_service_message
 
 CUSTOMERS_PER_PAGE = 25
 RECENT_ROWS = 20

@@ -15,10 +15,10 @@ from partnerdesk.errors import DomainError
 from partnerdesk.notifications.defaults import DEFAULTS, SAMPLE_CONTEXT
 from partnerdesk.notifications.rendering import TemplateProblem, prepare_context, render_source
 from partnerdesk.notifications.services import all_templates, reset_template, template_info, update_template
+from partnerdesk.service_messages import translate_service_message
 
 from ..access import staff_page
 from ..forms import EmailTemplateForm, ResetTemplateForm, add_domain_error
-from ..service_messages import translate_service_message
 
 # What each template is for, in the order a customer meets them.
 TEMPLATES = {

@@ -1,0 +1,181 @@
+"""Translations of the services' refusal messages, which the services write in plain English.
+
+The services raise DomainError with an English message. The web shows it in the reader's language, and the
+API in the language the client asks for with Accept-Language (English if it asks for none): fixed messages
+are looked up in the catalogue; the few that carry a value are matched by pattern and the value is put back
+into the translated sentence. Anything unknown is shown as written.
+"""
+
+import re
+
+from django.utils.translation import gettext, gettext_noop
+
+FIXED = [
+    gettext_noop("a customer with this tenant id already exists"),
+    gettext_noop("payments or credit notes are applied to this invoice; issue a credit note instead"),
+    gettext_noop("the invoice is already void"),
+    gettext_noop("this idempotency key was already used for a different payment"),
+    gettext_noop("a payment cannot be received in the future"),
+    gettext_noop("a reason is required to reactivate a subscription"),
+    gettext_noop("a reason is required to suspend a subscription"),
+    gettext_noop("a token needs a name"),
+    gettext_noop("payment terms must be a whole number of days"),
+    gettext_noop("payment terms must be between 0 and 365 days"),
+    gettext_noop("the amount is too large"),
+    gettext_noop("the amount must be greater than zero"),
+    gettext_noop("the company name is required"),
+    gettext_noop("the contact name is required"),
+    gettext_noop("the credit limit cannot be negative"),
+    gettext_noop("the tenant id must be a GUID"),
+    gettext_noop("the allocations add up to more than the payment"),
+    # collections: disputes, promises to pay, exemptions, policies
+    gettext_noop("a reason is required"),
+    gettext_noop("this invoice already has an open dispute"),
+    gettext_noop("the dispute is not open"),
+    gettext_noop("a resolution is required"),
+    gettext_noop("the promised date is in the past"),
+    gettext_noop("the invoice belongs to another customer"),
+    gettext_noop("a reason is required to exempt a customer"),
+    gettext_noop("a reason is required to change a policy"),
+    gettext_noop("a policy needs at least one stage"),
+    gettext_noop("two stages fall on the same day"),
+    gettext_noop("a stage belongs to another policy"),
+    gettext_noop("there must be a default policy: make another policy the default instead"),
+    # emails
+    gettext_noop("the customer has no billing contact with an email address; add one to the customer first"),
+    # email templates
+    gettext_noop("the subject is required"),
+    gettext_noop("the body is required"),
+    gettext_noop("the subject template is longer than 300 characters"),
+    gettext_noop("the subject renders empty"),
+    gettext_noop("the body renders empty"),
+    # call tasks
+    gettext_noop("say what the customer said"),
+    gettext_noop("this call is already done"),
+    # CSV import row errors
+    gettext_noop("required column missing from the header"),
+    gettext_noop("more values than columns"),
+    gettext_noop("the file has no customer rows"),
+    gettext_noop("the file must be UTF-8 CSV"),
+    # invoices, payments, credit notes, refunds
+    gettext_noop("a reason is required for a credit note"),
+    gettext_noop("a reason is required for a refund"),
+    gettext_noop("a reason is required to void an invoice"),
+    gettext_noop("amounts must be given as a decimal string, not a float"),
+    gettext_noop("an invoice needs at least one line"),
+    gettext_noop("an invoice total must be greater than zero"),
+    gettext_noop("quantity must be greater than zero"),
+    gettext_noop("tax rate must be between 0 and 1"),
+    gettext_noop("the due date cannot be before the issue date"),
+    gettext_noop("the subscription belongs to another customer"),
+    gettext_noop("no such invoice for this customer"),
+    gettext_noop("no such subscription for this customer"),
+    # users
+    gettext_noop("a customer user belongs to exactly one customer; staff to none"),
+    gettext_noop("this username is taken"),
+    # collections
+    gettext_noop("a collections run cannot be for a future day (use dry_run or the preview)"),
+    gettext_noop("days must be between 1 and 60"),
+    gettext_noop("no such policy"),
+    gettext_noop("this customer is exempt from collections"),
+    # emails
+    gettext_noop("an email that is not for a customer needs an address"),
+    gettext_noop("give the reason (the bounce message)"),
+    gettext_noop("the context must be a mapping of names to values"),
+    # the working-day calendar
+    gettext_noop("each day is (date, kind, name)"),
+    gettext_noop("not a date"),
+    gettext_noop("status and confirmed disagree"),
+    # reports
+    gettext_noop("the end date is before the start date"),
+    gettext_noop("the period must be between 1 and 3660 days"),
+    # the API's own
+    gettext_noop("You do not have permission to do this."),
+    gettext_noop("Not found."),
+    gettext_noop("Authentication required: a bearer token or a session."),
+    gettext_noop("The request body is not valid JSON."),
+]
+
+# (pattern, msgid with %(name)s placeholders for the pattern's named groups)
+PATTERNS = [
+    (re.compile(r"^only an active subscription can be suspended; this one is (?P<status>\w+)$"),
+     gettext_noop("Only an active subscription can be suspended; this one is %(status)s.")),
+    (re.compile(r"^only a suspended subscription can be reactivated; this one is (?P<status>\w+)$"),
+     gettext_noop("Only a suspended subscription can be reactivated; this one is %(status)s.")),
+    (re.compile(r"^duplicate of row (?P<row>\d+)$"),
+     gettext_noop("Duplicate of row %(row)s.")),
+    (re.compile(r"^unknown column; expected (?P<columns>.+)$"),
+     gettext_noop("Unknown column; expected: %(columns)s.")),
+    (re.compile(r"^(?P<email>'.*') is not an email address$"),
+     gettext_noop("%(email)s is not an email address.")),
+    (re.compile(r"^unknown time zone (?P<zone>'.*')$"),
+     gettext_noop("Unknown time zone %(zone)s.")),
+    (re.compile(r"^(?P<field>language|status|method|role|reason code|kind|source) must be one of (?P<values>.+)$"),
+     gettext_noop("Must be one of: %(values)s.")),
+    (re.compile(r"^(?P<currency>\S+) amounts have at most (?P<places>\d+) decimal places$"),
+     gettext_noop("%(currency)s amounts have at most %(places)s decimal places.")),
+    (re.compile(r"^(?P<value>'.*') is not an amount$"),
+     gettext_noop("%(value)s is not an amount.")),
+    (re.compile(r"^(?P<value>'.*') is not a number$"),
+     gettext_noop("%(value)s is not a number.")),
+    (re.compile(r"^(?P<value>'.*') is not a usable number$"),
+     gettext_noop("%(value)s is not a usable number.")),
+    (re.compile(r"^(?P<value>'.*') is not a date \(YYYY-MM-DD\)$"),
+     gettext_noop("%(value)s is not a date (YYYY-MM-DD).")),
+    (re.compile(r"^unknown currency (?P<currency>'.*'); PartnerDesk bills in (?P<currencies>.+)$"),
+     gettext_noop("Unknown currency %(currency)s; PartnerDesk bills in %(currencies)s.")),
+    (re.compile(r"^this customer is billed in (?P<currency>\S+)$"),
+     gettext_noop("This customer is billed in %(currency)s.")),
+    (re.compile(r"^invoice (?P<number>.+?) is (?P<status>\w+), only a draft can be issued$"),
+     gettext_noop("Invoice %(number)s is %(status)s; only a draft can be issued.")),
+    (re.compile(r"^invoice (?P<number>.+?) is (?P<status>\w+); only an open invoice can be credited$"),
+     gettext_noop("Invoice %(number)s is %(status)s; only an open invoice can be credited.")),
+    (re.compile(r"^invoice (?P<number>.+?) is (?P<status>\w+); only an open invoice can be disputed$"),
+     gettext_noop("Invoice %(number)s is %(status)s; only an open invoice can be disputed.")),
+    (re.compile(r"^invoice (?P<number>.+?) is (?P<status>\w+)$"),
+     gettext_noop("Invoice %(number)s is %(status)s.")),
+    (re.compile(r"^invoice (?P<number>.+?) has only (?P<amount>\S+) open$"),
+     gettext_noop("Invoice %(number)s has only %(amount)s open.")),
+    (re.compile(r"^only (?P<amount>\S+) of this payment is unallocated$"),
+     gettext_noop("Only %(amount)s of this payment is unallocated.")),
+    (re.compile(r"^subscription (?P<id>\S+) belongs to another customer here$"),
+     gettext_noop("Subscription %(id)s belongs to another customer here.")),
+    (re.compile(r"^only a sent email can bounce; this one is (?P<status>\w+)$"),
+     gettext_noop("Only a sent email can bounce; this one is %(status)s.")),
+    (re.compile(r"^(?:unknown email template|there is no email template) (?P<key>'.*')$"),
+     gettext_noop("There is no email template %(key)s.")),
+    (re.compile(r"^templates exist in (?P<languages>.+), not (?P<language>'.*')$"),
+     gettext_noop("Templates exist in %(languages)s, not %(language)s.")),
+    (re.compile(r"^unknown policy settings: (?P<names>.+)$"),
+     gettext_noop("Unknown policy settings: %(names)s.")),
+    (re.compile(r"^a report covers at most (?P<days>\d+) days$"),
+     gettext_noop("A report covers at most %(days)s days.")),
+    (re.compile(r"^the year must be between (?P<low>\d+) and (?P<high>\d+)$"),
+     gettext_noop("The year must be between %(low)s and %(high)s.")),
+    (re.compile(r"^a confirmed calendar for (?P<year>\d+) needs its holidays$"),
+     gettext_noop("A confirmed calendar for %(year)s needs its holidays.")),
+    (re.compile(r"^the holidays package has no State Council schedule for (?P<year>\d+) .*$", re.S),
+     gettext_noop("There is no State Council schedule for %(year)s yet: load the published schedule from a file.")),
+    (re.compile(r"^only a failed or bounced email can be retried; this one is (?P<status>\w+)$"),
+     gettext_noop("Only a failed or bounced email can be sent again; this one is %(status)s.")),
+    # email templates: Django's own explanation (in English) follows the sentence
+    (re.compile(r"^the (?P<part>subject|body) template does not compile: (?P<detail>.+)$", re.S),
+     gettext_noop("The template does not compile: %(detail)s")),
+    (re.compile(r"^the (?P<part>subject|body) template cannot be rendered: (?P<detail>.+)$", re.S),
+     gettext_noop("The template cannot be rendered: %(detail)s")),
+    (re.compile(r"^the (?P<part>subject|body) template uses an unknown variable (?P<name>'.*')$"),
+     gettext_noop("Unknown variable %(name)s: use one of the variables listed on this page.")),
+    (re.compile(r"^the (?P<part>subject|body) template has a tag that is not closed properly$"),
+     gettext_noop("A tag is not closed properly: check every pair of curly braces.")),
+]
+
+
+def translate_service_message(message: str) -> str:
+    """The service's message in the active language, when the catalogue knows it."""
+    if message in FIXED:
+        return gettext(message)
+    for pattern, msgid in PATTERNS:
+        match = pattern.match(message)
+        if match:
+            return gettext(msgid) % match.groupdict()
+    return message

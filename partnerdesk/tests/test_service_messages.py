@@ -1,0 +1,77 @@
+"""Every refusal a service raises reads in the reader's language: the web shows it translated, and the API
+in the language the client asks for with Accept-Language (English when it asks for none)."""
+
+import ast
+from pathlib import Path
+
+import pytest
+from django.utils import translation
+
+from partnerdesk.service_messages import FIXED, PATTERNS, translate_service_message
+
+ROOT = Path(__file__).resolve().parents[1]
+ERRORS = {"InvalidInput", "Conflict", "NotFound", "DomainError", "OperatorFailure"}
+
+
+def _raised_messages():
+    """(message or sample message, where) for each DomainError raised with a written message. An f-string's
+    values become samples: 'x' where it shows a repr, 7 elsewhere."""
+    found = []
+    for path in sorted(ROOT.rglob("*.py")):
+        if "tests" in path.parts or "migrations" in path.parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Call) and node.args
+                    and getattr(node.func, "id", getattr(node.func, "attr", None)) in ERRORS):
+                continue
+            first, where = node.args[0], f"{path.relative_to(ROOT)}:{node.lineno}"
+            if isinstance(first, ast.Constant) and isinstance(first.value, str):
+                found.append((first.value, where))
+            elif isinstance(first, ast.JoinedStr):
+                sample = "".join(part.value if isinstance(part, ast.Constant) else ("'x'" if part.conversion == ord("r") else "7")
+                                 for part in first.values)
+                found.append((sample, where))
+    return found
+
+
+MESSAGES = _raised_messages()
+# Messages for the operator's own failures quote Partner Center's answer: they stay as the operator wrote them.
+OPERATORS_WORDS = ("The operator",)
+
+
+def test_the_scan_finds_the_services_messages():
+    assert len(MESSAGES) > 80
+    assert any(m == "the invoice is already void" for m, _ in MESSAGES)
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "zh-hant"])
+@pytest.mark.parametrize(("message", "where"), MESSAGES, ids=[w for _, w in MESSAGES])
+def test_every_message_a_service_raises_is_translated(message, where, language):
+    if message.startswith(OPERATORS_WORDS):
+        return
+    known = message in FIXED or any(pattern.match(message) for pattern, _ in PATTERNS)
+    assert known, f"{where}: add {message!r} to partnerdesk/service_messages.py (FIXED or PATTERNS)"
+    with translation.override(language):
+        translated = translate_service_message(message)
+    assert translated != message and any("\u4e00" <= ch <= "\u9fff" for ch in translated), f"{where}: no {language} translation"
+
+
+def test_the_api_answers_in_the_language_the_client_asks_for(client, tokens, customer_a):
+    import json
+
+    auth = {"Authorization": f"Bearer {tokens['billing_agent']}"}
+
+    def detail(method, path, language=None, body=None):
+        headers = {**auth, **({"Accept-Language": language} if language else {})}
+        response = client.generic(method, "/api/v1" + path, json.dumps(body) if body else "", content_type="application/json",
+                                  headers=headers)
+        return response.status_code, response.json()
+
+    assert detail("GET", "/invoices/999999") == (404, {"detail": "Not found.", "code": "not_found"})
+    assert detail("GET", "/invoices/999999", "zh-CN")[1]["detail"] == "未找到。"
+    assert detail("GET", "/invoices/999999", "zh-TW")[1]["detail"] == "找不到。"
+    payment = {"customer_id": customer_a.pk, "amount": "10.00", "received_on": "2026-11-01", "method": "cheque"}
+    status, body = detail("POST", "/payments", "zh-CN,zh;q=0.9,en;q=0.8", payment)
+    assert status == 422 and body["code"] == "invalid_input" and body["field"] == "method"  # for programs: unchanged
+    assert body["detail"].startswith("必须是以下之一") and "alipay" in body["detail"]
+    assert detail("POST", "/payments", None, payment)[1]["detail"].startswith("method must be one of")
