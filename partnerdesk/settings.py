@@ -116,6 +116,8 @@ AUTH_PASSWORD_VALIDATORS = [
 # Failed logins allowed per username and per client address within the window before login is refused.
 LOGIN_THROTTLE_ATTEMPTS = int(os.environ.get("PARTNERDESK_LOGIN_THROTTLE_ATTEMPTS", "5"))
 LOGIN_THROTTLE_WINDOW_SECONDS = int(os.environ.get("PARTNERDESK_LOGIN_THROTTLE_WINDOW", "900"))
+# How many reverse proxies in front of PartnerDesk append to X-Forwarded-For (0: clients connect directly).
+TRUSTED_PROXIES = int(os.environ.get("PARTNERDESK_TRUSTED_PROXIES", "0"))
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("zh-hant", "繁體中文"), ("en", "English")]

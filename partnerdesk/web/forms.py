@@ -4,6 +4,7 @@ import uuid
 from decimal import Decimal, InvalidOperation
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.utils import timezone
@@ -25,8 +26,21 @@ def add_domain_error(form: forms.Form, exc: DomainError) -> None:
 
 
 def client_ip(request) -> str:
-    """The address the request came from (REMOTE_ADDR: the only value a client cannot forge)."""
-    return (request.META.get("REMOTE_ADDR") or "unknown") if request is not None else "unknown"
+    """The address the request came from, for the per-address sign-in throttle.
+
+    REMOTE_ADDR is the only value a client cannot forge, but behind a reverse proxy it is the proxy's, and one
+    address for everyone would let a few failures lock everyone out. With PARTNERDESK_TRUSTED_PROXIES=N, the
+    address is the one the outermost of the N proxies saw: the Nth entry from the right of X-Forwarded-For
+    (entries further left are the client's own claims).
+    """
+    if request is None:
+        return "unknown"
+    hops = settings.TRUSTED_PROXIES
+    if hops:
+        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+        if len(forwarded) >= hops:
+            return forwarded[-hops][:64]
+    return request.META.get("REMOTE_ADDR") or "unknown"
 
 
 class LoginForm(AuthenticationForm):

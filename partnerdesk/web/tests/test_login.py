@@ -74,3 +74,22 @@ def test_an_empty_password_does_not_reset_the_throttle(people):
     sign_in(c, "admin", "wrong")
     assert sign_in(c, "admin", PASSWORD).status_code == 200
     assert "_auth_user_id" not in c.session
+
+
+@override_settings(LOGIN_THROTTLE_ATTEMPTS=1)
+def test_behind_a_trusted_proxy_the_throttle_counts_the_address_the_proxy_saw(people, settings):
+    settings.TRUSTED_PROXIES = 1
+    via_proxy = {"REMOTE_ADDR": "10.0.0.2"}  # every request arrives from the proxy
+    # Four failures (the per-address limit) from one client, who also forges an address on the left...
+    for name in ("a1", "a2", "a3", "a4"):
+        sign_in(Client(**via_proxy, HTTP_X_FORWARDED_FOR="1.1.1.1, 203.0.113.7"), name, "wrong")
+    assert set(LoginFailure.objects.values_list("ip_address", flat=True)) == {"203.0.113.7"}
+    # ...lock out that client, whatever it claims, but not another client behind the same proxy.
+    assert "Too many failed" in sign_in(Client(**via_proxy, HTTP_X_FORWARDED_FOR="9.9.9.9, 203.0.113.7",
+                                               headers={"Accept-Language": "en"}), "finance", PASSWORD).content.decode()
+    assert sign_in(Client(**via_proxy, HTTP_X_FORWARDED_FOR="198.51.100.4"), "finance", PASSWORD).status_code == 302
+    # Without a trusted proxy the header is ignored: a client cannot choose the address it is counted under.
+    settings.TRUSTED_PROXIES = 0
+    LoginFailure.objects.all().delete()
+    sign_in(Client(REMOTE_ADDR="192.0.2.1", HTTP_X_FORWARDED_FOR="203.0.113.99"), "b1", "wrong")
+    assert list(LoginFailure.objects.values_list("ip_address", flat=True)) == ["192.0.2.1"]
