@@ -273,12 +273,18 @@ class _Dates:
 DUE_COLUMNS = [("invoice_id", "bigint"), ("customer_id", "bigint"), ("policy_id", "bigint"), ("number", "text"),
                ("balance", "text"), ("currency", "text"), ("due_date", "text"), ("days_overdue", "integer"),
                ("done", "integer"), ("target", "integer"), ("suspension_date", "text"), ("deletion_date", "text")]
+# The stages of the batch's policies, as decide() read them (not re-read: an edit mid-run cannot mix in).
+STAGE_COLUMNS = [("id", "bigint"), ("policy_id", "bigint"), ("position", "integer"), ("offset_days", "integer"),
+                 ("name", "text"), ("template_key", "text"), ("send_notice", "integer"), ("call_task", "integer"),
+                 ("suspend", "integer"), ("suspend_scope", "text"), ("cancel", "integer")]
 # The subscriptions each newly reached suspension stage suspends.
 TARGET_COLUMNS = [("invoice_id", "bigint"), ("stage_id", "bigint"), ("subscription_id", "bigint")]
 
 # Stages an invoice has newly reached: after the one last acted on, up to the one reached today.
 REACHED = "s.policy_id = d.policy_id AND s.position > d.done AND s.position <= d.target"
 TODAY = "s.policy_id = d.policy_id AND s.position = d.target"
+# Flags are 0/1 integers in the scratch table, on both databases.
+NOTICE, CALL, SUSPEND, CANCEL = "s.send_notice = 1", "s.call_task = 1", "s.suspend = 1", "s.cancel = 1"
 
 
 def _key(kind: str) -> str:
@@ -286,13 +292,23 @@ def _key(kind: str) -> str:
     return f"'inv:' || d.invoice_id || ':st:' || s.id || ':{kind}'"
 
 
-def _due_rows(batch: list[DueStage], as_of: dt.date, dates: _Dates):
+def _due_rows(batch: list[DueStage], as_of: dt.date, dates: _Dates) -> list[tuple]:
+    """The scratch rows of a batch. Built in full before the batch's transaction: working out a suspension date
+    may read the working-day calendar, which cannot happen on a connection that is busy copying rows."""
+    rows = []
     for due in batch:
         suspension = dates.suspension(due.policy, due.due_date)
-        yield (due.invoice_id, due.customer_id, due.policy.pk, due.number, str(due.balance), due.currency,
-               due.due_date.isoformat(), max(0, (as_of - due.due_date).days), due.done_position, due.target.position,
-               suspension.isoformat() if suspension else "",
-               (suspension + dt.timedelta(days=60)).isoformat() if suspension else "")
+        rows.append((due.invoice_id, due.customer_id, due.policy.pk, due.number or "", str(due.balance), due.currency,
+                     due.due_date.isoformat(), max(0, (as_of - due.due_date).days), due.done_position, due.target.position,
+                     suspension.isoformat() if suspension else "",
+                     (suspension + dt.timedelta(days=60)).isoformat() if suspension else ""))
+    return rows
+
+
+def _stage_rows(batch: list[DueStage]) -> list[tuple]:
+    policies = {d.policy.pk: d.policy for d in batch}
+    return [(s.pk, s.policy_id, s.position, s.offset_days, s.name, s.template_key, int(s.send_notice), int(s.call_task),
+             int(s.suspend), s.suspend_scope, int(s.cancel)) for policy in policies.values() for s in _ordered_stages(policy)]
 
 
 def record_due(batch: list[DueStage], *, as_of: dt.date, dates: _Dates | None = None) -> dict:
@@ -305,36 +321,38 @@ def record_due(batch: list[DueStage], *, as_of: dt.date, dates: _Dates | None = 
     from partnerdesk.notifications.services import queue_emails_select
 
     if not batch:
-        return {"actions": 0, "emails": 0, "calls": 0, "operator_requests": 0}
+        return {"actions": 0, "emails": 0, "calls": 0, "operator_requests": 0, "moved": 0}
     dates = dates or _Dates()
     p = placeholder()
     as_of_value = sql_value(CollectionsAction, "as_of", as_of)
     now = sql_value(CollectionsAction, "created_at", timezone.now())
-    empty, stage = json_sql("'{}'"), "dunning_policystage"
+    empty = json_sql("'{}'")
     log = "INSERT INTO dunning_collectionsaction (key, customer_id, invoice_id, subscription_id, stage_id, kind, as_of, detail, created_at)"
     template_keys = {d.target.template_key for d in batch if d.target.send_notice}
+    due_rows, stage_rows = _due_rows(batch, as_of, dates), _stage_rows(batch)
     with transaction.atomic():
-        due = load_scratch("collections_due", DUE_COLUMNS, _due_rows(batch, as_of, dates))
+        due = load_scratch("collections_due", DUE_COLUMNS, due_rows)
+        stage = load_scratch("collections_stages", STAGE_COLUMNS, stage_rows)
         # Notices for the stage reached today; calls and cancellations of every stage newly reached, even if
         # skipped over (a run missed for a week still flags the call).
         actions = run_sql(f"""{log}
             SELECT {_key('notice')}, d.customer_id, d.invoice_id, CAST(NULL AS bigint), s.id,
                    CASE WHEN s.offset_days <= 0 THEN '{ActionKind.REMINDER}' ELSE '{ActionKind.NOTICE}' END, {p}, {empty}, {p}
-            FROM {due} d JOIN {stage} s ON {TODAY} WHERE s.send_notice
+            FROM {due} d JOIN {stage} s ON {TODAY} WHERE {NOTICE}
             UNION ALL
             SELECT {_key('call')}, d.customer_id, d.invoice_id, CAST(NULL AS bigint), s.id, '{ActionKind.CALL}', {p}, {empty}, {p}
-            FROM {due} d JOIN {stage} s ON {REACHED} WHERE s.call_task
+            FROM {due} d JOIN {stage} s ON {REACHED} WHERE {CALL}
             UNION ALL
             SELECT {_key('cancel')}, d.customer_id, d.invoice_id, CAST(NULL AS bigint), s.id, '{ActionKind.CANCEL}', {p}, {empty}, {p}
-            FROM {due} d JOIN {stage} s ON {REACHED} WHERE s.cancel
+            FROM {due} d JOIN {stage} s ON {REACHED} WHERE {CANCEL}
             ON CONFLICT DO NOTHING""", [as_of_value, now] * 3)
         calls = run_sql(f"""INSERT INTO dunning_calltask (customer_id, invoice_id, key, due_on, done_at, assigned_to_id, note)
             SELECT d.customer_id, d.invoice_id, {_key('call')}, {p}, NULL, NULL, d.number || ': ' || s.name
-            FROM {due} d JOIN {stage} s ON {REACHED} WHERE s.call_task
+            FROM {due} d JOIN {stage} s ON {REACHED} WHERE {CALL}
             ON CONFLICT DO NOTHING""", [as_of_value])
         requests = 0
         if any(s.suspend for d in batch for s in _ordered_stages(d.policy) if d.done_position < s.position <= d.target.position):
-            actions_added, requests = _record_suspensions(due, now=now, as_of_value=as_of_value, log=log)
+            actions_added, requests = _record_suspensions(due, stage, now=now, as_of_value=as_of_value, log=log)
             actions += actions_added
         emails = queue_emails_select(f"""
             SELECT d.customer_id AS customer_id, s.template_key AS template_key,
@@ -343,42 +361,42 @@ def record_due(batch: list[DueStage], *, as_of: dt.date, dates: _Dates | None = 
                                     "'suspension_date'", "d.suspension_date", "'deletion_date'", "d.deletion_date",
                                     "'stage'", "s.name")} AS context,
                    {_key('notice')} AS dedupe_key
-            FROM {due} d JOIN {stage} s ON {TODAY} WHERE s.send_notice""", [], template_keys=template_keys)
-        _move_stages(batch, due)
-    return {"actions": actions, "emails": emails, "calls": calls, "operator_requests": requests}
+            FROM {due} d JOIN {stage} s ON {TODAY} WHERE {NOTICE}""", [], template_keys=template_keys)
+        moved = _move_stages(batch, due)
+    # What this batch added: a rerun after a crash counts only what the crashed run had not done.
+    return {"actions": actions, "emails": emails, "calls": calls, "operator_requests": requests, "moved": moved}
 
 
-def _move_stages(batch: list[DueStage], due: str) -> None:
-    """Each invoice's stage moves to the one reached today (never back: a concurrent rerun may be ahead)."""
+def _move_stages(batch: list[DueStage], due: str) -> int:
+    """Each invoice's stage moves to the one reached today (never back: a concurrent rerun may be ahead).
+    Returns how many invoices moved."""
     if connection.vendor != "postgresql":
-        run_sql(f"""UPDATE billing_invoice SET collections_stage = d.target FROM {due} d
-                    WHERE billing_invoice.id = d.invoice_id AND billing_invoice.collections_stage < d.target""")
-        return
+        return run_sql(f"""UPDATE billing_invoice SET collections_stage = d.target FROM {due} d
+                           WHERE billing_invoice.id = d.invoice_id AND billing_invoice.collections_stage < d.target""")
     # PostgreSQL would join a scratch table by reading the whole invoice table: look the invoices up by id instead.
     by_target = defaultdict(list)
     for d in batch:
         by_target[d.target.position].append(d.invoice_id)
-    for position, ids in by_target.items():
-        run_sql("UPDATE billing_invoice SET collections_stage = %s WHERE id = ANY(%s) AND collections_stage < %s",
-                [position, ids, position])
+    return sum(run_sql("UPDATE billing_invoice SET collections_stage = %s WHERE id = ANY(%s) AND collections_stage < %s",
+                       [position, ids, position]) for position, ids in by_target.items())
 
 
-def _record_suspensions(due: str, *, now, as_of_value, log: str) -> tuple[int, int]:
+def _record_suspensions(due: str, stage: str, *, now, as_of_value, log: str) -> tuple[int, int]:
     """The operator requests of the suspension stages newly reached, and their log entries naming the subscriptions.
 
     Which subscriptions: the customer's active ones, or the active ones billed on the overdue invoice.
     """
-    p, stage = placeholder(), "dunning_policystage"
+    p = placeholder()
     targets = load_scratch("collections_suspend", TARGET_COLUMNS, [])
     run_sql(f"""INSERT INTO {targets} (invoice_id, stage_id, subscription_id)
         SELECT d.invoice_id, s.id, sub.id FROM {due} d JOIN {stage} s ON {REACHED}
         JOIN customers_subscription sub ON sub.customer_id = d.customer_id
-        WHERE s.suspend AND s.suspend_scope = '{SuspendScope.ALL}' AND sub.status = '{SubscriptionStatus.ACTIVE}'
+        WHERE {SUSPEND} AND s.suspend_scope = '{SuspendScope.ALL}' AND sub.status = '{SubscriptionStatus.ACTIVE}'
         UNION
         SELECT d.invoice_id, s.id, sub.id FROM {due} d JOIN {stage} s ON {REACHED}
         JOIN billing_invoiceline l ON l.invoice_id = d.invoice_id
         JOIN customers_subscription sub ON sub.id = l.subscription_id
-        WHERE s.suspend AND s.suspend_scope = '{SuspendScope.INVOICE}' AND sub.status = '{SubscriptionStatus.ACTIVE}'""")
+        WHERE {SUSPEND} AND s.suspend_scope = '{SuspendScope.INVOICE}' AND sub.status = '{SubscriptionStatus.ACTIVE}'""")
     requests = run_sql(f"""INSERT INTO dunning_operatorrequest (subscription_id, customer_id, action, cause, reason, status,
             attempts, next_attempt_at, last_error, claimed_by, created_at, done_at)
         SELECT t.subscription_id, d.customer_id, '{OperatorRequest.SUSPEND}', 'inv:' || d.invoice_id || ':st:' || t.stage_id,
@@ -386,7 +404,8 @@ def _record_suspensions(due: str, *, now, as_of_value, log: str) -> tuple[int, i
                '{RequestStatus.PENDING}', 0, {p}, '', '', {p}, NULL
         FROM {targets} t JOIN {due} d ON d.invoice_id = t.invoice_id
         WHERE true ON CONFLICT DO NOTHING""", [now, now])
-    # SQLite aggregates in the order rows arrive: the subquery sorts them.
+    # SQLite aggregates in the order rows arrive: the subquery sorts them (SQLite never flattens a subquery with
+    # ORDER BY into an aggregate query, so the order holds; 3.44's json_group_array(x ORDER BY x) would say it outright).
     actions = run_sql(f"""{log}
         SELECT {_key('suspend')}, d.customer_id, d.invoice_id, CAST(NULL AS bigint), s.id, '{ActionKind.SUSPEND}', {p},
                {json_object_sql("'subscriptions'", json_sql("COALESCE(g.subscriptions, '[]')"))}, {p}
@@ -394,7 +413,7 @@ def _record_suspensions(due: str, *, now, as_of_value, log: str) -> tuple[int, i
         LEFT JOIN (SELECT invoice_id, stage_id, {json_array_agg_sql('subscription_id')} AS subscriptions
                    FROM (SELECT * FROM {targets} ORDER BY invoice_id, stage_id, subscription_id) ordered
                    GROUP BY invoice_id, stage_id) g ON g.invoice_id = d.invoice_id AND g.stage_id = s.id
-        WHERE s.suspend ON CONFLICT DO NOTHING""", [as_of_value, now])
+        WHERE {SUSPEND} ON CONFLICT DO NOTHING""", [as_of_value, now])
     return actions, requests
 
 
@@ -503,21 +522,23 @@ def run_collections(as_of: dt.date | None = None, *, dry_run: bool = False, batc
                 on_batch(i)
         totals["deletion_warnings"] = record_deletion_warnings(deletion_warnings(as_of), as_of=as_of)
         totals["due"] = len(due)
+        moved = totals.pop("moved", 0)
         recorded = time.perf_counter()
         with transaction.atomic():
             run.status, run.finished_at, run.counts = "finished", timezone.now(), dict(totals)
             run.save()
             record(actor=None, action="collections.run", obj=run, after=dict(totals), reason=f"collections run for {as_of}")
         _schedule_background_work()
-        tidy_seconds = _tidy_invoice_table(moved=len(due))
-        return RunResult(as_of, "finished", due=due, counts=dict(totals), run_id=run.pk,
-                         decide_seconds=decided - started, record_seconds=recorded - decided, tidy_seconds=tidy_seconds)
     except BaseException:
         if run is not None:  # the runs page shows it; a rerun finishes the work
             CollectionsRun.objects.filter(pk=run.pk).update(status="failed", finished_at=timezone.now())
         raise
     finally:
         release_lock(holder)
+    # The run is done and committed: housekeeping after it cannot fail it.
+    tidy_seconds = _tidy_invoice_table(moved=moved)
+    return RunResult(as_of, "finished", due=due, counts=dict(totals), run_id=run.pk,
+                     decide_seconds=decided - started, record_seconds=recorded - decided, tidy_seconds=tidy_seconds)
 
 
 def _batches(due: list[DueStage], batch_size: int) -> list[list[DueStage]]:
@@ -539,14 +560,24 @@ def _tidy_invoice_table(*, moved: int) -> float:
     Each move leaves the old entry in the (collections_stage, due_date) index until a vacuum removes it, and
     the next run's index scan reads every such entry's row to find it dead: a rerun the same day would take as
     long as reading all open invoices. Autovacuum would get there only after a fifth of the table changed.
-    Housekeeping: a failure (say, the database user does not own the table) is logged, never fails the run.
+    Housekeeping, so it never gets in anyone's way: skipped unless the database user owns the table; it gives
+    up rather than wait more than a few seconds for its lock; it does not shrink the file (which would lock out
+    readers); and a failure is logged, never raised.
     """
-    if connection.vendor != "postgresql" or moved < TIDY_AFTER or connection.in_atomic_block:
+    if connection.vendor != "postgresql" or moved < TIDY_AFTER or connection.in_atomic_block or not connection.get_autocommit():
         return 0.0
     started = time.perf_counter()
     try:
         with connection.cursor() as cursor:
-            cursor.execute("VACUUM billing_invoice")
+            cursor.execute("SELECT pg_has_role(relowner, 'USAGE') FROM pg_class WHERE oid = 'billing_invoice'::regclass")
+            if not cursor.fetchone()[0]:
+                logger.info("collections: not vacuuming the invoice table: the database user does not own it")
+                return 0.0
+            cursor.execute("SET lock_timeout = '5s'")
+            try:
+                cursor.execute("VACUUM (TRUNCATE false) billing_invoice")
+            finally:
+                cursor.execute("RESET lock_timeout")
     except DatabaseError as exc:
         logger.warning("collections: could not vacuum the invoice table: %s", exc)
     return time.perf_counter() - started

@@ -95,7 +95,7 @@ def test_stages_skipped_by_missed_runs_still_flag_their_calls_but_send_only_toda
         "invoice_number": invoice.number, "amount_due": "1234.50", "currency": "CNY", "due_date": "2026-11-09",
         "days_overdue": 15, "suspension_date": "2026-11-30", "deletion_date": "2027-01-29", "stage": final_notice.name,
     }
-    assert counts == {"actions": 2, "emails": 1, "calls": 1, "operator_requests": 0}
+    assert counts == {"actions": 2, "emails": 1, "calls": 1, "operator_requests": 0, "moved": 1}
     assert Invoice.objects.get(pk=invoice.pk).collections_stage == final_notice.position
 
 
@@ -133,7 +133,7 @@ def test_a_batch_recorded_twice_adds_nothing_the_second_time(operator, smtp_serv
                   OperatorRequest.objects.count())
         again = engine.record_due(due, as_of=AS_OF)  # as a run restarted after a crash might
     assert len(due) == 5 and first["actions"] == before[0] and first["emails"] == before[1] == 4
-    assert again == {"actions": 0, "emails": 0, "calls": 0, "operator_requests": 0}
+    assert again == {"actions": 0, "emails": 0, "calls": 0, "operator_requests": 0, "moved": 0}
     assert (CollectionsAction.objects.count(), OutboundEmail.objects.count(), CallTask.objects.count(),
             OperatorRequest.objects.count()) == before
 
@@ -160,3 +160,26 @@ def test_a_run_that_moved_many_invoices_vacuums_the_invoice_table_on_postgresql(
         else:  # SQLite rewrites index entries in place: nothing to tidy
             assert result.tidy_seconds == 0
         assert engine.run_collections(AS_OF).tidy_seconds == 0  # nothing moved the second time
+
+
+def test_a_suspension_date_in_a_year_the_calendar_has_not_read_yet_is_worked_out_before_recording(smtp_server):
+    """Working out the suspension date for the email may read the working-day calendar. On PostgreSQL that read
+    must not happen while the batch's rows are being copied on the same connection (the run would wait on itself)."""
+    from partnerdesk.workdays import services as workdays
+
+    suspension = stage_at(21)
+    suspension.day_kind = "business"
+    suspension.save()
+    customer = make_customer("Blue Yonder 天津")
+    as_of = dt.date(2026, 12, 10)
+    invoice = make_invoice(customer, "88.00", issue_date=dt.date(2026, 11, 13))  # due 13 December: the reminder
+    workdays.clear_cache()
+    with at(as_of.isoformat()):
+        due = engine.decide(as_of)
+        assert 2027 not in workdays._cache  # deciding never needed January's calendar
+        counts = engine.record_due(due, as_of=as_of)
+    assert counts["emails"] == 1
+    context = OutboundEmail.objects.get(customer=customer).context
+    assert context["invoice_number"] == invoice.number
+    assert context["suspension_date"] > "2027-01-01"  # 21 business days after 13 December, past the new year
+
