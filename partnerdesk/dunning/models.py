@@ -167,9 +167,12 @@ class CollectionsAction(models.Model):
 class CallTask(models.Model):
     """A phone call for a collections agent to make."""
 
-    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="call_tasks")
+    # No database-level foreign keys, as for queued emails (see OutboundEmail.customer): the run creates these
+    # by the thousand; PROTECT still stops a customer or invoice with call tasks from being deleted.
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="call_tasks",
+                                 db_constraint=False)
     invoice = models.ForeignKey("billing.Invoice", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
-                                db_index=False)
+                                db_index=False, db_constraint=False)
     key = models.CharField(max_length=120)
     due_on = models.DateField(_("due on"))
     done_at = models.DateTimeField(null=True, blank=True)
@@ -198,10 +201,12 @@ class OperatorRequest(models.Model):
     SUSPEND = "suspend"
     REACTIVATE = "reactivate"
 
-    # The unique (subscription, action, cause) index serves lookups by subscription.
+    # The unique (subscription, action, cause) index serves lookups by subscription. No database-level foreign
+    # keys, as for queued emails (see OutboundEmail.customer); PROTECT still guards deletes.
     subscription = models.ForeignKey("customers.Subscription", on_delete=models.PROTECT, related_name="operator_requests",
-                                     db_index=False)
-    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="+", db_index=False)
+                                     db_index=False, db_constraint=False)
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="+", db_index=False,
+                                 db_constraint=False)
     action = models.CharField(max_length=12, choices=[(SUSPEND, _("Suspend")), (REACTIVATE, _("Reactivate"))])
     cause = models.CharField(max_length=120)
     reason = models.TextField()

@@ -8,6 +8,7 @@ import json
 
 import pytest
 from django.db import connection
+from django.db.models import ProtectedError
 
 from partnerdesk.billing.models import Invoice
 from partnerdesk.conftest import make_customer, make_invoice
@@ -74,6 +75,23 @@ def test_a_suspension_of_all_subscriptions_names_each_active_one_in_order(operat
     log = CollectionsAction.objects.get(kind=ActionKind.SUSPEND)
     assert log.detail == {"subscriptions": sorted(s.pk for s in subs)}
     assert sorted(OperatorRequest.objects.values_list("subscription_id", flat=True)) == sorted(s.pk for s in subs)
+    # The queued rows keep no database-level foreign key; Django still refuses to delete what they point at.
+    with pytest.raises(ProtectedError) as refused:
+        subs[0].delete()
+    assert any(isinstance(o, OperatorRequest) for o in refused.value.protected_objects)
+
+
+def test_a_customer_with_a_queued_email_cannot_be_deleted(smtp_server):
+    from django.db import transaction
+
+    from partnerdesk.notifications.services import queue_email
+
+    customer = make_customer("Margie's Travel 厦门")
+    with transaction.atomic():
+        queue_email(customer=customer, template_key="collections.reminder", context={})
+    with pytest.raises(ProtectedError) as refused:
+        customer.delete()
+    assert any(isinstance(o, OutboundEmail) for o in refused.value.protected_objects)
 
 
 def test_stages_skipped_by_missed_runs_still_flag_their_calls_but_send_only_todays_notice(smtp_server):
