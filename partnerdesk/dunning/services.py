@@ -232,7 +232,8 @@ def _finish(req: OperatorRequest, status: str, note: str = "") -> str:
 
 def _retry(req: OperatorRequest, error: str) -> str:
     attempts = req.attempts + 1
-    delay = min(dt.timedelta(seconds=30 * 2 ** (attempts - 1)), MAX_BACKOFF)
+    # The exponent is capped too: after some 40 attempts (two days of outage) 2 ** n seconds overflows timedelta.
+    delay = min(dt.timedelta(seconds=30 * 2 ** min(attempts - 1, 20)), MAX_BACKOFF)
     OperatorRequest.objects.filter(pk=req.pk).update(status=RequestStatus.PENDING, attempts=attempts, last_error=error[:2000],
                                                      next_attempt_at=timezone.now() + delay)
     return "retry"

@@ -191,6 +191,11 @@ class OperatorSimulator:
                     path_contains=spec.get("path_contains", path_contains),
                 ))
 
+    def clear_faults(self) -> None:
+        """The operator recovers: forget the faults not yet consumed."""
+        with self._lock:
+            self._faults.clear()
+
     def expire_tokens(self) -> None:
         """Invalidate every token issued so far."""
         with self._lock:

@@ -49,3 +49,24 @@ def test_suspension_survives_an_operator_outage(account, operator, smtp_server, 
     smtp_server.wait_for(1)
     suspended = [m for m in smtp_server.messages if "暂停" in m.subject]
     assert len(suspended) == 1
+
+
+def test_a_long_outage_keeps_retrying_every_hour(account, operator, smtp_server):  # noqa: F811
+    customer, invoice, subs = account
+    operator.queue_faults([{"status": 503}] * 4, methods=["PATCH"])
+    with at("2026-11-21"):
+        run_collections(dt.date(2026, 11, 21))
+    # Two days and more of failures: far past the point where doubling the backoff would overflow.
+    OperatorRequest.objects.update(status="pending", attempts=500, next_attempt_at=dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
+    operator.queue_faults([{"status": 503}] * 50, methods=["PATCH"])
+    with at("2026-11-22", hour=9):
+        assert process_operator_requests()["retry"] >= 1  # (the worker stops at the first failure: the operator is down)
+    retried = OperatorRequest.objects.filter(attempts=501)
+    assert retried.exists()
+    for request in retried:
+        assert request.status == "pending" and "503" in request.last_error
+        assert request.next_attempt_at == dt.datetime(2026, 11, 22, 2, tzinfo=dt.UTC)  # an hour later, not never
+    operator.simulator.clear_faults()  # the operator is back
+    with at("2026-11-22", hour=11):
+        process_operator_requests()
+    assert set(OperatorRequest.objects.values_list("status", flat=True)) == {"done"}
