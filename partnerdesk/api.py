@@ -9,7 +9,7 @@ from ninja.security import APIKeyCookie, HttpBearer
 
 from partnerdesk.accounts.services import user_for_token
 from partnerdesk.errors import DomainError
-from partnerdesk.service_messages import translate_service_message
+from partnerdesk.service_messages import translate_service_message, translate_validation_error
 
 
 class TokenAuth(HttpBearer):
@@ -89,7 +89,11 @@ def _invalid(request, exc: ValidationError):
     errors = []
     for err in exc.errors:
         loc = [str(part) for part in err.get("loc", []) if part not in ("body", "payload", "query", "path")]
-        errors.append({"field": ".".join(loc), "message": err.get("msg", "invalid"), "type": err.get("type", "")})
+        message = err.get("msg", "invalid")
+        if request.headers.get("Accept-Language"):
+            with translation.override(translation.get_language_from_request(request)):
+                message = translate_validation_error(err.get("type", ""), message)
+        errors.append({"field": ".".join(loc), "message": message, "type": err.get("type", "")})
     first = errors[0] if errors else {"field": "", "message": "invalid input"}
     return api.create_response(
         request,

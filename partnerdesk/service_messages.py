@@ -94,6 +94,7 @@ FIXED = [
     gettext_noop("Not found."),
     gettext_noop("Authentication required: a bearer token or a session."),
     gettext_noop("The request body is not valid JSON."),
+    gettext_noop('give amounts as decimal strings such as "1280.00"'),
 ]
 
 # (pattern, msgid with %(name)s placeholders for the pattern's named groups)
@@ -114,7 +115,7 @@ PATTERNS = [
      gettext_noop("Must be one of: %(values)s.")),
     (re.compile(r"^(?P<currency>\S+) amounts have at most (?P<places>\d+) decimal places$"),
      gettext_noop("%(currency)s amounts have at most %(places)s decimal places.")),
-    (re.compile(r"^(?P<value>'.*') is not an amount$"),
+    (re.compile(r"^(?P<value>'.*') is not an amount(?: of money)?$"),
      gettext_noop("%(value)s is not an amount.")),
     (re.compile(r"^(?P<value>'.*') is not a number$"),
      gettext_noop("%(value)s is not a number.")),
@@ -122,7 +123,7 @@ PATTERNS = [
      gettext_noop("%(value)s is not a usable number.")),
     (re.compile(r"^(?P<value>'.*') is not a date \(YYYY-MM-DD\)$"),
      gettext_noop("%(value)s is not a date (YYYY-MM-DD).")),
-    (re.compile(r"^unknown currency (?P<currency>'.*'); PartnerDesk bills in (?P<currencies>.+)$"),
+    (re.compile(r"^unknown currency (?P<currency>'.*'); (?:PartnerDesk bills in|supported:) (?P<currencies>.+)$"),
      gettext_noop("Unknown currency %(currency)s; PartnerDesk bills in %(currencies)s.")),
     (re.compile(r"^this customer is billed in (?P<currency>\S+)$"),
      gettext_noop("This customer is billed in %(currency)s.")),
@@ -178,4 +179,44 @@ def translate_service_message(message: str) -> str:
         match = pattern.match(message)
         if match:
             return gettext(msgid) % match.groupdict()
+    return message
+
+
+# The API's schema checks (pydantic), by error type: what to say in the reader's language instead of pydantic's
+# English. A "value_error" carries one of our own messages, translated as above.
+VALIDATION = {
+    "missing": gettext_noop("This field is required."),
+    "int_parsing": gettext_noop("Enter a whole number."),
+    "int_type": gettext_noop("Enter a whole number."),
+    "int_from_float": gettext_noop("Enter a whole number."),
+    "decimal_parsing": gettext_noop("Enter an amount such as \"1280.00\"."),
+    "decimal_type": gettext_noop("Enter an amount such as \"1280.00\"."),
+    "date_parsing": gettext_noop("Enter a date as YYYY-MM-DD."),
+    "date_from_datetime_parsing": gettext_noop("Enter a date as YYYY-MM-DD."),
+    "date_type": gettext_noop("Enter a date as YYYY-MM-DD."),
+    "datetime_parsing": gettext_noop("Enter a date and time (ISO 8601)."),
+    "datetime_type": gettext_noop("Enter a date and time (ISO 8601)."),
+    "string_type": gettext_noop("Enter text."),
+    "string_too_long": gettext_noop("This is too long."),
+    "string_too_short": gettext_noop("This is too short."),
+    "bool_parsing": gettext_noop("Enter true or false."),
+    "bool_type": gettext_noop("Enter true or false."),
+    "list_type": gettext_noop("Enter a list."),
+    "dict_type": gettext_noop("Enter an object."),
+    "model_type": gettext_noop("Enter an object."),
+    "uuid_parsing": gettext_noop("Enter a GUID."),
+    "uuid_type": gettext_noop("Enter a GUID."),
+    "greater_than": gettext_noop("Enter a larger number."),
+    "greater_than_equal": gettext_noop("Enter a larger number."),
+    "less_than": gettext_noop("Enter a smaller number."),
+    "less_than_equal": gettext_noop("Enter a smaller number."),
+}
+
+
+def translate_validation_error(error_type: str, message: str) -> str:
+    """A schema check's message in the active language, when its type is known; else as pydantic wrote it."""
+    if error_type == "value_error":
+        return translate_service_message(message.removeprefix("Value error, "))
+    if error_type in VALIDATION:
+        return gettext(VALIDATION[error_type])
     return message

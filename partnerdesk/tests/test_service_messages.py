@@ -75,3 +75,29 @@ def test_the_api_answers_in_the_language_the_client_asks_for(client, tokens, cus
     assert status == 422 and body["code"] == "invalid_input" and body["field"] == "method"  # for programs: unchanged
     assert body["detail"].startswith("必须是以下之一") and "alipay" in body["detail"]
     assert detail("POST", "/payments", None, payment)[1]["detail"].startswith("method must be one of")
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    ({"amount": "ten"}, "amount"),
+    ({"amount": 10.5}, "amount"),
+    ({"received_on": "2026-13-45"}, "received_on"),
+    ({"customer_id": "abc"}, "customer_id"),
+    ({"received_on": None}, "received_on"),
+])
+def test_the_apis_schema_checks_answer_in_the_clients_language_too(client, tokens, customer_a, change, field):
+    import json
+
+    payment = {"customer_id": customer_a.pk, "amount": "10.00", "received_on": "2026-11-01", "method": "alipay", **change}
+    payment = {k: v for k, v in payment.items() if v is not None}
+    headers = {"Authorization": f"Bearer {tokens['billing_agent']}"}
+    english = client.post("/api/v1/payments", json.dumps(payment), content_type="application/json", headers=headers).json()
+    chinese = client.post("/api/v1/payments", json.dumps(payment), content_type="application/json",
+                          headers={**headers, "Accept-Language": "zh-TW"}).json()
+    assert english["field"] == chinese["field"] == field and english["code"] == chinese["code"] == "invalid_input"
+    if "errors" in english:  # refused by the schema; otherwise by the service, as in the test above
+        assert [e["type"] for e in english["errors"]] == [e["type"] for e in chinese["errors"]]
+        message = chinese["errors"][0]["message"]
+        assert chinese["detail"] == f"{field}: {message}"
+    else:
+        message = chinese["detail"]
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in message), (english, message)
