@@ -7,4 +7,9 @@ class DunningConfig(AppConfig):
     verbose_name = "Collections"
 
     def ready(self):
+        from partnerdesk.billing.services import hold_from_automatic_allocation
+
         from . import signals  # noqa: F401  (reactivation when a payment clears the overdue balance)
+        from .services import invoices_under_open_dispute
+
+        hold_from_automatic_allocation(invoices_under_open_dispute)

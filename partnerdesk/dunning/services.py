@@ -10,7 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from partnerdesk.audit.services import record, snapshot
-from partnerdesk.billing.services import overdue_balance, parse_amount
+from partnerdesk.billing.services import apply_credit_on_account, overdue_balance, parse_amount
 from partnerdesk.customers.models import Subscription, SubscriptionStatus, SuspensionReason
 from partnerdesk.errors import Conflict, DomainError, InvalidInput
 
@@ -62,7 +62,14 @@ def resolve_dispute(dispute: Dispute, *, resolution: str, actor) -> Dispute:
     dispute.status, dispute.resolved_at, dispute.resolution = HoldStatus.RESOLVED, timezone.now(), resolution
     dispute.save()
     record(actor=actor, action="dispute.resolved", obj=dispute, customer=dispute.customer, reason=resolution)
+    # Credit on account held back from the invoice while it was disputed now applies to it.
+    apply_credit_on_account(dispute.customer, actor=actor)
     return dispute
+
+
+def invoices_under_open_dispute(customer) -> set[int]:
+    """Held back from automatic cash application (see billing.services.hold_from_automatic_allocation)."""
+    return set(Dispute.objects.filter(customer=customer, status=HoldStatus.OPEN).values_list("invoice_id", flat=True))
 
 
 @transaction.atomic
