@@ -171,6 +171,18 @@ PATTERNS = [
 ]
 
 
+def _status_label(value: str) -> str:
+    """A status code ("partially_paid") as its label in the active language ("Partially paid")."""
+    from partnerdesk.billing.models import InvoiceStatus
+    from partnerdesk.customers.models import SubscriptionStatus
+    from partnerdesk.notifications.models import EmailStatus
+
+    for choices in (InvoiceStatus, SubscriptionStatus, EmailStatus):
+        if value in choices.values:
+            return str(choices(value).label).lower()  # mid-sentence; Chinese has no case
+    return value
+
+
 def translate_service_message(message: str) -> str:
     """The service's message in the active language, when the catalogue knows it."""
     if message in FIXED:
@@ -178,7 +190,10 @@ def translate_service_message(message: str) -> str:
     for pattern, msgid in PATTERNS:
         match = pattern.match(message)
         if match:
-            return gettext(msgid) % match.groupdict()
+            values = match.groupdict()
+            if "status" in values:
+                values["status"] = _status_label(values["status"])
+            return gettext(msgid) % values
     return message
 
 

@@ -101,3 +101,11 @@ def test_the_apis_schema_checks_answer_in_the_clients_language_too(client, token
     else:
         message = chinese["detail"]
     assert any("\u4e00" <= ch <= "\u9fff" for ch in message), (english, message)
+
+
+def test_a_status_in_a_message_reads_as_its_label():
+    with translation.override("zh-hans"):
+        assert translate_service_message("invoice INV-2026-000001 is partially_paid") == "发票 INV-2026-000001 的状态为“部分付款”。"
+    with translation.override("en"):
+        assert translate_service_message("invoice INV-2026-000001 is partially_paid") == (
+            "Invoice INV-2026-000001 is partially paid.")
