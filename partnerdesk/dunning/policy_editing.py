@@ -1,7 +1,10 @@
 """Changing a collections policy: settings and stages in one transaction, a new version number (customers
 acknowledge a version), and an audit entry. Stages are numbered by their offset. Invoices part-way through the process keep
-their place: the stage number each has reached (Invoice.collections_stage) is mapped to the number of new
-stages that fall on or before the day of the stage it had reached, so no stage is skipped or repeated.
+their place: an invoice that reached stage k had every stage numbered up to k done; after the edit it stands at
+the longest run of new stages, from the first, that are done for it. A stage the policy kept is done if it was
+done before (wherever it moved); a new stage is done if it falls on or before the day of the stage the invoice
+had reached. So a stage moved later that an invoice already went through is not done again, and no stage the
+invoice has not been through is skipped. (A notice already sent is never sent twice anyway: its key exists.)
 """
 
 import datetime as dt
@@ -62,6 +65,7 @@ def update_policy(policy: CollectionsPolicy, *, settings: dict, stages: list[dic
     was_default = policy.is_default
     old = {s.pk: s for s in policy.stages.all()}
     old_offset_at = {s.position: s.offset_days for s in old.values()}
+    old_position = {pk: s.position for pk, s in old.items()}
     keep = {s["id"] for s in stages if s.get("id")}
     if keep - old.keys():
         raise InvalidInput("a stage belongs to another policy", field="stages")
@@ -86,10 +90,15 @@ def update_policy(policy: CollectionsPolicy, *, settings: dict, stages: list[dic
         stage.position = position
         stage.save()
 
-    new_offsets = [s["offset_days"] for s in ordered]
     moved = {}
     for position, offset in old_offset_at.items():
-        reached = sum(1 for o in new_offsets if o <= offset)
+        reached = 0
+        for data in ordered:
+            done = (old_position[data["id"]] <= position if data.get("id") in old_position
+                    else data["offset_days"] <= offset)
+            if not done:
+                break
+            reached += 1
         if reached != position:
             moved[position] = reached
     if moved:

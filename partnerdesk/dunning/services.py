@@ -188,6 +188,10 @@ def _carry_out(req: OperatorRequest) -> str:
     if req.action == OperatorRequest.SUSPEND and not _still_overdue(sub.customer):
         # Paid (or disputed) since the run queued this: suspending now would be wrong.
         return _finish(req, RequestStatus.SKIPPED, note="nothing overdue any more")
+    if req.action == OperatorRequest.SUSPEND and sub.status == wanted and _suspended_by_another(req, sub):
+        # Two overdue invoices reaching suspension together queue a request each for the same subscription:
+        # the customer is told once, by the request that suspended it.
+        return _finish(req, RequestStatus.SKIPPED, note="already suspended for another overdue invoice")
     try:
         if sub.status == needed:
             if req.action == OperatorRequest.SUSPEND:
@@ -230,6 +234,14 @@ def _tell_customer_when_all_done(req: OperatorRequest, customer) -> None:
                 context={"customer_name": customer.name, "subscriptions": [str(s) for s in subs], "reason": req.reason,
                          "deletion_date": deletion.isoformat() if deletion else "",
                          "amount_due": str(overdue_balance(customer)), "currency": customer.currency})
+
+
+def _suspended_by_another(req: OperatorRequest, sub) -> bool:
+    """Whether another request carried out the subscription's current suspension. (Not this one: a request that
+    suspended it and crashed before recording so finds none, and finishes its own work.)"""
+    return sub.suspended_at is not None and OperatorRequest.objects.filter(
+        subscription=sub, action=OperatorRequest.SUSPEND, status=RequestStatus.DONE, done_at__gte=sub.suspended_at,
+    ).exclude(pk=req.pk).exists()
 
 
 def _finish(req: OperatorRequest, status: str, note: str = "") -> str:

@@ -201,3 +201,26 @@ def test_a_suspension_date_in_a_year_the_calendar_has_not_read_yet_is_worked_out
     assert context["invoice_number"] == invoice.number
     assert context["suspension_date"] > "2027-01-01"  # 21 business days after 13 December, past the new year
 
+
+
+def test_two_invoices_reaching_suspension_together_suspend_and_tell_the_customer_once(operator, smtp_server):
+    with at("2026-10-01"):
+        customer = make_customer("Wide World Importers 青岛", contact={"name": "AP", "email": "ap@wwi.example.cn"})
+        operator.add_subscription(customer, offerName="Microsoft 365 E3")
+        operator.add_subscription(customer, offerName="Azure plan")
+        subs = sync_subscriptions(customer, actor=None)
+    for amount in ("100.00", "200.00"):  # both due 21 days ago: both reach the suspension stage today
+        make_invoice(customer, amount, issue_date=AS_OF - dt.timedelta(days=51))
+    with at(AS_OF.isoformat()):
+        result = engine.run_collections(AS_OF)  # the worker carries the requests out as they are queued (tests)
+    assert result.counts["operator_requests"] == 4  # two causes, two subscriptions each
+    for sub in subs:
+        assert operator.status(sub) == "suspended"
+    statuses = sorted(OperatorRequest.objects.values_list("status", flat=True))
+    assert statuses == ["done", "done", "skipped", "skipped"]
+    suspended_log = CollectionsAction.objects.filter(kind=ActionKind.SUSPENDED)
+    assert sorted(suspended_log.values_list("subscription_id", flat=True)) == sorted(s.pk for s in subs)
+    emails = OutboundEmail.objects.filter(customer=customer, template_key="collections.suspended")
+    assert emails.count() == 1
+    [message] = [m for m in smtp_server.wait_for(1) if m["To"] == "ap@wwi.example.cn" and "暂停" in m.subject]
+    assert "Microsoft 365 E3" in message.text and "Azure plan" in message.text

@@ -328,3 +328,23 @@ def test_a_new_version_asks_the_customer_to_acknowledge_again(people, standard, 
     assert "I acknowledge this collections policy" in body
     assert "The days after the due date include a grace period of 3 days." in body
     assert "2026-11-24" in body  # suspension: 21 + 3 days after 2026-10-31
+
+
+def test_moving_the_suspension_later_keeps_invoices_that_were_suspended_at_suspension(people, standard, acme_oct31):
+    Invoice.objects.filter(pk=acme_oct31.pk).update(collections_stage=5)  # suspension (+21) done
+    index = [s.offset_days for s in standard.stages.order_by("position")].index(21)
+    client_for(people["admin"]).post(reverse("policy_edit", args=[standard.pk]),
+                                     edit_data(standard, **{f"stages-{index}-offset_days": "70"}))
+    assert standard.stages.get(position=5).offset_days == 70
+    acme_oct31.refresh_from_db()
+    assert acme_oct31.collections_stage == 5  # not back at "final notice", to be suspended again at +70
+
+
+def test_moving_a_notice_past_the_suspension_leaves_the_suspension_ahead(people, standard, acme_oct31):
+    Invoice.objects.filter(pk=acme_oct31.pk).update(collections_stage=4)  # final notice (+14) done
+    index = [s.offset_days for s in standard.stages.order_by("position")].index(14)
+    client_for(people["admin"]).post(reverse("policy_edit", args=[standard.pk]),
+                                     edit_data(standard, **{f"stages-{index}-offset_days": "30"}))
+    assert [s.offset_days for s in standard.stages.order_by("position")] == [-3, 1, 7, 21, 30]
+    acme_oct31.refresh_from_db()
+    assert acme_oct31.collections_stage == 3  # the suspension, now before the final notice, still comes
