@@ -7,7 +7,12 @@ from dataclasses import dataclass, field
 from django.utils import timezone
 
 from partnerdesk.billing.models import OPEN_STATUSES, Invoice
-from partnerdesk.customers.models import DATA_DELETION_DAYS
+from partnerdesk.customers.models import (
+    DATA_DELETION_DAYS,
+    Subscription,
+    SubscriptionStatus,
+    SuspensionReason,
+)
 
 from .models import CollectionsPolicy, PolicyAcknowledgement, PolicyStage
 from .policies import policy_for, stage_date
@@ -57,9 +62,16 @@ def published_policy(customer, *, as_of: dt.date | None = None) -> PublishedPoli
     stages = list(policy.stages.order_by("position"))
     published.stages = stages
     held = held_invoice_ids(as_of, [customer.pk])
+    # Once access is actually suspended, its real dates replace the planned ones (a run can be late, the
+    # operator slow): the day the subscriptions were suspended, and the operator's deletion date from it.
+    deletions = [sub.data_deletion_date for sub in Subscription.objects.filter(
+        customer=customer, status=SubscriptionStatus.SUSPENDED, suspension_reason=SuspensionReason.NON_PAYMENT)]
+    actual_deletion = min((d for d in deletions if d), default=None)
     for invoice in Invoice.objects.filter(customer=customer, status__in=OPEN_STATUSES).order_by("due_date", "id"):
         dates = [StageDate(s, stage_date(invoice.due_date, s, policy.grace_days), False) for s in stages]
         for d in dates:
+            if d.stage.suspend and actual_deletion and invoice.collections_stage >= d.stage.position:
+                d.date = actual_deletion - dt.timedelta(days=DATA_DELETION_DAYS)
             d.passed = d.date <= as_of
         reminder = next((d.date for d in dates if d.stage.send_notice), None)
         suspension = next((d.date for d in dates if d.stage.suspend), None)

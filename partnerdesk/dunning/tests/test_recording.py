@@ -224,3 +224,23 @@ def test_two_invoices_reaching_suspension_together_suspend_and_tell_the_customer
     assert emails.count() == 1
     [message] = [m for m in smtp_server.wait_for(1) if m["To"] == "ap@wwi.example.cn" and "暂停" in m.subject]
     assert "Microsoft 365 E3" in message.text and "Azure plan" in message.text
+
+
+def test_the_published_dates_follow_a_late_suspension(operator, smtp_server):
+    from partnerdesk.dunning.publication import published_policy
+    from partnerdesk.dunning.services import process_operator_requests
+
+    with at("2026-10-01"):
+        customer = make_customer("Lucerne Publishing 长沙")
+        operator.add_subscription(customer, offerName="Microsoft 365 E3")
+        sync_subscriptions(customer, actor=None)
+        invoice = make_invoice(customer, "500.00", issue_date=dt.date(2026, 10, 1))  # due 31 October
+    before = published_policy(customer, as_of=dt.date(2026, 11, 20)).invoices[0]
+    assert (before.suspension_date, before.deletion_date) == (dt.date(2026, 11, 21), dt.date(2027, 1, 20))  # the plan
+    with at("2026-11-25"):  # the run was not scheduled for four days: the suspension happens late
+        engine.run_collections(dt.date(2026, 11, 25))
+        process_operator_requests()
+    assert Invoice.objects.get(pk=invoice.pk).collections_stage == stage_at(21).position
+    after = published_policy(customer, as_of=dt.date(2026, 11, 25)).invoices[0]
+    assert (after.suspension_date, after.deletion_date) == (dt.date(2026, 11, 25), dt.date(2027, 1, 24))  # what happened
+    assert Subscription.objects.get(customer=customer).data_deletion_date == after.deletion_date
