@@ -183,10 +183,21 @@ def _status_label(value: str) -> str:
     return value
 
 
+def _as_sentence(text: str) -> str:
+    """The services write lowercase fragments ("a reason is required"); people read sentences."""
+    text = text.strip()
+    if not text:
+        return text
+    text = text[0].upper() + text[1:]
+    if text[-1] in ".!?。！？)）":
+        return text
+    return text + ("。" if "\u4e00" <= text[-1] <= "\u9fff" else ".")
+
+
 def translate_service_message(message: str) -> str:
-    """The service's message in the active language, when the catalogue knows it."""
+    """The service's message in the active language, when the catalogue knows it, as a sentence."""
     if message in FIXED:
-        return gettext(message)
+        return _as_sentence(gettext(message))
     for pattern, msgid in PATTERNS:
         match = pattern.match(message)
         if match:

@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_tasks",
     "django_tasks_db",
+    "ninja",  # serves the API docs' Swagger UI itself: a CDN may not be reachable (or fast) in mainland China
     "partnerdesk.accounts",
     "partnerdesk.audit",
     "partnerdesk.customers",

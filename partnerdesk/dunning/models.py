@@ -234,6 +234,9 @@ class CollectionsRun(models.Model):
     class Meta:
         ordering = ["-started_at"]
 
+    def __str__(self) -> str:
+        return f"collections run for {self.as_of}" + (" (dry run)" if self.dry_run else "")
+
 
 class RunLock(models.Model):
     """A lease, claimed with a conditional UPDATE, so two collections runs never act at once."""

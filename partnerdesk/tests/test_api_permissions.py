@@ -241,3 +241,9 @@ def test_revoked_token_stops_working(client, users, tokens):
     assert client.get("/api/v1/me", headers=headers).status_code == 401
     stored = ApiToken.objects.filter(user=users["finance"]).values_list("token_hash", flat=True)
     assert tokens["finance"] not in list(stored)  # only the hash is at rest
+
+
+def test_the_api_docs_load_their_scripts_from_partnerdesk_not_a_cdn(client, users):
+    client.force_login(users["billing_agent"])
+    body = client.get("/api/v1/docs").content.decode()
+    assert "/static/ninja/swagger-ui-bundle.js" in body and "cdn.jsdelivr" not in body

@@ -109,3 +109,12 @@ def test_a_status_in_a_message_reads_as_its_label():
     with translation.override("en"):
         assert translate_service_message("invoice INV-2026-000001 is partially_paid") == (
             "Invoice INV-2026-000001 is partially paid.")
+
+
+def test_a_refusal_reads_as_a_sentence_in_each_language():
+    with translation.override("en"):
+        assert translate_service_message("a reason is required") == "A reason is required."
+    for language in ("zh-hans", "zh-hant"):
+        with translation.override(language):
+            translated = translate_service_message("a reason is required")
+            assert translated.endswith("。") and not translated.endswith(".。"), translated

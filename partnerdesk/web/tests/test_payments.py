@@ -68,7 +68,7 @@ def test_a_refusal_from_the_service_lands_on_its_field(people, acme):
     future = (timezone.localdate() + dt.timedelta(days=10)).isoformat()
     response = pay(client_for(people["finance"]), acme, received_on=future)
     assert response.status_code == 200
-    assert response.context["form"].errors["received_on"] == ["a payment cannot be received in the future"]
+    assert response.context["form"].errors["received_on"] == ["A payment cannot be received in the future."]  # as a sentence
     assert not Payment.objects.exists()
 
 
