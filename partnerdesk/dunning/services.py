@@ -4,12 +4,14 @@ suspensions and reactivations at the operator, and reactivating when a payment c
 import datetime as dt
 import os
 import socket
+from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from partnerdesk.audit.services import record, snapshot
+from partnerdesk.billing.models import OPEN_STATUSES, Invoice
 from partnerdesk.billing.services import apply_credit_on_account, overdue_balance, parse_amount
 from partnerdesk.customers.models import Subscription, SubscriptionStatus, SuspensionReason
 from partnerdesk.errors import Conflict, DomainError, InvalidInput
@@ -29,6 +31,7 @@ from .models import (
 from .policies import policy_for
 
 MAX_BACKOFF = dt.timedelta(hours=1)
+PROMISE_HORIZON = dt.timedelta(days=366)
 STALE_CLAIM = dt.timedelta(minutes=10)
 
 
@@ -78,8 +81,15 @@ def add_promise(*, customer, amount, promised_date: dt.date, actor, invoice=None
     amount = parse_amount(amount)
     if promised_date < timezone.localdate():
         raise InvalidInput("the promised date is in the past", field="promised_date")
+    if promised_date > timezone.localdate() + PROMISE_HORIZON:
+        raise InvalidInput("a promise to pay can hold collections for a year at most", field="promised_date")
     if invoice is not None and invoice.customer_id != customer.pk:
         raise InvalidInput("the invoice belongs to another customer", field="invoice_id")
+    # More than is owed would hold nothing more, and reads like a typing mistake: say so.
+    owed = invoice.balance if invoice is not None else sum(
+        (i.balance for i in Invoice.objects.filter(customer=customer, status__in=OPEN_STATUSES)), Decimal("0.00"))
+    if amount > owed:
+        raise InvalidInput(f"the promise is for more than is owed ({owed})", field="amount")
     promise = PromiseToPay.objects.create(customer=customer, invoice=invoice, amount=amount,
                                           promised_date=promised_date, note=note)
     record(actor=actor, action="promise.added", obj=promise, customer=customer,

@@ -13,7 +13,7 @@ from django.db import transaction
 
 from partnerdesk.accounts.models import ApiToken
 from partnerdesk.audit.models import AuditEntry
-from partnerdesk.billing.services import record_payment
+from partnerdesk.billing.services import issue_invoice, record_payment
 from partnerdesk.conftest import make_invoice
 from partnerdesk.customers.models import Customer, Subscription
 from partnerdesk.dunning.models import Dispute
@@ -27,7 +27,7 @@ READERS = STAFF | {"customer_a"}  # who may read customer A's data
 
 @pytest.fixture
 def world(users, tokens, customer_a, customer_b, operator):
-    """Customer A with a draft and a paid invoice, a payment with credit left, an active and a suspended
+    """Customer A with a draft, a paid and a part-paid invoice, a payment, an active and a suspended
     subscription known to the operator simulator; customer B with an invoice of its own."""
     active = operator.add_subscription(customer_a, offer_name="Microsoft 365 E3", quantity=10)
     suspended = operator.add_subscription(customer_a, offer_name="Exchange Online (Plan 1)", status="suspended")
@@ -37,6 +37,10 @@ def world(users, tokens, customer_a, customer_b, operator):
     issued = make_invoice(customer_a, "500.00")
     draft = make_invoice(customer_a, "80.00", issue=False)
     payment = record_payment(customer=customer_a, amount="700.00", received_on=dt.date(2026, 11, 1), method="alipay", actor=None).payment
+    # An invoice A disputes: the credit left is not applied to it, so A owes (a promise needs a debt) and has credit.
+    contested = make_invoice(customer_a, "300.00", issue=False)
+    Dispute.objects.create(customer=customer_a, invoice=contested, reason="seats billed twice")
+    issue_invoice(contested, actor=None)
     other_invoice = make_invoice(customer_b, "999.00")
     with transaction.atomic():
         # Made directly: the paid invoice is only there for the resolve route's permission check.
@@ -140,7 +144,7 @@ MATRIX = [
      change(200, {"admin", "collections"})),
     ("POST", "/invoices/{open_inv}/disputes", {"reason": "wrong seat count"}, change(201, {"admin", "billing_agent", "collections"})),
     ("POST", "/disputes/{dispute}/resolve", {"resolution": "credit issued"}, change(200, {"admin", "billing_agent", "collections"})),
-    ("POST", "/customers/{A}/promises", {"amount": "100.00", "promised_date": "2099-01-31"}, change(201, {"admin", "collections"})),
+    ("POST", "/customers/{A}/promises", {"amount": "100.00", "promised_date": (dt.date.today() + dt.timedelta(days=30)).isoformat()}, change(201, {"admin", "collections"})),
     ("GET", "/collections/preview?days=3", None, staff_only()),
     ("POST", "/collections/runs", {"as_of": "2026-11-24"}, only(200, {"admin", "collections"})),
     ("GET", "/collections/runs", None, staff_only()),

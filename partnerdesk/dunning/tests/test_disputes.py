@@ -53,3 +53,25 @@ def test_a_payment_the_customer_allocates_to_the_disputed_invoice_is_applied_to_
     pay(customer, "200.00", allocations=[(contested, "200.00")])
     contested.refresh_from_db()
     assert contested.balance == Decimal("300.00")
+
+
+def test_a_promise_to_pay_must_be_for_what_is_owed_and_within_a_year():
+    import time_machine
+
+    from partnerdesk.dunning.models import PromiseToPay
+    from partnerdesk.dunning.services import add_promise
+    from partnerdesk.errors import InvalidInput
+
+    customer = make_customer("Fabrikam Residences 南宁")
+    invoice = make_invoice(customer, "500.00", issue_date=dt.date(2026, 10, 1))
+    make_invoice(customer, "300.00", issue_date=dt.date(2026, 10, 15))
+    with time_machine.travel(dt.datetime(2026, 11, 24, 2, tzinfo=dt.UTC), tick=False):
+        for kwargs, field in [({"amount": "800.01"}, "amount"),  # more than the customer owes
+                              ({"amount": "500.01", "invoice": invoice}, "amount"),  # more than the invoice's balance
+                              ({"amount": "100.00", "promised_date": dt.date(2027, 11, 26)}, "promised_date")]:
+            with pytest.raises(InvalidInput) as refused:
+                add_promise(customer=customer, actor=None, **{"promised_date": dt.date(2026, 12, 15), **kwargs})
+            assert refused.value.field == field
+        assert not PromiseToPay.objects.exists()
+        add_promise(customer=customer, amount="800.00", promised_date=dt.date(2027, 11, 24), actor=None)  # all, in a year
+        assert PromiseToPay.objects.count() == 1
