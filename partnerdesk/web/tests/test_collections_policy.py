@@ -55,6 +55,16 @@ def test_the_portal_page_shows_the_dates_of_each_open_invoice(people, due_oct31)
     assert "I acknowledge this collections policy" in body
 
 
+def test_the_portal_says_how_to_reach_the_billing_team(people, due_oct31, settings):
+    settings.NOTIFICATIONS = {**settings.NOTIFICATIONS, "SUPPORT_EMAIL": "billing@northwind.example.cn"}
+    c = client_for(people["acme_user"])
+    for url in ("portal_home", "portal_collections_policy"):
+        body = c.get(reverse(url)).content.decode()
+        assert 'href="mailto:billing@northwind.example.cn"' in body, url
+    c.cookies["django_language"] = "zh-hans"
+    assert "账务团队：" in c.get(reverse("portal_home")).content.decode()
+
+
 @pytest.mark.parametrize("language, reminder, deletion", [
     ("zh-hans", "到期日前 3 天，我们向您发送付款提醒。", "暂停后 60 天"),
     ("zh-hant", "到期日前 3 天，我們向您發送付款提醒。", "暫停後 60 天"),
