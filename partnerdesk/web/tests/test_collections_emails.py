@@ -70,7 +70,7 @@ def test_running_collections_from_the_web_queues_the_reminder(people, acme):
     invoice = make_invoice(acme, "1280.00", issue_date=dt.date(2026, 10, 1), due_date=dt.date(2026, 10, 31))
     with time_machine.travel(dt.datetime(2026, 10, 28, 9, tzinfo=BEIJING), tick=False):
         response = client_for(people["collections"]).post(reverse("collections_run_now"), follow=True)
-        assert "1 invoice(s) reached a stage, 1 email(s) queued" in response.content.decode()
+        assert "Invoices that reached a stage: 1. Emails queued: 1." in response.content.decode()
         assert CollectionsRun.objects.get().status == "finished"
         action = CollectionsAction.objects.get(customer=acme)
         assert action.kind == "reminder" and action.invoice == invoice

@@ -196,8 +196,8 @@ def collections_run_now(request):
         else:
             counts = result.counts
             messages.success(request, _(
-                "Collections run for %(date)s finished: %(due)s invoice(s) reached a stage, %(emails)s email(s) "
-                "queued, %(requests)s suspension(s) requested.") % {
+                "Collections run for %(date)s finished. Invoices that reached a stage: %(due)s. Emails queued: "
+                "%(emails)s. Suspensions requested: %(requests)s.") % {
                 "date": result.as_of.isoformat(), "due": counts.get("due", 0), "emails": counts.get("emails", 0),
                 "requests": counts.get("operator_requests", 0)})
     return redirect("collections_runs")
