@@ -4,6 +4,7 @@ from decimal import Decimal, InvalidOperation
 
 from django import template
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from partnerdesk.accounts.permissions import has_perm
 from partnerdesk.billing.money import to_money
@@ -128,3 +129,17 @@ def field_named(form, name):
 def get_attr(obj, name):
     """{{ row|get_attr:key }}: an attribute by a name held in a variable."""
     return getattr(obj, str(name), None)
+
+
+@register.filter
+def term(duration) -> str:
+    """An ISO 8601 term as the operator gives it ("P1M", "P1Y", "P3Y") in words; anything else as it is."""
+    import re
+
+    match = re.fullmatch(r"P(\d+)([MY])", duration or "")
+    if not match:
+        return duration or "—"
+    n = int(match.group(1))
+    if match.group(2) == "M":
+        return ngettext("%(n)s month", "%(n)s months", n) % {"n": n}
+    return ngettext("%(n)s year", "%(n)s years", n) % {"n": n}

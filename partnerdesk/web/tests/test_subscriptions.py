@@ -94,3 +94,25 @@ def test_portal_shows_the_deletion_banner_to_the_customer(people, acme, acme_sub
         assert f"Data will be deleted on {sub.data_deletion_date.isoformat()}" in body, name
     body = client_for(people["acme_user"], language="zh-hans").get(reverse("portal_subscriptions")).content.decode()
     assert f"数据将于 {sub.data_deletion_date.isoformat()} 删除" in body
+
+
+def test_a_subscriptions_term_reads_in_words(people, acme, acme_subscriptions):
+    from partnerdesk.customers.models import Subscription
+
+    Subscription.objects.filter(customer=acme).update(term_duration="P1Y")
+    c = client_for(people["billing_agent"])
+    body = c.get(reverse("customer_detail", args=[acme.pk]), headers={"Accept-Language": "en"}).content.decode()
+    assert "1 year" in body and "P1Y" not in body
+    c.cookies["django_language"] = "zh-hant"
+    assert "1 年" in c.get(reverse("customer_detail", args=[acme.pk])).content.decode()
+
+
+def test_the_term_filter():
+    from django.utils import translation
+
+    from partnerdesk.web.templatetags.desk import term
+
+    with translation.override("en"):
+        assert [term(t) for t in ("P1M", "P3Y", "P1Y", "", None, "P2W")] == ["1 month", "3 years", "1 year", "—", "—", "P2W"]
+    with translation.override("zh-hans"):
+        assert term("P1M") == "1 个月"
