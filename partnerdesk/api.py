@@ -44,13 +44,13 @@ api = NinjaAPI(
 )
 
 
-def _in_clients_language(request, message: str) -> str:
+def _in_clients_language(request, message: str, translate=translate_service_message, *context) -> str:
     """`detail` is for people: in the language the client asks for with Accept-Language, else in English.
-    (`code` and `field` are for programs and never change.)"""
+    (`code` and `field` are for programs and never change.) `translate(*context, message)` does the work."""
     if not request.headers.get("Accept-Language"):
         return message
     with translation.override(translation.get_language_from_request(request)):
-        return translate_service_message(message)
+        return translate(*context, message)
 
 
 @api.exception_handler(DomainError)
@@ -89,10 +89,7 @@ def _invalid(request, exc: ValidationError):
     errors = []
     for err in exc.errors:
         loc = [str(part) for part in err.get("loc", []) if part not in ("body", "payload", "query", "path")]
-        message = err.get("msg", "invalid")
-        if request.headers.get("Accept-Language"):
-            with translation.override(translation.get_language_from_request(request)):
-                message = translate_validation_error(err.get("type", ""), message)
+        message = _in_clients_language(request, err.get("msg", "invalid"), translate_validation_error, err.get("type", ""))
         errors.append({"field": ".".join(loc), "message": message, "type": err.get("type", "")})
     first = errors[0] if errors else {"field": "", "message": "invalid input"}
     return api.create_response(

@@ -4,15 +4,15 @@ suspensions and reactivations at the operator, and reactivating when a payment c
 import datetime as dt
 import os
 import socket
-from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from partnerdesk.audit.services import record, snapshot
 from partnerdesk.billing.models import OPEN_STATUSES, Invoice
-from partnerdesk.billing.services import apply_credit_on_account, overdue_balance, parse_amount
+from partnerdesk.billing.money import ZERO
+from partnerdesk.billing.services import apply_credit_on_account, open_invoices, overdue_balance, parse_amount
 from partnerdesk.customers.models import Subscription, SubscriptionStatus, SuspensionReason
 from partnerdesk.errors import Conflict, DomainError, InvalidInput
 
@@ -86,8 +86,7 @@ def add_promise(*, customer, amount, promised_date: dt.date, actor, invoice=None
     if invoice is not None and invoice.customer_id != customer.pk:
         raise InvalidInput("the invoice belongs to another customer", field="invoice_id")
     # More than is owed would hold nothing more, and reads like a typing mistake: say so.
-    owed = invoice.balance if invoice is not None else sum(
-        (i.balance for i in Invoice.objects.filter(customer=customer, status__in=OPEN_STATUSES)), Decimal("0.00"))
+    owed = invoice.balance if invoice is not None else open_invoices(customer).aggregate(s=Sum("balance"))["s"] or ZERO
     if amount > owed:
         raise InvalidInput(f"the promise is for more than is owed ({owed})", field="amount")
     promise = PromiseToPay.objects.create(customer=customer, invoice=invoice, amount=amount,
@@ -118,7 +117,6 @@ def set_profile(*, customer, actor, policy=None, exempt: bool = False, reason: s
 def _carry_stages_over(customer, old_policy, new_policy) -> None:
     """Invoices part-way through the old policy keep their place in the new one: the stage reached becomes the
     number of new stages that fall on or before the day of the old stage, so none is skipped or repeated."""
-    from partnerdesk.billing.models import OPEN_STATUSES, Invoice
 
     old_offsets = dict(old_policy.stages.values_list("position", "offset_days"))
     new_offsets = list(new_policy.stages.values_list("offset_days", flat=True))
@@ -273,7 +271,6 @@ def _retry(req: OperatorRequest, error: str) -> str:
 
 def _still_overdue(customer) -> bool:
     """Whether the customer has an overdue open invoice that is not under an open dispute."""
-    from partnerdesk.billing.models import OPEN_STATUSES, Invoice
 
     disputed = Dispute.objects.filter(customer=customer, status=HoldStatus.OPEN).values("invoice_id")
     return Invoice.objects.filter(customer=customer, status__in=OPEN_STATUSES, due_date__lt=timezone.localdate(),
