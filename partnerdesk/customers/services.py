@@ -298,8 +298,9 @@ def suspend_subscription(subscription: Subscription, *, actor, reason_code: str,
     with transaction.atomic():
         sub = Subscription.objects.select_for_update().get(pk=subscription.pk)
         before = snapshot(sub, SUBSCRIPTION_FIELDS)
+        was_suspended = sub.status == SubscriptionStatus.SUSPENDED  # by another worker, while we called
         _apply_resource(sub, resource)
-        if sub.status == SubscriptionStatus.SUSPENDED:
+        if sub.status == SubscriptionStatus.SUSPENDED and not was_suspended:
             sub.suspended_at = timezone.now()
             sub.suspension_reason = reason_code
         sub.save()

@@ -217,6 +217,7 @@ class OperatorRequest(models.Model):
     claimed_by = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     done_at = models.DateTimeField(null=True, blank=True)
+    told_at = models.DateTimeField(null=True, blank=True)  # when the customer was emailed about it (done requests)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["subscription", "action", "cause"], name="operator_request_once")]

@@ -196,10 +196,6 @@ def _carry_out(req: OperatorRequest) -> str:
     if req.action == OperatorRequest.SUSPEND and not _still_overdue(sub.customer):
         # Paid (or disputed) since the run queued this: suspending now would be wrong.
         return _finish(req, RequestStatus.SKIPPED, note="nothing overdue any more")
-    if req.action == OperatorRequest.SUSPEND and sub.status == wanted and _suspended_by_another(req, sub):
-        # Two overdue invoices reaching suspension together queue a request each for the same subscription:
-        # the customer is told once, by the request that suspended it.
-        return _finish(req, RequestStatus.SKIPPED, note="already suspended for another overdue invoice")
     try:
         if sub.status == needed:
             if req.action == OperatorRequest.SUSPEND:
@@ -216,6 +212,13 @@ def _carry_out(req: OperatorRequest) -> str:
     if sub.status != wanted:
         return _retry(req, f"the operator reports the subscription as {sub.status}")
     with transaction.atomic():
+        # Two overdue invoices reaching suspension together queue a request each for the same subscription, and
+        # two workers may carry them out at once. Under the subscription's lock, one of them records it.
+        sub = Subscription.objects.select_for_update().select_related("customer").get(pk=sub.pk)
+        if req.action == OperatorRequest.SUSPEND and _suspended_by_another(req, sub):
+            _finish(req, RequestStatus.SKIPPED, note="already suspended for another overdue invoice")
+            _tell_customer_when_all_done(req, sub.customer)  # this may have been the last of them to settle
+            return "skipped"
         kind = ActionKind.SUSPENDED if req.action == OperatorRequest.SUSPEND else ActionKind.REACTIVATED
         CollectionsAction.objects.get_or_create(
             key=f"opreq:{req.pk}:{kind}",
@@ -227,21 +230,37 @@ def _carry_out(req: OperatorRequest) -> str:
 
 
 def _tell_customer_when_all_done(req: OperatorRequest, customer) -> None:
-    """One email per cause, once every subscription it concerns is done: what happened, why, what to do."""
+    """One email for the subscriptions suspended (or restored) since the customer was last told: what happened,
+    why, what to do.
+
+    It goes once nothing more is due to join it: no request of the causes it tells of is still to be carried out,
+    and no other request of the same kind for the customer is on its first try. Two invoices reaching suspension
+    together are two causes whose requests may be carried out by two workers at once, each suspending some of the
+    subscriptions; the customer gets one email naming them all. A request still failing at the operator after its
+    first try does not hold up the email for what is done; it gets its own.
+    """
+    from partnerdesk.customers.models import Customer
     from partnerdesk.notifications.services import queue_email
 
-    siblings = OperatorRequest.objects.filter(customer=customer, action=req.action, cause=req.cause)
-    if siblings.exclude(status__in=[RequestStatus.DONE, RequestStatus.SKIPPED, RequestStatus.CANCELLED]).exists():
+    # Locking the customer serialises this check between workers: the last to finish sees the others' work.
+    Customer.objects.select_for_update().filter(pk=customer.pk).exists()
+    same_kind = OperatorRequest.objects.filter(customer=customer, action=req.action)
+    untold = list(same_kind.filter(status=RequestStatus.DONE, told_at__isnull=True).select_related("subscription")
+                  .order_by("id"))
+    if not untold:
         return
-    subs = [r.subscription for r in siblings.filter(status=RequestStatus.DONE).select_related("subscription").order_by("id")]
-    if not subs:
+    in_flight = same_kind.filter(status__in=[RequestStatus.PENDING, RequestStatus.IN_PROGRESS])
+    if in_flight.filter(Q(cause__in={r.cause for r in untold}) | Q(attempts=0)).exists():
         return
+    subs = list({r.subscription_id: r.subscription for r in untold}.values())
     deletion = min((s.data_deletion_date for s in subs if s.data_deletion_date), default=None)
     template = "collections.suspended" if req.action == OperatorRequest.SUSPEND else "collections.reactivated"
-    queue_email(customer=customer, template_key=template, dedupe_key=f"{req.cause}:{req.action}:email",
-                context={"customer_name": customer.name, "subscriptions": [str(s) for s in subs], "reason": req.reason,
-                         "deletion_date": deletion.isoformat() if deletion else "",
+    # Keyed by the first request told of: a worker that crashed after queueing it finds the same set again.
+    queue_email(customer=customer, template_key=template, dedupe_key=f"{untold[0].cause}:{req.action}:email",
+                context={"customer_name": customer.name, "subscriptions": [str(s) for s in subs],
+                         "reason": untold[0].reason, "deletion_date": deletion.isoformat() if deletion else "",
                          "amount_due": str(overdue_balance(customer)), "currency": customer.currency})
+    OperatorRequest.objects.filter(pk__in=[r.pk for r in untold]).update(told_at=timezone.now())
 
 
 def _suspended_by_another(req: OperatorRequest, sub) -> bool:
@@ -261,8 +280,11 @@ def _retry(req: OperatorRequest, error: str) -> str:
     attempts = req.attempts + 1
     # The exponent is capped too: after some 40 attempts (two days of outage) 2 ** n seconds overflows timedelta.
     delay = min(dt.timedelta(seconds=30 * 2 ** min(attempts - 1, 20)), MAX_BACKOFF)
-    OperatorRequest.objects.filter(pk=req.pk).update(status=RequestStatus.PENDING, attempts=attempts, last_error=error[:2000],
-                                                     next_attempt_at=timezone.now() + delay)
+    with transaction.atomic():
+        OperatorRequest.objects.filter(pk=req.pk).update(status=RequestStatus.PENDING, attempts=attempts,
+                                                         last_error=error[:2000], next_attempt_at=timezone.now() + delay)
+        if attempts == 1:  # no longer holding up the email for what other requests have done
+            _tell_customer_when_all_done(req, req.customer)
     return "retry"
 
 

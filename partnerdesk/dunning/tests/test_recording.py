@@ -226,6 +226,106 @@ def test_two_invoices_reaching_suspension_together_suspend_and_tell_the_customer
     assert "Microsoft 365 E3" in message.text and "Azure plan" in message.text
 
 
+def test_two_workers_suspending_a_customers_subscriptions_crosswise_still_tell_it_once(operator, smtp_server):
+    """Two invoices reach suspension together, and two workers carry out their requests at once: each suspends
+    one of the subscriptions and finds the other already suspended by the other worker. The customer gets one
+    email naming both, whichever worker finishes last."""
+    from partnerdesk.dunning.services import _carry_out
+
+    with at("2026-10-01"):
+        customer = make_customer("Wide World Importers 烟台", contact={"name": "AP", "email": "ap@wwi-yt.example.cn"})
+        operator.add_subscription(customer, offerName="Microsoft 365 E3")
+        operator.add_subscription(customer, offerName="Azure plan")
+        first_sub, second_sub = sync_subscriptions(customer, actor=None)
+    for amount in ("100.00", "200.00"):
+        make_invoice(customer, amount, issue_date=AS_OF - dt.timedelta(days=51))
+    record()
+    by_cause = {}
+    for req in OperatorRequest.objects.order_by("id"):
+        by_cause.setdefault(req.cause, {})[req.subscription_id] = req
+    first_cause, second_cause = by_cause.values()
+    crosswise = [first_cause[first_sub.pk], second_cause[second_sub.pk], first_cause[second_sub.pk],
+                 second_cause[first_sub.pk]]
+    with at(AS_OF.isoformat(), hour=9):
+        outcomes = []
+        for req in crosswise:
+            req = OperatorRequest.objects.select_related("subscription__customer").get(pk=req.pk)
+            outcomes.append(_carry_out(req))
+            if len(outcomes) < 4:  # not yet: a request of the causes is still to be carried out
+                assert not OutboundEmail.objects.filter(template_key="collections.suspended").exists()
+    assert outcomes == ["done", "done", "skipped", "skipped"]
+    [email] = OutboundEmail.objects.filter(customer=customer, template_key="collections.suspended")
+    assert email.context["subscriptions"] == [str(first_sub), str(second_sub)]
+    assert set(OperatorRequest.objects.filter(status="done").values_list("told_at", flat=True)) != {None}
+
+
+def test_two_workers_suspending_the_same_subscription_at_once_record_it_once(operator, smtp_server):
+    """Both read the subscription as active and both call the operator; the one that records second finds the
+    suspension already recorded by the other and stands down."""
+    from partnerdesk.dunning.services import _carry_out
+
+    with at("2026-10-01"):
+        customer = make_customer("Wide World Importers 威海", contact={"name": "AP", "email": "ap@wwi-wh.example.cn"})
+        operator.add_subscription(customer, offerName="Microsoft 365 E3")
+        [sub] = sync_subscriptions(customer, actor=None)
+    for amount in ("100.00", "200.00"):
+        make_invoice(customer, amount, issue_date=AS_OF - dt.timedelta(days=51))
+    record()
+    first, second = OperatorRequest.objects.order_by("id").select_related("subscription__customer")
+    assert first.subscription == second.subscription == sub
+    with at(AS_OF.isoformat(), hour=9):
+        assert _carry_out(first) == "done"
+        assert _carry_out(second) == "skipped"  # its copy of the subscription still read "active"
+    sub.refresh_from_db()
+    assert sub.status == "suspended"
+    assert CollectionsAction.objects.filter(kind=ActionKind.SUSPENDED).count() == 1
+    [email] = OutboundEmail.objects.filter(customer=customer, template_key="collections.suspended")
+    assert email.context["subscriptions"] == [str(sub)]
+    suspended_at = sub.suspended_at
+    with at(AS_OF.isoformat(), hour=10):
+        from partnerdesk.customers.services import suspend_subscription
+        stale = Subscription.objects.get(pk=sub.pk)
+        stale.status = "active"
+        suspend_subscription(stale, actor=None, reason_code="non_payment", reason="again")
+    sub.refresh_from_db()
+    assert sub.suspended_at == suspended_at  # the suspension began when it first did
+
+
+@pytest.mark.parametrize("operator_fails", [False, True])
+def test_suspensions_of_the_same_day_are_told_together_unless_one_keeps_failing(operator, smtp_server, operator_fails):
+    from partnerdesk.dunning.services import _carry_out
+
+    suspension = stage_at(21)
+    suspension.suspend_scope = SuspendScope.INVOICE
+    suspension.save()
+    with at("2026-10-01"):
+        customer = make_customer("Fabrikam 无锡", contact={"name": "AP", "email": "ap@fabrikam-wx.example.cn"})
+        operator.add_subscription(customer, offerName="Microsoft 365 E3")
+        operator.add_subscription(customer, offerName="Azure plan")
+        first_sub, second_sub = sync_subscriptions(customer, actor=None)
+    for amount, sub in (("100.00", first_sub), ("200.00", second_sub)):
+        make_invoice(customer, amount, issue_date=AS_OF - dt.timedelta(days=51), subscription=sub)
+    record()
+    first, second = OperatorRequest.objects.order_by("subscription_id").select_related("subscription__customer")
+    assert (first.subscription, second.subscription) == (first_sub, second_sub) and first.cause != second.cause
+    suspended_emails = OutboundEmail.objects.filter(customer=customer, template_key="collections.suspended").order_by("id")
+    with at(AS_OF.isoformat(), hour=9):
+        assert _carry_out(first) == "done"
+        assert not suspended_emails.exists()  # the other suspension of the day is on its first try
+        if operator_fails:
+            operator.queue_faults([{"status": 500}] * 3, methods=["PATCH"])  # the gateway tries 3 times
+            assert _carry_out(second) == "retry"
+            # It no longer holds up the email for what is done; it will have its own.
+            assert [e.context["subscriptions"] for e in suspended_emails.all()] == [[str(first_sub)]]
+            second.refresh_from_db()
+        assert _carry_out(second) == "done"
+    told = [e.context["subscriptions"] for e in suspended_emails.all()]
+    if operator_fails:
+        assert told == [[str(first_sub)], [str(second_sub)]]
+    else:
+        assert told == [[str(first_sub), str(second_sub)]]
+
+
 def test_the_published_dates_follow_a_late_suspension(operator, smtp_server):
     from partnerdesk.dunning.publication import published_policy
     from partnerdesk.dunning.services import process_operator_requests
