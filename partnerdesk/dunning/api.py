@@ -150,6 +150,10 @@ class OperatorRequestOut(Schema):
     last_error: str
 
 
+class RetriedOut(Schema):
+    retried: int
+
+
 @router.get("/collections/policies", response=list[PolicyOut], summary="Collections policies")
 def list_policies(request):
     require(request.user, "collections.view")
@@ -261,6 +265,14 @@ def operator_requests(request, status: str | None = None):
     require(request.user, "collections.view")
     qs = OperatorRequest.objects.order_by("-id")
     return qs.filter(status=status) if status else qs
+
+
+@router.post("/collections/operator-requests/retry", response=RetriedOut,
+             summary="Try the requests that failed at the operator again now (after an outage)")
+def retry_requests(request, customer_id: int | None = None):
+    require(request.user, "collections.manage")
+    customer = get_customer_or_404(request.user, customer_id) if customer_id is not None else None
+    return {"retried": services.retry_failing_requests_now(actor=request.user, customer=customer)}
 
 
 @router.post("/collections/operator-requests/process", summary="Carry out due operator requests now")

@@ -181,6 +181,27 @@ def process_operator_requests(*, limit: int = 100) -> dict:
     return counts
 
 
+def retry_failing_requests_now(*, actor, customer=None) -> int:
+    """Try the requests that failed at the operator again now, rather than at their next attempt: staff do this
+    once the operator is back after an outage. Returns how many are tried again."""
+    from . import tasks
+
+    now = timezone.now()
+    with transaction.atomic():
+        failing = OperatorRequest.objects.select_for_update().filter(status=RequestStatus.PENDING, attempts__gt=0)
+        if customer is not None:
+            failing = failing.filter(customer=customer)
+        failing = list(failing.order_by("id"))
+        for req in failing:
+            record(actor=actor, action="operator_request.retried", obj=req, customer=req.customer,
+                   before={"next_attempt_at": req.next_attempt_at.isoformat()}, after={"next_attempt_at": now.isoformat()},
+                   reason="tried again now")
+        OperatorRequest.objects.filter(pk__in=[r.pk for r in failing]).update(next_attempt_at=now)
+        if failing:
+            transaction.on_commit(lambda: tasks.process_operator_requests_task.enqueue())
+    return len(failing)
+
+
 def _carry_out(req: OperatorRequest) -> str:
     from partnerdesk.customers.services import (
         reactivate_subscription,

@@ -150,6 +150,7 @@ MATRIX = [
     ("GET", "/collections/runs", None, staff_only()),
     ("GET", "/collections/operator-requests", None, staff_only()),
     ("POST", "/collections/operator-requests/process", None, only(200, {"admin", "collections"})),
+    ("POST", "/collections/operator-requests/retry", None, only(200, {"admin", "collections"})),
     # email
     ("GET", "/customers/{A}/emails", None, staff_read_of_a()),
     ("GET", "/emails/{sent_email}", None, staff_read_of_a()),
@@ -166,7 +167,7 @@ MATRIX = [
     ("GET", "/reports/collections?since=2026-11-01&until=2026-11-24", None, only(200, {"admin", "collections", "finance", "auditor"})),
 ]
 # Rows that change nothing when there is nothing to do (no audit record expected).
-NO_CHANGE = {"/collections/operator-requests/process", "/email-templates/collections.notice/en"}
+NO_CHANGE = {"/collections/operator-requests/process", "/collections/operator-requests/retry", "/email-templates/collections.notice/en"}
 
 
 

@@ -43,6 +43,7 @@ urlpatterns = [
     path("collections/preview/", collections.collections_preview, name="collections_preview"),
     path("collections/runs/", collections.collections_runs, name="collections_runs"),
     path("collections/runs/start/", collections.collections_run_now, name="collections_run_now"),
+    path("collections/operator-requests/retry/", collections.operator_requests_retry, name="operator_requests_retry"),
     path("collections/policies/", collections.policy_list, name="policy_list"),
     path("collections/policies/<int:pk>/", collections.policy_detail, name="policy_detail"),
     path("collections/policies/<int:pk>/edit/", collections.policy_edit, name="policy_edit"),

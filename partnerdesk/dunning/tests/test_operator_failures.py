@@ -70,3 +70,28 @@ def test_a_long_outage_keeps_retrying_every_hour(account, operator, smtp_server)
     with at("2026-11-22", hour=11):
         process_operator_requests()
     assert set(OperatorRequest.objects.values_list("status", flat=True)) == {"done"}
+
+
+def test_staff_try_the_failing_requests_again_once_the_operator_is_back(account, operator, smtp_server, api_client,  # noqa: F811
+                                                                       tokens):
+    from partnerdesk.audit.models import AuditEntry
+
+    customer, invoice, subs = account
+    operator.queue_faults([{"status": 503}] * 6, methods=["PATCH"])
+    with at("2026-11-21"):
+        run_collections(dt.date(2026, 11, 21))
+    assert {(r.status, r.attempts) for r in OperatorRequest.objects.all()} == {("pending", 1)}
+    operator.simulator.clear_faults()  # the operator is back
+    with at("2026-11-21"):  # the same moment: the next attempt is half a minute or more away
+        refused = api_client.as_(tokens["billing_agent"]).post("/collections/operator-requests/retry")
+        assert refused.status_code == 403
+        answer = api_client.as_(tokens["collections"]).post("/collections/operator-requests/retry")
+    assert answer.status_code == 200 and answer.json() == {"retried": 2}
+    assert set(OperatorRequest.objects.values_list("status", flat=True)) == {"done"}
+    for sub in subs:
+        assert operator.status(sub) == "suspended"
+    assert AuditEntry.objects.filter(action="operator_request.retried", customer=customer).count() == 2
+    smtp_server.wait_for(1)
+    assert len([m for m in smtp_server.messages if "暂停" in m.subject]) == 1
+    # Nothing left to try again.
+    assert api_client.as_(tokens["collections"]).post("/collections/operator-requests/retry").json() == {"retried": 0}

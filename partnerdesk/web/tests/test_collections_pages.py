@@ -75,6 +75,29 @@ def test_the_dashboard_shows_receivables_runs_and_what_needs_attention(people, i
     assert reverse("report_aging_csv") in body
 
 
+def test_collections_staff_try_the_failing_operator_requests_again(people, collections_history, operator,
+                                                                    django_capture_on_commit_callbacks):
+    for role in ["billing_agent", "finance", "auditor"]:
+        assert client_for(people[role]).post(reverse("operator_requests_retry")).status_code == 403
+    page = client_for(people["collections"]).get(reverse("dashboard")).content.decode()
+    assert reverse("operator_requests_retry") in page and "Try them again now" in page
+    assert reverse("operator_requests_retry") not in client_for(people["finance"]).get(reverse("dashboard")).content.decode()
+
+    with django_capture_on_commit_callbacks(execute=True):  # the worker's turn
+        response = client_for(people["collections"]).post(reverse("operator_requests_retry"), follow=True)
+    assert response.redirect_chain[-1][0] == reverse("dashboard") + "#operator-requests"
+    request = OperatorRequest.objects.get()
+    # Acme owes nothing overdue on 20 October: once tried again, the suspension is no longer wanted.
+    assert request.status == "skipped" and request.last_error == "nothing overdue any more"
+    assert "1 request is being tried again. If it fails again, it stays listed here." in response.content.decode()
+    assert "No operator request is failing." in client_for(people["collections"]).get(reverse("dashboard")).content.decode()
+    entry = AuditEntry.objects.get(action="operator_request.retried")
+    assert entry.actor == people["collections"] and entry.customer == request.customer
+
+    again = client_for(people["collections"], language="zh-hans").post(reverse("operator_requests_retry"), follow=True)
+    assert "没有等待重试的运营方请求。" in again.content.decode()
+
+
 def acme_invoice_number(sub):
     return Invoice.objects.filter(customer=sub.customer, due_date=dt.date(2026, 10, 31)).get().number
 

@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from partnerdesk.accounts.permissions import get_customer_or_404, has_perm
@@ -39,6 +39,7 @@ from partnerdesk.dunning.services import (
     complete_call,
     open_dispute,
     resolve_dispute,
+    retry_failing_requests_now,
     set_profile,
 )
 from partnerdesk.errors import Conflict, DomainError
@@ -110,6 +111,21 @@ def aging_chart(report, *, width=600, height=240) -> dict:
 def dashboard(request):
     """The staff landing page: receivables at a glance, the last runs, and what needs a person's attention."""
     return render_dashboard(request)
+
+
+@require_POST
+@staff_page("collections.manage")
+def operator_requests_retry(request):
+    """Try the failing operator requests again now: the operator is back and staff will not wait for the backoff."""
+    retried = retry_failing_requests_now(actor=request.user)
+    if retried:
+        # The worker carries them out in the background: those that fail again stay listed on the dashboard.
+        messages.success(request, ngettext("%(n)s request is being tried again. If it fails again, it stays listed here.",
+                                           "%(n)s requests are being tried again. Any that fail again stay listed here.",
+                                           retried) % {"n": retried})
+    else:
+        messages.info(request, _("No operator request is waiting to be tried again."))
+    return redirect(reverse("dashboard") + "#operator-requests")
 
 
 def _with_call_forms(calls, bound_form=None, bound_for=None) -> list:
