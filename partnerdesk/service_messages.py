@@ -16,6 +16,7 @@ FIXED = [
     gettext_noop("the invoice is already void"),
     gettext_noop("this idempotency key was already used for a different payment"),
     gettext_noop("a payment cannot be received in the future"),
+    gettext_noop("a payment received more than a year ago cannot be recorded"),
     gettext_noop("a reason is required to reactivate a subscription"),
     gettext_noop("a reason is required to suspend a subscription"),
     gettext_noop("a token needs a name"),

@@ -28,6 +28,7 @@ from .models import (
 from .money import CURRENCIES, ZERO, has_more_places, to_money
 from .signals import balance_reduced
 
+OLDEST_PAYMENT = dt.timedelta(days=366)
 INVOICE_FIELDS = ["number", "status", "issue_date", "due_date", "total", "amount_paid", "balance"]
 PAYMENT_FIELDS = ["amount", "currency", "received_on", "method", "reference", "allocated_amount", "refunded_amount"]
 
@@ -268,6 +269,9 @@ def _record_payment(*, customer, amount, received_on, method, actor, reference, 
         raise InvalidInput(f"method must be one of {', '.join(PaymentMethod.values)}", field="method")
     if received_on > timezone.localdate() + dt.timedelta(days=1):
         raise InvalidInput("a payment cannot be received in the future", field="received_on")
+    if received_on < timezone.localdate() - OLDEST_PAYMENT:
+        # Almost always a mistyped year; a payment that old belongs to periods long closed.
+        raise InvalidInput("a payment received more than a year ago cannot be recorded", field="received_on")
     # Lock the customer so two payments for it apply to invoices one after the other.
     type(customer).objects.select_for_update().filter(pk=customer.pk).first()
     payment = Payment.objects.create(customer=customer, amount=amount, currency=currency, received_on=received_on,
@@ -360,11 +364,7 @@ def _sum(qs, field: str) -> Decimal:
 
 def customer_balance(customer) -> Decimal:
     """What the customer owes now: open invoice balances less unallocated credit (negative = in credit)."""
-    owed = _sum(Invoice.objects.filter(customer=customer, status__in=OPEN_STATUSES), "balance")
-    paid = Payment.objects.filter(customer=customer).aggregate(
-        a=Sum("amount"), b=Sum("allocated_amount"), c=Sum("refunded_amount"))
-    credit = (paid["a"] or ZERO) - (paid["b"] or ZERO) - (paid["c"] or ZERO)
-    return owed - credit
+    return _balances_of(customer)[0]
 
 
 def with_balances(customers, *, as_of: dt.date | None = None):
@@ -389,8 +389,14 @@ def with_balances(customers, *, as_of: dt.date | None = None):
 
 def overdue_balance(customer, *, as_of: dt.date | None = None) -> Decimal:
     """The open balance of invoices past their due date."""
-    as_of = as_of or timezone.localdate()
-    return _sum(Invoice.objects.filter(customer=customer, status__in=OPEN_STATUSES, due_date__lt=as_of), "balance")
+    return _balances_of(customer, as_of=as_of)[1]
+
+
+def _balances_of(customer, *, as_of: dt.date | None = None) -> tuple[Decimal, Decimal]:
+    # The same query as the customer list's, so the two never disagree.
+    balance, overdue = with_balances(type(customer).objects.filter(pk=customer.pk), as_of=as_of).values_list(
+        "balance", "overdue").get()
+    return to_money(balance, customer.currency), to_money(overdue, customer.currency)
 
 
 @dataclass

@@ -129,13 +129,10 @@ def _recipients_for(customer_ids) -> dict[int, tuple[str, str]]:
     with connection.cursor() as cursor:
         for start in range(0, len(ids), RECIPIENT_CHUNK):
             in_ids, params = id_list_condition("c.id", ids[start:start + RECIPIENT_CHUNK], marker="%s")
-            # The first row per customer is its primary contact (the order Customer.primary_contact uses).
-            cursor.execute(f"""SELECT c.id, c.language, bc.email, bc.language FROM customers_customer c
-                               LEFT JOIN customers_billingcontact bc ON bc.customer_id = c.id
-                               WHERE {in_ids} ORDER BY c.id, bc.is_primary DESC, bc.id""", params)
-            for pk, customer_language, email, contact_language in cursor.fetchall():
-                if pk not in out:
-                    out[pk] = (email or "", contact_language or customer_language)
+            cursor.execute(f"""SELECT c.id, COALESCE(bc.email, ''), COALESCE(NULLIF(bc.language, ''), c.language)
+                               FROM customers_customer c {_primary_contact_join("c.id")} WHERE {in_ids}""", params)
+            for pk, email, language in cursor.fetchall():
+                out[pk] = (email, language)
     return out
 
 
@@ -179,7 +176,8 @@ def queue_emails_bulk(rows: list[dict]) -> int:
 
 
 def _primary_contact_join(customer_id: str) -> str:
-    """LEFT JOIN of `bc`, the primary contact of customer `customer_id` (an SQL expression), looked up per row."""
+    """LEFT JOIN of `bc`, the primary contact of customer `customer_id` (an SQL expression), looked up per row:
+    the first by (is_primary DESC, id), the order Customer.primary_contact uses. The one SQL form of that rule."""
     pick = f"""FROM customers_billingcontact b WHERE b.customer_id = {customer_id} ORDER BY b.is_primary DESC, b.id LIMIT 1"""
     if connection.vendor == "postgresql":
         return f"LEFT JOIN LATERAL (SELECT b.email, b.language {pick}) bc ON true"

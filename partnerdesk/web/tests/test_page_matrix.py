@@ -147,6 +147,7 @@ MATRIX = [
     Row("collections_preview", "GET", staff("*")),
     Row("collections_runs", "GET", staff("*")),
     Row("collections_run_now", "POST", staff("admin", "collections", ok=302)),
+    Row("operator_requests_retry", "POST", staff("admin", "collections", ok=302)),
     Row("policy_list", "GET", staff("*")),
     Row("policy_detail", "GET", staff("*"), lambda w: [default_policy().pk]),
     Row("policy_edit", "GET", staff("admin"), lambda w: [default_policy().pk]),

@@ -72,6 +72,16 @@ def test_a_refusal_from_the_service_lands_on_its_field(people, acme):
     assert not Payment.objects.exists()
 
 
+def test_a_payment_dated_a_mistyped_year_is_refused(people, acme):
+    response = pay(client_for(people["finance"]), acme, received_on="1990-11-02")
+    assert response.context["form"].errors["received_on"] == [
+        "A payment received more than a year ago cannot be recorded."]
+    assert not Payment.objects.exists()
+    a_year_ago = (timezone.localdate() - dt.timedelta(days=365)).isoformat()  # late, but still recordable
+    assert pay(client_for(people["finance"]), acme, received_on=a_year_ago).redirect_chain
+    assert Payment.objects.get().received_on.isoformat() == a_year_ago
+
+
 def test_service_refusals_are_translated(people, acme):
     future = (timezone.localdate() + dt.timedelta(days=10)).isoformat()
     response = pay(client_for(people["finance"], language="zh-hans"), acme, received_on=future)
