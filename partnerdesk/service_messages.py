@@ -202,14 +202,19 @@ def translate_service_message(message: str) -> str:
     """The service's message in the active language, when the catalogue knows it, as a sentence."""
     if message in FIXED:
         return _as_sentence(gettext(message))
-    for pattern, msgid in PATTERNS:
-        match = pattern.match(message)
+    return _by_pattern(message, PATTERNS)
+
+
+def _by_pattern(text: str, patterns) -> str:
+    """The text translated by the first pattern that matches it, its values put back; else the text as it is."""
+    for pattern, msgid in patterns:
+        match = pattern.match(text or "")
         if match:
             values = match.groupdict()
             if "status" in values:
                 values["status"] = _status_label(values["status"])
             return gettext(msgid) % values
-    return message
+    return text
 
 
 # The API's schema checks (pydantic), by error type: what to say in the reader's language instead of pydantic's
@@ -250,3 +255,52 @@ def translate_validation_error(error_type: str, message: str) -> str:
     if error_type in VALIDATION:
         return gettext(VALIDATION[error_type])
     return message
+
+
+# --- what PartnerDesk writes into the records it keeps --------------------------------------------------------
+# An audit entry's reason, the reason of a suspension or reactivation, why an operator request stopped: written
+# in English when the record is made, shown in the reader's language. (What staff and customers type is shown
+# as they typed it.)
+SYSTEM_FIXED = [
+    gettext_noop("revoked by its owner in the web UI"),
+    gettext_noop("retried from the customer page"),
+    gettext_noop("tried again now"),
+    gettext_noop("Overdue balance paid in full"),
+    gettext_noop("nothing overdue any more"),
+    gettext_noop("already suspended for another overdue invoice"),
+    gettext_noop("the customer has no billing contact with an email address"),  # notifications.sending.NO_RECIPIENT
+    gettext_noop("the sending worker stopped"),
+    # The default collections policy's name, description and stage names (dunning.policies); once an admin
+    # renames them, they show as typed.
+    gettext_noop("Standard"),
+    gettext_noop("Reminder 3 days before the due date; notices 1, 7 and 14 days after; "
+                 "subscriptions suspended 21 days after the due date."),
+    gettext_noop("Reminder"),
+    gettext_noop("First notice"),
+    gettext_noop("Second notice"),
+    gettext_noop("Final notice"),
+    gettext_noop("Suspension"),
+]
+SYSTEM_PATTERNS = [
+    (re.compile(r"^Non-payment: invoice (?P<number>\S+) unpaid (?P<days>\d+) days after its due date$"),
+     gettext_noop("Non-payment: invoice %(number)s unpaid %(days)s days after its due date")),
+    (re.compile(r"^collections run for (?P<day>\d{4}-\d\d-\d\d)$"),
+     gettext_noop("collections run for %(day)s")),
+    (re.compile(r"^CSV import from (?P<file>.+)$"),
+     gettext_noop("CSV import from %(file)s")),
+    (re.compile(r"^copied from (?P<policy>.+)$"),
+     gettext_noop("copied from %(policy)s")),
+    (re.compile(r"^subscription is (?P<status>\w+)$"),
+     gettext_noop("the subscription is %(status)s")),
+    (re.compile(r"^the operator reports the subscription as (?P<status>\w+)$"),
+     gettext_noop("the operator reports the subscription as %(status)s")),
+    (re.compile(r"^not needed: (?P<cause>.+)$"),
+     gettext_noop("no longer needed (%(cause)s)")),
+]
+
+
+def translate_system_text(text: str) -> str:
+    """A text PartnerDesk wrote into a record, in the active language; any other text as it is."""
+    if text in SYSTEM_FIXED:
+        return gettext(text)
+    return _by_pattern(text, SYSTEM_PATTERNS)

@@ -2,6 +2,7 @@
 in the language the client asks for with Accept-Language (English when it asks for none)."""
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -118,3 +119,68 @@ def test_a_refusal_reads_as_a_sentence_in_each_language():
         with translation.override(language):
             translated = translate_service_message("a reason is required")
             assert translated.endswith("。") and not translated.endswith(".。"), translated
+
+
+# --- what PartnerDesk writes into its records, and the audit log's actions ------------------------------------
+
+ACTION_CODE = re.compile(r"^[a-z_]+\.[a-z_]+$")
+
+
+def _keyword_constants(name):
+    """(value, where) of each string constant passed as keyword `name` outside tests and migrations."""
+    found = []
+    for path in sorted(ROOT.rglob("*.py")):
+        if "tests" in path.parts or "migrations" in path.parts or path.name == "conftest.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.keyword) and node.arg == name:
+                value = node.value
+                if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                    found.append((value.value, f"{path.relative_to(ROOT)}:{value.lineno}"))
+                elif isinstance(value, ast.JoinedStr):
+                    sample = "".join(p.value if isinstance(p, ast.Constant) else "2026-11-24" if "run for" in ast.unparse(value)
+                                     else "7" for p in value.values)
+                    found.append((sample, f"{path.relative_to(ROOT)}:{value.lineno}"))
+    return found
+
+
+ACTIONS = [(code, where) for code, where in _keyword_constants("action") if ACTION_CODE.match(code)]
+REASONS = [(text, where) for text, where in _keyword_constants("reason") if text]
+
+
+def test_the_scans_find_the_actions_and_the_reasons():
+    assert len(ACTIONS) > 30 and any(code == "payment.recorded" for code, _ in ACTIONS)
+    assert any(text == "tried again now" for text, _ in REASONS)
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "zh-hant"])
+@pytest.mark.parametrize(("code", "where"), ACTIONS, ids=[w for _, w in ACTIONS])
+def test_every_audit_action_has_a_name_in_each_language(code, where, language):
+    from partnerdesk.audit.labels import ACTION_LABELS, action_label
+
+    assert code in ACTION_LABELS, f"{where}: add {code!r} to partnerdesk/audit/labels.py"
+    with translation.override(language):
+        assert any("\u4e00" <= ch <= "\u9fff" for ch in action_label(code)), f"{where}: no {language} name for {code}"
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "zh-hant"])
+@pytest.mark.parametrize(("text", "where"), REASONS, ids=[w for _, w in REASONS])
+def test_every_reason_partnerdesk_writes_reads_in_each_language(text, where, language):
+    from partnerdesk.service_messages import SYSTEM_FIXED, SYSTEM_PATTERNS, translate_system_text
+
+    if where.startswith("demo"):
+        return  # the demo's data, as a person would have typed it
+    known = text in SYSTEM_FIXED or any(pattern.match(text) for pattern, _ in SYSTEM_PATTERNS)
+    assert known, f"{where}: add {text!r} to SYSTEM_FIXED or SYSTEM_PATTERNS in partnerdesk/service_messages.py"
+    with translation.override(language):
+        assert any("\u4e00" <= ch <= "\u9fff" for ch in translate_system_text(text)), f"{where}: no {language} translation"
+
+
+def test_typed_text_is_shown_as_typed():
+    from partnerdesk.service_messages import translate_system_text
+
+    with translation.override("zh-hans"):
+        assert translate_system_text("customer called, will pay Friday") == "customer called, will pay Friday"
+        assert translate_system_text("Non-payment: invoice INV-2026-000042 unpaid 21 days after its due date") == \
+            "未付款：发票 INV-2026-000042 在到期日后 21 天仍未支付"
+        assert translate_system_text("subscription is suspended") == "订阅状态为“已暂停”"

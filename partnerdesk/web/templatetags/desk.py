@@ -143,3 +143,27 @@ def term(duration) -> str:
     if match.group(2) == "M":
         return ngettext("%(n)s month", "%(n)s months", n) % {"n": n}
     return ngettext("%(n)s year", "%(n)s years", n) % {"n": n}
+
+
+@register.filter
+def system_text(text) -> str:
+    """A reason or note PartnerDesk wrote into a record, in the reader's language (typed text as it is)."""
+    from partnerdesk.service_messages import translate_system_text
+
+    return translate_system_text(text) if isinstance(text, str) else text
+
+
+@register.filter
+def action_label(code) -> str:
+    """An audit action's name in the reader's language."""
+    from partnerdesk.audit.labels import action_label as label
+
+    return label(code)
+
+
+@register.filter
+def email_template_label(key) -> str:
+    """An email template's name ("Overdue notice") rather than its key."""
+    from partnerdesk.web.views.email_templates import TEMPLATES
+
+    return str(TEMPLATES[key][0]) if key in TEMPLATES else key

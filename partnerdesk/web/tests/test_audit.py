@@ -42,3 +42,20 @@ def test_export_honours_the_filters(people, acme, globex, invoices):
 def test_audit_is_staff_only(people):
     assert client_for(people["acme_user"]).get(reverse("audit_list")).status_code == 403
     assert client_for(people["acme_user"]).get(reverse("audit_export")).status_code == 403
+
+
+def test_actions_and_the_reasons_partnerdesk_wrote_read_in_the_readers_language(people, acme, invoices):
+    from partnerdesk.accounts.services import create_api_token, revoke_api_token
+
+    token, _raw = create_api_token(user=people["finance"], name="bank feed", actor=people["finance"])
+    revoke_api_token(token, actor=people["finance"], reason="revoked by its owner in the web UI")
+    record_payment(customer=acme, amount="10.00", received_on=dt.date(2026, 3, 1), method="alipay", actor=people["finance"],
+                   reason="客户来电确认")
+    body = client_for(people["auditor"], language="zh-hans").get(reverse("audit_list")).content.decode()
+    assert "已记录收款" in body and "payment.recorded" in body  # the name, and the code to filter by
+    assert "已撤销 API 令牌" in body and "由其所有者在网页界面中撤销" in body
+    assert "客户来电确认" in body  # what a person typed, as typed
+    body = client_for(people["auditor"], language="zh-hant").get(reverse("audit_list")).content.decode()
+    assert "已記錄收款" in body and "由其擁有者在網頁介面中撤銷" in body
+    body = client_for(people["auditor"]).get(reverse("audit_list")).content.decode()
+    assert "Payment recorded" in body and "revoked by its owner in the web UI" in body

@@ -260,10 +260,16 @@ def test_the_customer_page_shows_stage_next_action_log_and_operator_errors(peopl
     assert 'id="collections"' in body and "Standard" in body
     assert "Reminder · <strong>2026-10-28</strong>" in body  # next action of the invoice due 10-31
     assert "2026-11-21" in body and "2027-01-20" in body  # its suspension and data deletion
-    assert "Reminder sent" in body  # the collections log
+    assert "Reminder sent" in body and "Payment reminder" in body  # the collections log names the email sent
     assert "operator answered 503: try later" in body and "3 failed attempts" in body
     # finance may look but not act
     assert "Open a dispute" not in body and "Record a promise to pay" not in body
+    CollectionsAction.objects.create(key="t:suspended", customer=acme, subscription=collections_history,
+                                     kind=ActionKind.SUSPENDED, as_of=dt.date(2026, 10, 20),
+                                     detail={"reason": "Non-payment: invoice INV-2026-000007 unpaid 21 days after its due date"})
+    body = client_for(people["finance"], language="zh-hans").get(reverse("customer_detail", args=[acme.pk])).content.decode()
+    assert "付款提醒" in body and "collections.reminder" not in body
+    assert "未付款：发票 INV-2026-000007 在到期日后 21 天仍未支付" in body
 
 
 def test_opening_and_resolving_a_dispute(people, acme, acme_oct31):

@@ -65,14 +65,15 @@ def test_the_portal_says_how_to_reach_the_billing_team(people, due_oct31, settin
     assert "账务团队：" in c.get(reverse("portal_home")).content.decode()
 
 
-@pytest.mark.parametrize("language, reminder, deletion", [
-    ("zh-hans", "到期日前 3 天，我们向您发送付款提醒。", "暂停后 60 天"),
-    ("zh-hant", "到期日前 3 天，我們向您發送付款提醒。", "暫停後 60 天"),
+@pytest.mark.parametrize("language, reminder, deletion, name", [
+    ("zh-hans", "到期日前 3 天，我们向您发送付款提醒。", "暂停后 60 天", "政策“标准”"),
+    ("zh-hant", "到期日前 3 天，我們向您發送付款提醒。", "暫停後 60 天", "政策「標準」"),
 ])
-def test_the_portal_page_in_chinese(people, due_oct31, language, reminder, deletion):
+def test_the_portal_page_in_chinese(people, due_oct31, language, reminder, deletion, name):
     body = client_for(people["acme_user"], language=language).get(reverse("portal_collections_policy")).content.decode()
     assert f'<html lang="{language}">' in body
     assert reminder in body and deletion in body
+    assert name in body and "Standard" not in body  # the default policy's name, in the customer's language
     assert "2026-11-21" in row_for(body, due_oct31.number)
 
 
