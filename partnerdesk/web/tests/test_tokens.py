@@ -27,6 +27,9 @@ def test_a_token_needs_a_name(people):
 
 def test_revoke_own_token(people):
     token, raw = create_api_token(user=people["finance"], name="ci", actor=people["finance"])
+    page = client_for(people["finance"]).get(reverse("token_list")).content.decode()
+    # Revoking asks first: the button that does it sits behind the "Revoke" disclosure, saying what it breaks.
+    assert "<summary>Revoke</summary>" in page and "stops working at once" in page and "Revoke “ci”" in page
     response = client_for(people["finance"]).post(reverse("token_revoke", args=[token.pk]), follow=True)
     assert "revoked" in response.content.decode()
     assert user_for_token(raw) is None
