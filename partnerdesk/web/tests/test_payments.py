@@ -82,6 +82,16 @@ def test_a_payment_dated_a_mistyped_year_is_refused(people, acme):
     assert Payment.objects.get().received_on.isoformat() == a_year_ago
 
 
+def test_the_same_bank_reference_twice_is_recorded_with_a_warning(people, acme):
+    first = pay(client_for(people["finance"]), acme, reference="ICBC-7788").content.decode()
+    assert "Another payment" not in first
+    again = pay(client_for(people["finance"]), acme, reference="icbc-7788", amount="1000.00").content.decode()
+    assert "Another payment of this customer has the reference ICBC-7788: ¥1,000.00 received on 2026-03-10." in again
+    assert Payment.objects.count() == 2  # it may be real money: recorded, with the warning
+    other = pay(client_for(people["finance"], language="zh-hans"), acme, reference="ICBC-7788").content.decode()
+    assert "该客户的另一笔收款使用了相同的参考号 icbc-7788" in other  # the latest of them
+
+
 def test_service_refusals_are_translated(people, acme):
     future = (timezone.localdate() + dt.timedelta(days=10)).isoformat()
     response = pay(client_for(people["finance"], language="zh-hans"), acme, received_on=future)

@@ -6,7 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from partnerdesk.accounts.permissions import get_customer_or_404, get_scoped_or_404
-from partnerdesk.billing.models import Invoice
+from partnerdesk.billing.models import Invoice, Payment
 from partnerdesk.billing.services import customer_balance, open_invoices, record_payment, statement
 from partnerdesk.errors import DomainError
 
@@ -34,6 +34,7 @@ def payment_new(request, pk):
                 if result.created:
                     messages.success(request, _("Payment of %(amount)s recorded. New balance: %(balance)s.") % {
                         "amount": money(result.payment.amount, result.payment.currency), "balance": balance})
+                    _warn_of_a_same_reference(request, result.payment)
                 else:
                     messages.info(request, _("This payment was already recorded (the form was sent twice); "
                                              "nothing was added. Balance: %(balance)s.") % {"balance": balance})
@@ -42,6 +43,20 @@ def payment_new(request, pk):
             "customer": customer, "form": form, "balance": customer_balance(customer),
             "open_invoices": open_invoices(customer),
         })
+
+
+def _warn_of_a_same_reference(request, payment) -> None:
+    """A bank reference recorded twice is most often the same money entered twice (a new form, so a new
+    idempotency key): say so, with the earlier payment, rather than refuse a payment that may be real."""
+    if not payment.reference:
+        return
+    earlier = (Payment.objects.filter(customer_id=payment.customer_id, reference__iexact=payment.reference)
+               .exclude(pk=payment.pk).order_by("-id").first())
+    if earlier is not None:
+        messages.warning(request, _("Another payment of this customer has the reference %(reference)s: %(amount)s "
+                                    "received on %(date)s. If this one is the same money, refund it.") % {
+            "reference": earlier.reference, "amount": money(earlier.amount, earlier.currency),
+            "date": earlier.received_on.isoformat()})
 
 
 def statement_context(request, customer) -> dict:
