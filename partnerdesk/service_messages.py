@@ -303,4 +303,12 @@ def translate_system_text(text: str) -> str:
     """A text PartnerDesk wrote into a record, in the active language; any other text as it is."""
     if text in SYSTEM_FIXED:
         return gettext(text)
+    translated = _by_pattern(text, SYSTEM_PATTERNS)
+    # A service's refusal kept as a request's or an email's last error reads as the service would say it.
+    return translated if translated != text else translate_service_message(text)
+
+
+def translate_system_name(text: str) -> str:
+    """A name PartnerDesk gave a record ("collections run for 2026-11-24"), in the active language. Only the
+    patterns: a customer or an invoice may well be called "Standard"."""
     return _by_pattern(text, SYSTEM_PATTERNS)

@@ -22,7 +22,7 @@ ACTION_LABELS = {
     "email.bounced": _("Email bounced"),
     "email.failed": _("Email failed"),
     "email.queued": _("Email queued"),
-    "email.retried": _("Email sent again"),
+    "email.retried": _("Email queued to be sent again"),
     "email.sent": _("Email sent"),
     "email_template.reset": _("Email template reset"),
     "email_template.updated": _("Email template edited"),

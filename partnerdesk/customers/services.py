@@ -298,11 +298,13 @@ def suspend_subscription(subscription: Subscription, *, actor, reason_code: str,
     with transaction.atomic():
         sub = Subscription.objects.select_for_update().get(pk=subscription.pk)
         before = snapshot(sub, SUBSCRIPTION_FIELDS)
-        was_suspended = sub.status == SubscriptionStatus.SUSPENDED  # by another worker, while we called
+        was_suspended = sub.status == SubscriptionStatus.SUSPENDED  # by another worker (or a sync) while we called
         _apply_resource(sub, resource)
-        if sub.status == SubscriptionStatus.SUSPENDED and not was_suspended:
-            sub.suspended_at = timezone.now()
-            sub.suspension_reason = reason_code
+        if sub.status == SubscriptionStatus.SUSPENDED:
+            if not was_suspended:
+                sub.suspended_at = timezone.now()  # the suspension began when it first did
+            if not was_suspended or not sub.suspension_reason:  # a sync records the operator's state without a reason
+                sub.suspension_reason = reason_code
         sub.save()
         record(actor=actor, action="subscription.suspended", obj=sub, before=before, after=snapshot(sub, SUBSCRIPTION_FIELDS), reason=reason)
     return sub

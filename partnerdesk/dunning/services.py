@@ -186,20 +186,23 @@ def retry_failing_requests_now(*, actor, customer=None) -> int:
     once the operator is back after an outage. Returns how many are tried again."""
     from . import tasks
 
-    now = timezone.now()
-    with transaction.atomic():
-        failing = OperatorRequest.objects.select_for_update().filter(status=RequestStatus.PENDING, attempts__gt=0)
-        if customer is not None:
-            failing = failing.filter(customer=customer)
-        failing = list(failing.order_by("id"))
-        for req in failing:
-            record(actor=actor, action="operator_request.retried", obj=req, customer=req.customer,
-                   before={"next_attempt_at": req.next_attempt_at.isoformat()}, after={"next_attempt_at": now.isoformat()},
-                   reason="tried again now")
-        OperatorRequest.objects.filter(pk__in=[r.pk for r in failing]).update(next_attempt_at=now)
-        if failing:
-            transaction.on_commit(lambda: tasks.process_operator_requests_task.enqueue())
-    return len(failing)
+    failing = OperatorRequest.objects.filter(status=RequestStatus.PENDING, attempts__gt=0).select_related("customer")
+    if customer is not None:
+        failing = failing.filter(customer=customer)
+    retried = 0
+    for req in failing.order_by("id"):
+        # One request per transaction: holding many request rows at once could deadlock with a payment that
+        # cancels a customer's suspensions. One a worker has taken meanwhile is left to it.
+        with transaction.atomic():
+            now = timezone.now()
+            if OperatorRequest.objects.filter(pk=req.pk, status=RequestStatus.PENDING).update(next_attempt_at=now):
+                record(actor=actor, action="operator_request.retried", obj=req, customer=req.customer,
+                       before={"next_attempt_at": req.next_attempt_at.isoformat()},
+                       after={"next_attempt_at": now.isoformat()}, reason="tried again now")
+                retried += 1
+    if retried:
+        tasks.process_operator_requests_task.enqueue()
+    return retried
 
 
 def _carry_out(req: OperatorRequest) -> str:
@@ -213,10 +216,10 @@ def _carry_out(req: OperatorRequest) -> str:
     wanted = SubscriptionStatus.SUSPENDED if req.action == OperatorRequest.SUSPEND else SubscriptionStatus.ACTIVE
     needed = SubscriptionStatus.ACTIVE if req.action == OperatorRequest.SUSPEND else SubscriptionStatus.SUSPENDED
     if sub.status != needed and sub.status != wanted:
-        return _finish(req, RequestStatus.SKIPPED, note=f"subscription is {sub.status}")
+        return _skip(req, sub.customer, note=f"subscription is {sub.status}")
     if req.action == OperatorRequest.SUSPEND and not _still_overdue(sub.customer):
         # Paid (or disputed) since the run queued this: suspending now would be wrong.
-        return _finish(req, RequestStatus.SKIPPED, note="nothing overdue any more")
+        return _skip(req, sub.customer, note="nothing overdue any more")
     try:
         if sub.status == needed:
             if req.action == OperatorRequest.SUSPEND:
@@ -233,13 +236,12 @@ def _carry_out(req: OperatorRequest) -> str:
     if sub.status != wanted:
         return _retry(req, f"the operator reports the subscription as {sub.status}")
     with transaction.atomic():
+        _lock_customer(req.customer_id)
         # Two overdue invoices reaching suspension together queue a request each for the same subscription, and
         # two workers may carry them out at once. Under the subscription's lock, one of them records it.
-        sub = Subscription.objects.select_for_update().select_related("customer").get(pk=sub.pk)
+        sub = Subscription.objects.select_for_update(of=("self",)).select_related("customer").get(pk=sub.pk)
         if req.action == OperatorRequest.SUSPEND and _suspended_by_another(req, sub):
-            _finish(req, RequestStatus.SKIPPED, note="already suspended for another overdue invoice")
-            _tell_customer_when_all_done(req, sub.customer)  # this may have been the last of them to settle
-            return "skipped"
+            return _skip(req, sub.customer, note="already suspended for another overdue invoice")
         kind = ActionKind.SUSPENDED if req.action == OperatorRequest.SUSPEND else ActionKind.REACTIVATED
         CollectionsAction.objects.get_or_create(
             key=f"opreq:{req.pk}:{kind}",
@@ -254,33 +256,35 @@ def _tell_customer_when_all_done(req: OperatorRequest, customer) -> None:
     """One email for the subscriptions suspended (or restored) since the customer was last told: what happened,
     why, what to do.
 
-    It goes once nothing more is due to join it: no request of the causes it tells of is still to be carried out,
-    and no other request of the same kind for the customer is on its first try. Two invoices reaching suspension
-    together are two causes whose requests may be carried out by two workers at once, each suspending some of the
-    subscriptions; the customer gets one email naming them all. A request still failing at the operator after its
-    first try does not hold up the email for what is done; it gets its own.
+    It goes once no request of the same kind for the customer is being carried out or due to be: two invoices
+    reaching suspension together queue requests that one worker, or two at once, carry out; the customer gets
+    one email naming every subscription. A request failing at the operator, waiting for its next attempt, does
+    not hold the email up; it gets its own once it succeeds. Every way a request ends comes here, so nothing
+    done is left untold; a subscription no longer in the state the request left it in (reactivated since, say)
+    is not told of.
     """
-    from partnerdesk.customers.models import Customer
     from partnerdesk.notifications.services import queue_email
 
-    # Locking the customer serialises this check between workers: the last to finish sees the others' work.
-    Customer.objects.select_for_update().filter(pk=customer.pk).exists()
+    _lock_customer(customer.pk)  # (taken already by the callers' transactions; said again, as this needs it)
     same_kind = OperatorRequest.objects.filter(customer=customer, action=req.action)
     untold = list(same_kind.filter(status=RequestStatus.DONE, told_at__isnull=True).select_related("subscription")
                   .order_by("id"))
     if not untold:
         return
-    in_flight = same_kind.filter(status__in=[RequestStatus.PENDING, RequestStatus.IN_PROGRESS])
-    if in_flight.filter(Q(cause__in={r.cause for r in untold}) | Q(attempts=0)).exists():
+    if same_kind.filter(Q(status=RequestStatus.IN_PROGRESS)
+                        | Q(status=RequestStatus.PENDING, next_attempt_at__lte=timezone.now())).exists():
         return
-    subs = list({r.subscription_id: r.subscription for r in untold}.values())
-    deletion = min((s.data_deletion_date for s in subs if s.data_deletion_date), default=None)
-    template = "collections.suspended" if req.action == OperatorRequest.SUSPEND else "collections.reactivated"
-    # Keyed by the first request told of: a worker that crashed after queueing it finds the same set again.
-    queue_email(customer=customer, template_key=template, dedupe_key=f"{untold[0].cause}:{req.action}:email",
-                context={"customer_name": customer.name, "subscriptions": [str(s) for s in subs],
-                         "reason": untold[0].reason, "deletion_date": deletion.isoformat() if deletion else "",
-                         "amount_due": str(overdue_balance(customer)), "currency": customer.currency})
+    suspending = req.action == OperatorRequest.SUSPEND
+    wanted = SubscriptionStatus.SUSPENDED if suspending else SubscriptionStatus.ACTIVE
+    subs = list({r.subscription_id: r.subscription for r in untold if r.subscription.status == wanted}.values())
+    if subs:
+        deletion = min((s.data_deletion_date for s in subs if s.data_deletion_date), default=None)
+        # Keyed by the first request told of: a worker that crashed before committing finds the same set again.
+        queue_email(customer=customer, template_key="collections.suspended" if suspending else "collections.reactivated",
+                    dedupe_key=f"opreq:{untold[0].pk}:{req.action}:email",
+                    context={"customer_name": customer.name, "subscriptions": [str(s) for s in subs],
+                             "reason": untold[0].reason, "deletion_date": deletion.isoformat() if deletion else "",
+                             "amount_due": str(overdue_balance(customer)), "currency": customer.currency})
     OperatorRequest.objects.filter(pk__in=[r.pk for r in untold]).update(told_at=timezone.now())
 
 
@@ -290,6 +294,24 @@ def _suspended_by_another(req: OperatorRequest, sub) -> bool:
     return sub.suspended_at is not None and OperatorRequest.objects.filter(
         subscription=sub, action=OperatorRequest.SUSPEND, status=RequestStatus.DONE, done_at__gte=sub.suspended_at,
     ).exclude(pk=req.pk).exists()
+
+
+def _lock_customer(customer_id: int) -> None:
+    """Workers finishing requests of one customer take turns, so the last to finish sees the others' work and
+    tells the customer. Taken first in those transactions, as a payment's transaction takes it before it cancels
+    queued suspensions: one order, no deadlock."""
+    from partnerdesk.customers.models import Customer
+
+    Customer.objects.select_for_update().filter(pk=customer_id).exists()
+
+
+def _skip(req: OperatorRequest, customer, note: str) -> str:
+    """End a request that had nothing to do; it may have been the last one an email waited for."""
+    with transaction.atomic():
+        _lock_customer(customer.pk)
+        _finish(req, RequestStatus.SKIPPED, note=note)
+        _tell_customer_when_all_done(req, customer)
+    return "skipped"
 
 
 def _finish(req: OperatorRequest, status: str, note: str = "") -> str:
@@ -302,10 +324,11 @@ def _retry(req: OperatorRequest, error: str) -> str:
     # The exponent is capped too: after some 40 attempts (two days of outage) 2 ** n seconds overflows timedelta.
     delay = min(dt.timedelta(seconds=30 * 2 ** min(attempts - 1, 20)), MAX_BACKOFF)
     with transaction.atomic():
+        _lock_customer(req.customer_id)
         OperatorRequest.objects.filter(pk=req.pk).update(status=RequestStatus.PENDING, attempts=attempts,
                                                          last_error=error[:2000], next_attempt_at=timezone.now() + delay)
-        if attempts == 1:  # no longer holding up the email for what other requests have done
-            _tell_customer_when_all_done(req, req.customer)
+        # Waiting for its next attempt, it no longer holds up the email for what other requests have done.
+        _tell_customer_when_all_done(req, req.customer)
     return "retry"
 
 
@@ -327,9 +350,12 @@ def reactivate_if_cleared(*, customer, cause: str, actor=None) -> list[OperatorR
     """
     if _still_overdue(customer):
         return []
-    # Suspensions queued but not yet carried out (the operator was down) are no longer wanted.
-    OperatorRequest.objects.filter(customer=customer, action=OperatorRequest.SUSPEND, status=RequestStatus.PENDING).update(
+    # Suspensions queued but not yet carried out (the operator was down) are no longer wanted; and the customer
+    # is not told now of suspensions about to be undone: the "access restored" email closes the loop.
+    suspensions = OperatorRequest.objects.filter(customer=customer, action=OperatorRequest.SUSPEND)
+    suspensions.filter(status=RequestStatus.PENDING).update(
         status=RequestStatus.CANCELLED, done_at=timezone.now(), last_error=f"not needed: {cause}")
+    suspensions.filter(status=RequestStatus.DONE, told_at__isnull=True).update(told_at=timezone.now())
     subs = list(Subscription.objects.filter(customer=customer, status=SubscriptionStatus.SUSPENDED,
                                             suspension_reason=SuspensionReason.NON_PAYMENT))
     if not subs:

@@ -1,11 +1,14 @@
 from django.db import migrations, models
-from django.db.models import F
+from django.db.models import Exists, OuterRef
 
 
 def told_before(apps, schema_editor):
-    # Requests done before this field existed were told of as they finished (one email per cause).
+    # Before this field, the customer was emailed once per cause, when all of the cause's requests had ended: a
+    # done request was told of unless a request of its cause is still to be carried out.
     OperatorRequest = apps.get_model("dunning", "OperatorRequest")
-    OperatorRequest.objects.filter(status="done").update(told_at=F("done_at"))
+    waiting = OperatorRequest.objects.filter(customer_id=OuterRef("customer_id"), action=OuterRef("action"),
+                                             cause=OuterRef("cause"), status__in=["pending", "in_progress"])
+    OperatorRequest.objects.filter(status="done").exclude(Exists(waiting)).update(told_at=models.F("done_at"))
 
 
 class Migration(migrations.Migration):

@@ -256,7 +256,7 @@ def test_two_workers_suspending_a_customers_subscriptions_crosswise_still_tell_i
     assert outcomes == ["done", "done", "skipped", "skipped"]
     [email] = OutboundEmail.objects.filter(customer=customer, template_key="collections.suspended")
     assert email.context["subscriptions"] == [str(first_sub), str(second_sub)]
-    assert set(OperatorRequest.objects.filter(status="done").values_list("told_at", flat=True)) != {None}
+    assert not OperatorRequest.objects.filter(status="done", told_at__isnull=True).exists()
 
 
 def test_two_workers_suspending_the_same_subscription_at_once_record_it_once(operator, smtp_server):
@@ -291,23 +291,119 @@ def test_two_workers_suspending_the_same_subscription_at_once_record_it_once(ope
     assert sub.suspended_at == suspended_at  # the suspension began when it first did
 
 
-@pytest.mark.parametrize("operator_fails", [False, True])
-def test_suspensions_of_the_same_day_are_told_together_unless_one_keeps_failing(operator, smtp_server, operator_fails):
-    from partnerdesk.dunning.services import _carry_out
-
+def _two_invoices_suspending_one_subscription_each(operator, name, email):
     suspension = stage_at(21)
     suspension.suspend_scope = SuspendScope.INVOICE
     suspension.save()
     with at("2026-10-01"):
-        customer = make_customer("Fabrikam 无锡", contact={"name": "AP", "email": "ap@fabrikam-wx.example.cn"})
+        customer = make_customer(name, contact={"name": "AP", "email": email})
         operator.add_subscription(customer, offerName="Microsoft 365 E3")
         operator.add_subscription(customer, offerName="Azure plan")
         first_sub, second_sub = sync_subscriptions(customer, actor=None)
-    for amount, sub in (("100.00", first_sub), ("200.00", second_sub)):
-        make_invoice(customer, amount, issue_date=AS_OF - dt.timedelta(days=51), subscription=sub)
+    invoices = [make_invoice(customer, amount, issue_date=AS_OF - dt.timedelta(days=51), subscription=sub)
+                for amount, sub in (("100.00", first_sub), ("200.00", second_sub))]
     record()
     first, second = OperatorRequest.objects.order_by("subscription_id").select_related("subscription__customer")
     assert (first.subscription, second.subscription) == (first_sub, second_sub) and first.cause != second.cause
+    return customer, invoices, first, second
+
+
+def test_two_workers_finishing_at_once_tell_the_customer_once(operator, smtp_server, monkeypatch):
+    """Each worker suspends one subscription at the operator, then records it and checks, before committing,
+    whether the other is done. On PostgreSQL both start recording together (a barrier holds them until both have
+    the operator's answer): without the customer's lock each would see the other still to do, and nobody would
+    email. SQLite lets one writer in at a time, so there they race as they come."""
+    import threading
+
+    from partnerdesk.dunning import services
+
+    customer, invoices, first, second = _two_invoices_suspending_one_subscription_each(
+        operator, "Contoso 秦皇岛", "ap@contoso-qhd.example.cn")
+    if connection.vendor == "postgresql":
+        from partnerdesk.customers import services as customers
+
+        barrier = threading.Barrier(2, timeout=20)
+        real_suspend = customers.suspend_subscription
+
+        def suspend_then_wait(*args, **kwargs):
+            done = real_suspend(*args, **kwargs)
+            barrier.wait()
+            return done
+
+        monkeypatch.setattr(customers, "suspend_subscription", suspend_then_wait)
+    outcomes, errors = [], []
+
+    def worker(pk):
+        try:
+            outcomes.append(services._carry_out(OperatorRequest.objects.select_related("subscription__customer").get(pk=pk)))
+        except Exception as exc:  # noqa: BLE001 (reported below)
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    with at(AS_OF.isoformat(), hour=9):
+        threads = [threading.Thread(target=worker, args=(req.pk,)) for req in (first, second)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+    assert not errors and outcomes == ["done", "done"]
+    [email] = OutboundEmail.objects.filter(customer=customer, template_key="collections.suspended")
+    assert sorted(email.context["subscriptions"]) == sorted([str(first.subscription), str(second.subscription)])
+
+
+def test_a_payment_before_the_days_suspensions_settle_leaves_nothing_untold(operator, smtp_server):
+    """One suspension is done and its email waits for the other, still queued; then the customer pays. The queued
+    one is cancelled, the done one is undone, and the customer hears "access restored", not a late "suspended"."""
+    from partnerdesk.billing.services import record_payment
+    from partnerdesk.dunning.services import _carry_out
+
+    customer, invoices, first, second = _two_invoices_suspending_one_subscription_each(
+        operator, "Contoso 大连", "ap@contoso-dl.example.cn")
+    with at(AS_OF.isoformat(), hour=9):
+        assert _carry_out(first) == "done"
+        assert not OutboundEmail.objects.filter(template_key="collections.suspended").exists()  # waits for the other
+        record_payment(customer=customer, amount="300.00", received_on=AS_OF, method="bank_transfer", actor=None)
+    second.refresh_from_db()
+    assert second.status == "cancelled"
+    assert not OperatorRequest.objects.filter(status="done", told_at__isnull=True).exists()  # nothing left untold
+    assert not OutboundEmail.objects.filter(template_key="collections.suspended").exists()
+    [restored] = OutboundEmail.objects.filter(template_key="collections.reactivated")
+    assert restored.context["subscriptions"] == [str(first.subscription)]
+
+
+def test_a_suspension_a_sync_saw_first_still_records_its_reason(operator, smtp_server, monkeypatch):
+    """A sync between the operator's answer and the local update records the suspension without a reason; the
+    suspension still reads "non-payment", so paying reactivates it."""
+    from partnerdesk.customers import services as customers
+    from partnerdesk.dunning.services import _carry_out
+
+    customer, invoices, first, second = _two_invoices_suspending_one_subscription_each(
+        operator, "Contoso 营口", "ap@contoso-yk.example.cn")
+    real_call = customers._operator_call
+    synced = []
+
+    def call_then_sync(fn, *args, **kwargs):
+        answer = real_call(fn, *args, **kwargs)
+        if not synced:
+            synced.append(True)
+            sync_subscriptions(customer, actor=None)  # another worker's sync lands first
+        return answer
+
+    monkeypatch.setattr(customers, "_operator_call", call_then_sync)
+    with at(AS_OF.isoformat(), hour=9):
+        assert _carry_out(first) == "done"
+    sub = Subscription.objects.get(pk=first.subscription_id)
+    assert sub.status == "suspended" and sub.suspension_reason == "non_payment"
+
+
+@pytest.mark.parametrize("operator_fails", [False, True])
+def test_suspensions_of_the_same_day_are_told_together_unless_one_keeps_failing(operator, smtp_server, operator_fails):
+    from partnerdesk.dunning.services import _carry_out
+
+    customer, invoices, first, second = _two_invoices_suspending_one_subscription_each(
+        operator, "Fabrikam 无锡", "ap@fabrikam-wx.example.cn")
+    first_sub, second_sub = first.subscription, second.subscription
     suspended_emails = OutboundEmail.objects.filter(customer=customer, template_key="collections.suspended").order_by("id")
     with at(AS_OF.isoformat(), hour=9):
         assert _carry_out(first) == "done"

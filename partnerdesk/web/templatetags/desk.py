@@ -154,6 +154,14 @@ def system_text(text) -> str:
 
 
 @register.filter
+def system_name(text) -> str:
+    """The name PartnerDesk gave a record, in the reader's language (other names as they are)."""
+    from partnerdesk.service_messages import translate_system_name
+
+    return translate_system_name(text) if isinstance(text, str) else text
+
+
+@register.filter
 def action_label(code) -> str:
     """An audit action's name in the reader's language."""
     from partnerdesk.audit.labels import action_label as label

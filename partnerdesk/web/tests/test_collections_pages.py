@@ -70,7 +70,7 @@ def test_the_dashboard_shows_receivables_runs_and_what_needs_attention(people, i
     assert 'data-testid="overdue">¥4,300.00<' in body
     assert "<svg" in body and body.count('<g class="bar ') == 5 and "<script" not in body
     assert "operator answered 503: try later" in body  # the failing operator request and its error
-    assert "Failing since" in body and "2026-10-20 09:00" in body  # queued then (Beijing time)
+    assert "First requested" in body and "2026-10-20 09:00" in body  # queued then (Beijing time)
     assert "Acme 上海" in body and acme_invoice_number(collections_history) in body  # the call to make
     assert "2026-10-19" in body  # the last run
     assert reverse("report_aging_csv") in body
