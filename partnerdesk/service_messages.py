@@ -294,6 +294,11 @@ SYSTEM_PATTERNS = [
      gettext_noop("the subscription is %(status)s")),
     (re.compile(r"^the operator reports the subscription as (?P<status>\w+)$"),
      gettext_noop("the operator reports the subscription as %(status)s")),
+    (re.compile(r"^invoice (?P<number>\S+) is (?P<status>\w+): no call needed$"),
+     gettext_noop("invoice %(number)s is %(status)s: no call needed")),
+    (re.compile(r"^call about (?P<invoice>\S+)$"), gettext_noop("call about %(invoice)s")),
+    (re.compile(r"^suspend (?P<subscription>.+)$"), gettext_noop("suspend %(subscription)s")),
+    (re.compile(r"^reactivate (?P<subscription>.+)$"), gettext_noop("reactivate %(subscription)s")),
     (re.compile(r"^not needed: (?P<cause>.+)$"),
      gettext_noop("no longer needed (%(cause)s)")),
 ]

@@ -8,6 +8,7 @@ ACTION_LABELS = {
     "api_token.revoked": _("API token revoked"),
     "calendar.year_loaded": _("Working-day calendar loaded"),
     "calendar.year_set": _("Working-day calendar corrected"),
+    "collections.call_closed": _("Collections call no longer needed"),
     "collections.call_done": _("Collections call made"),
     "collections.policy_acknowledged": _("Collections policy acknowledged"),
     "collections.policy_changed": _("Collections policy changed"),

@@ -184,7 +184,7 @@ class CallTask(models.Model):
         constraints = [models.UniqueConstraint(fields=["key"], name="call_task_once")]
 
     def __str__(self) -> str:
-        return f"call {self.customer_id}: {self.note}"
+        return f"call about {self.invoice}" if self.invoice_id else f"call to customer {self.customer_id}"
 
 
 class RequestStatus(models.TextChoices):
@@ -222,6 +222,9 @@ class OperatorRequest(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["subscription", "action", "cause"], name="operator_request_once")]
         indexes = [models.Index(fields=["status", "next_attempt_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.subscription}"
 
 
 class CollectionsRun(models.Model):

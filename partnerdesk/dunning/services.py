@@ -151,6 +151,22 @@ def complete_call(task: CallTask, *, actor, note: str) -> CallTask:
     return task
 
 
+@transaction.atomic
+def close_calls_no_longer_needed(*, customer) -> int:
+    """Close the open calls about invoices that are no longer open (paid, credited or voided): nobody should
+    phone a customer about an invoice it has paid."""
+    calls = list(CallTask.objects.select_for_update().filter(customer=customer, done_at__isnull=True,
+                                                            invoice__isnull=False)
+                 .exclude(invoice__status__in=OPEN_STATUSES).select_related("invoice"))
+    for call in calls:
+        call.done_at = timezone.now()
+        call.note = f"{call.note}\ninvoice {call.invoice.number} is {call.invoice.status}: no call needed".strip()
+        call.save(update_fields=["done_at", "note"])
+        record(actor=None, action="collections.call_closed", obj=call, customer=customer,
+               reason=f"invoice {call.invoice.number} is {call.invoice.status}: no call needed")
+    return len(calls)
+
+
 # --- operator requests ------------------------------------------------------------------------------------
 
 

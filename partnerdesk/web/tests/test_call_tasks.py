@@ -107,3 +107,24 @@ def test_other_roles_and_other_customers(people, globex, call):
 def test_the_form_is_translated(people, call):
     body = client_for(people["collections"], language="zh-hans").get(reverse("dashboard")).content.decode()
     assert "标记为已完成" in body
+
+
+@pytest.mark.django_db(transaction=True)  # the call closes once the payment has committed
+def test_a_call_about_an_invoice_paid_meanwhile_closes_itself(people, acme, call):
+    from partnerdesk.billing.services import record_payment
+
+    other = make_invoice(acme, "50.00", issue_date=dt.date(2026, 1, 20), due_date=dt.date(2026, 2, 19))
+    other_call = CallTask.objects.create(customer=acme, invoice=other, key="t:call:acme:2", due_on=dt.date(2026, 3, 1))
+    # Paying the first invoice in full (oldest due first) leaves the second open: its call stays.
+    record_payment(customer=acme, amount="1280.00", received_on=timezone.localdate(), method="bank_transfer",
+                   actor=people["finance"])
+    call.refresh_from_db()
+    other_call.refresh_from_db()
+    assert call.done_at is not None and other_call.done_at is None
+    assert call.note.endswith(f"invoice {call.invoice.number} is paid: no call needed")
+    entry = AuditEntry.objects.get(action="collections.call_closed")
+    assert entry.customer == acme and entry.actor is None
+    body = client_for(people["collections"], language="zh-hans").get(reverse("dashboard")).content.decode()
+    assert other.number in body and call.invoice.number not in body
+    audit = client_for(people["auditor"], language="zh-hans").get(reverse("audit_list")).content.decode()
+    assert "催收电话已无需拨打" in audit and "无需再打电话" in audit
