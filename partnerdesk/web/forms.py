@@ -106,6 +106,8 @@ class RecordPaymentForm(forms.Form):
                                 help_text=_("Bank transaction number, Alipay or WeChat Pay order number."))
     # A fresh key per rendered form: submitting the same form twice records one payment.
     idempotency_key = forms.CharField(widget=forms.HiddenInput, required=False, max_length=100)
+    # Offered only when the customer already has a payment with this reference (see web.views.billing).
+    record_anyway = forms.BooleanField(label=_("It is a different payment: record it anyway"), required=False)
 
     def __init__(self, *args, today=None, **kwargs):
         kwargs.setdefault("initial", {})

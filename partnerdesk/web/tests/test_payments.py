@@ -82,14 +82,23 @@ def test_a_payment_dated_a_mistyped_year_is_refused(people, acme):
     assert Payment.objects.get().received_on.isoformat() == a_year_ago
 
 
-def test_the_same_bank_reference_twice_is_recorded_with_a_warning(people, acme):
-    first = pay(client_for(people["finance"]), acme, reference="ICBC-7788").content.decode()
-    assert "Another payment" not in first
-    again = pay(client_for(people["finance"]), acme, reference="icbc-7788", amount="1000.00").content.decode()
-    assert "Another payment of this customer has the reference ICBC-7788: ¥1,000.00 received on 2026-03-10." in again
-    assert Payment.objects.count() == 2  # it may be real money: recorded, with the warning
-    other = pay(client_for(people["finance"], language="zh-hans"), acme, reference="ICBC-7788").content.decode()
-    assert "该客户的另一笔收款使用了相同的参考号 icbc-7788" in other  # the latest of them
+def test_the_same_bank_reference_again_is_asked_about_before_it_is_recorded(people, acme):
+    c = client_for(people["finance"])
+    assert pay(c, acme, reference="ICBC-7788").redirect_chain
+    again = pay(c, acme, reference="icbc-7788", amount="500.00")
+    assert not again.redirect_chain and Payment.objects.count() == 1  # not recorded: asked first
+    assert again.context["form"].errors["reference"] == [
+        "This customer already has a payment with this reference: ¥1,000.00 received on 2026-03-10. Is this the same money?"]
+    assert "It is a different payment: record it anyway" in again.content.decode()
+    confirmed = pay(c, acme, reference="icbc-7788", amount="500.00", record_anyway="on")
+    assert confirmed.redirect_chain and Payment.objects.count() == 2
+    # Another customer's reference, and a form sent twice, are not asked about.
+    assert pay(c, acme, reference="ICBC-9999").redirect_chain
+    form = {"reference": "CMB-1", "idempotency_key": "k-1"}
+    assert pay(c, acme, **form).redirect_chain and pay(c, acme, **form).redirect_chain
+    assert Payment.objects.filter(reference="CMB-1").count() == 1
+    zh = pay(client_for(people["finance"], language="zh-hans"), acme, reference="ICBC-7788").content.decode()
+    assert "该客户已有一笔相同参考号的收款" in zh and "这是另一笔款项，仍然记录" in zh
 
 
 def test_service_refusals_are_translated(people, acme):

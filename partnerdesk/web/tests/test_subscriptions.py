@@ -65,6 +65,21 @@ def test_operator_failure_is_a_message_and_nothing_changes(people, acme, acme_su
     assert sub.status == "active"
 
 
+def test_an_unreachable_operator_keeps_the_form_and_says_so_in_the_readers_language(people, acme, acme_subscriptions,
+                                                                                   operator):
+    import partnerdesk.gateway as gateway
+
+    operator.fail_with = gateway.OperatorError(
+        "The operator is unavailable: PATCH /v1/customers/x/subscriptions/y failed after 4 attempts "
+        "(last: HTTP 503). Try again later.")
+    sub = acme_subscriptions["sub-acme-e3"]
+    response = suspend(client_for(people["billing_agent"], language="zh-hans"), acme, sub)
+    body = response.content.decode()
+    assert response.status_code == 200 and response.context["form"].non_field_errors()
+    assert "运营方暂时无法访问，请稍后重试。" in body and "HTTP 503" in body  # the detail is kept for support
+    assert response.context["form"]["reason"].value()  # what was typed is still there to send again
+
+
 def test_reactivating(people, acme, acme_subscriptions):
     sub = acme_subscriptions["sub-acme-d365"]
     suspend_subscription(sub, actor=None, reason_code="non_payment", reason="overdue")

@@ -19,44 +19,50 @@ from ..templatetags.desk import money
 def payment_new(request, pk):
     """Record money received from a customer; it is applied to open invoices, oldest due first."""
     customer = get_customer_or_404(request.user, pk)
+    same_reference = None
     with timezone.override(customer_zone(customer)):
         form = RecordPaymentForm(request.POST or None, today=timezone.localdate())
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
-            try:
-                result = record_payment(customer=customer, amount=data["amount"], received_on=data["received_on"],
-                                        method=data["method"], reference=data["reference"].strip(),
-                                        idempotency_key=data["idempotency_key"] or None, actor=request.user)
-            except DomainError as exc:
-                add_domain_error(form, exc)
+            same_reference = None if data["record_anyway"] else _same_reference(customer, data)
+            if same_reference is not None:
+                form.add_error("reference", _("This customer already has a payment with this reference: %(amount)s "
+                                              "received on %(date)s. Is this the same money?") % {
+                    "amount": money(same_reference.amount, same_reference.currency),
+                    "date": same_reference.received_on.isoformat()})
             else:
-                balance = money(customer_balance(customer), customer.currency)
-                if result.created:
-                    messages.success(request, _("Payment of %(amount)s recorded. New balance: %(balance)s.") % {
-                        "amount": money(result.payment.amount, result.payment.currency), "balance": balance})
-                    _warn_of_a_same_reference(request, result.payment)
+                try:
+                    result = record_payment(customer=customer, amount=data["amount"], received_on=data["received_on"],
+                                            method=data["method"], reference=data["reference"].strip(),
+                                            idempotency_key=data["idempotency_key"] or None, actor=request.user)
+                except DomainError as exc:
+                    add_domain_error(form, exc)
                 else:
-                    messages.info(request, _("This payment was already recorded (the form was sent twice); "
-                                             "nothing was added. Balance: %(balance)s.") % {"balance": balance})
-                return redirect("customer_detail", pk=customer.pk)
+                    balance = money(customer_balance(customer), customer.currency)
+                    if result.created:
+                        messages.success(request, _("Payment of %(amount)s recorded. New balance: %(balance)s.") % {
+                            "amount": money(result.payment.amount, result.payment.currency), "balance": balance})
+                    else:
+                        messages.info(request, _("This payment was already recorded (the form was sent twice); "
+                                                 "nothing was added. Balance: %(balance)s.") % {"balance": balance})
+                    return redirect("customer_detail", pk=customer.pk)
         return render(request, "web/billing/payment_new.html", {
             "customer": customer, "form": form, "balance": customer_balance(customer),
-            "open_invoices": open_invoices(customer),
+            "open_invoices": open_invoices(customer), "same_reference": same_reference,
         })
 
 
-def _warn_of_a_same_reference(request, payment) -> None:
-    """A bank reference recorded twice is most often the same money entered twice (a new form, so a new
-    idempotency key): say so, with the earlier payment, rather than refuse a payment that may be real."""
-    if not payment.reference:
-        return
-    earlier = (Payment.objects.filter(customer_id=payment.customer_id, reference__iexact=payment.reference)
-               .exclude(pk=payment.pk).order_by("-id").first())
-    if earlier is not None:
-        messages.warning(request, _("Another payment of this customer has the reference %(reference)s: %(amount)s "
-                                    "received on %(date)s. If this one is the same money, refund it.") % {
-            "reference": earlier.reference, "amount": money(earlier.amount, earlier.currency),
-            "date": earlier.received_on.isoformat()})
+def _same_reference(customer, data):
+    """An earlier payment of the customer with this bank reference: most often the same money entered again (in
+    a new form, so with a new idempotency key). Asked before recording, as a recorded payment is applied at once.
+    None for a form sent twice, which the idempotency key answers."""
+    reference = data["reference"].strip()
+    if not reference:
+        return None
+    key = data["idempotency_key"] or None
+    if key and Payment.objects.filter(idempotency_key=key).exists():
+        return None
+    return Payment.objects.filter(customer=customer, reference__iexact=reference).order_by("-id").first()
 
 
 def statement_context(request, customer) -> dict:

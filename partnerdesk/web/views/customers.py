@@ -128,11 +128,14 @@ def customer_import(request):
     })
 
 
-def _operator_message(request, exc: DomainError) -> None:
+def _operator_text(exc: DomainError) -> str:
     if isinstance(exc, OperatorFailure):
-        messages.error(request, _("The operator did not accept the change: %(detail)s") % {"detail": exc.message})
-    else:
-        messages.error(request, translate_service_message(exc.message))
+        return _("The operator did not accept the change: %(detail)s") % {"detail": translate_service_message(exc.message)}
+    return translate_service_message(exc.message)
+
+
+def _operator_message(request, exc: DomainError) -> None:
+    messages.error(request, _operator_text(exc))
 
 
 @require_POST
@@ -167,8 +170,7 @@ def subscription_suspend(request, pk, sub_pk):
             sub = suspend_subscription(sub, actor=request.user, reason_code=form.cleaned_data["reason_code"],
                                        reason=form.cleaned_data["reason"])
         except (OperatorFailure, Conflict) as exc:
-            _operator_message(request, exc)
-            return redirect("customer_detail", pk=customer.pk)
+            form.add_error(None, _operator_text(exc))  # the form again, with the reason typed: try again later
         except DomainError as exc:
             add_domain_error(form, exc)
         else:
@@ -195,8 +197,7 @@ def subscription_reactivate(request, pk, sub_pk):
         try:
             sub = reactivate_subscription(sub, actor=request.user, reason=form.cleaned_data["reason"])
         except (OperatorFailure, Conflict) as exc:
-            _operator_message(request, exc)
-            return redirect("customer_detail", pk=customer.pk)
+            form.add_error(None, _operator_text(exc))  # the form again, with the reason typed: try again later
         except DomainError as exc:
             add_domain_error(form, exc)
         else:
