@@ -175,6 +175,13 @@ class AuditFilterForm(forms.Form):
 class ApiTokenForm(forms.Form):
     name = forms.CharField(label=_("Token name"), max_length=100,
                            widget=forms.TextInput(attrs={"placeholder": _("e.g. reconciliation script")}))
+    # A fresh key per rendered form: the page that shows a new token's value answers a POST, and reloading it
+    # must not create a second token.
+    form_key = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("initial", {}).setdefault("form_key", uuid.uuid4().hex)
+        super().__init__(*args, **kwargs)
 
 
 # --- collections ------------------------------------------------------------------------------------------

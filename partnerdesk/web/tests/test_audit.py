@@ -53,7 +53,7 @@ def test_actions_and_the_reasons_partnerdesk_wrote_read_in_the_readers_language(
                    reason="客户来电确认")
     body = client_for(people["auditor"], language="zh-hans").get(reverse("audit_list")).content.decode()
     assert "已记录收款" in body and "payment.recorded" in body  # the name, and the code to filter by
-    assert "已撤销 API 令牌" in body and "由其所有者在网页界面中撤销" in body
+    assert "已吊销 API 令牌" in body and "由其所有者在网页界面中吊销" in body
     assert "客户来电确认" in body  # what a person typed, as typed
     body = client_for(people["auditor"], language="zh-hant").get(reverse("audit_list")).content.decode()
     assert "已記錄收款" in body and "由其擁有者在網頁介面中撤銷" in body

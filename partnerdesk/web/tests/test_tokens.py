@@ -40,3 +40,16 @@ def test_another_users_token_cannot_be_revoked(people):
     assert client_for(people["admin"]).post(reverse("token_revoke", args=[token.pk])).status_code == 404
     assert client_for(people["acme_user"]).post(reverse("token_revoke", args=[token.pk])).status_code == 404
     assert user_for_token(raw) == people["finance"]
+
+
+def test_reloading_the_page_that_shows_a_new_token_does_not_create_another(people):
+    c = client_for(people["finance"])
+    form = {"name": "对账脚本", "form_key": "k-42"}
+    first = c.post(reverse("token_list"), form)
+    assert first.context["raw_token"]
+    again = c.post(reverse("token_list"), form)  # the browser's "resend" on reload
+    assert again.context["raw_token"] is None
+    assert "This form already created its token" in again.content.decode()
+    assert ApiToken.objects.filter(user=people["finance"]).count() == 1
+    assert c.post(reverse("token_list"), {"name": "second", "form_key": "k-43"}).context["raw_token"]
+    assert ApiToken.objects.filter(user=people["finance"]).count() == 2

@@ -12,6 +12,8 @@ from partnerdesk.errors import DomainError
 from ..access import signed_in
 from ..forms import ApiTokenForm, add_domain_error
 
+USED_FORM_KEYS = "api_token_form_keys"
+
 
 @never_cache
 @signed_in
@@ -20,12 +22,22 @@ def token_list(request):
     form = ApiTokenForm(request.POST or None)
     raw = None
     if request.method == "POST" and form.is_valid():
-        try:
-            token, raw = create_api_token(user=request.user, name=form.cleaned_data["name"], actor=request.user)
-        except DomainError as exc:
-            add_domain_error(form, exc)
-        else:
+        # The keys of the forms that already created a token (not secret: the token's value is never kept).
+        used = request.session.get(USED_FORM_KEYS, [])
+        key = form.cleaned_data["form_key"]
+        if key and key in used:
+            messages.info(request, _("This form already created its token; its value was shown once. If you did not "
+                                     "copy it, revoke it and create another."))
             form = ApiTokenForm()
+        else:
+            try:
+                token, raw = create_api_token(user=request.user, name=form.cleaned_data["name"], actor=request.user)
+            except DomainError as exc:
+                add_domain_error(form, exc)
+            else:
+                if key:
+                    request.session[USED_FORM_KEYS] = (used + [key])[-20:]
+                form = ApiTokenForm()
     tokens = request.user.api_tokens.order_by("-created_at", "-id")
     return render(request, "web/account/tokens.html", {"form": form, "tokens": tokens, "raw_token": raw})
 
