@@ -30,6 +30,9 @@ class Command(BaseCommand):
         with demo_simulator(port=simulator_port, state_file=settings.VAR_DIR / "simulator.json") as handle:
             if not Customer.objects.exists():
                 self.stdout.write("Loading demo data (first run)…")
+                # A new database starts a new operator too: subscriptions left in the state file by an earlier
+                # demo would show twice, suspended with no reason.
+                handle.simulator.reset()
                 load_demo(simulator=handle.simulator)
             with translation.override("en"):
                 demo_users = ensure_demo_users(password)
