@@ -289,6 +289,7 @@ SYSTEM_FIXED = [
     gettext_noop("Second notice"),
     gettext_noop("Final notice"),
     gettext_noop("Suspension"),
+    gettext_noop("Data deletion warning"),  # the preview's name for that step (dunning.engine)
 ]
 SYSTEM_PATTERNS = [
     (re.compile(r"^Non-payment: invoice (?P<number>\S+) unpaid (?P<days>\d+) days after its due date$"),

@@ -646,4 +646,38 @@ def preview(as_of: dt.date, days: int, *, customer_ids=None) -> list[PreviewItem
             actions = [a for a, on in (("notice" if stage.offset_days > 0 else "reminder", stage.send_notice),
                                        ("call", stage.call_task), ("suspend", stage.suspend), ("cancel", stage.cancel)) if on]
             items.append(PreviewItem(day, due.customer_id, due.customer_name, due.number, stage.name, actions))
+    items.extend(_deletion_warnings_ahead(as_of, days, customer_ids=customer_ids))
+    items.sort(key=lambda item: item.date)  # (stable: within a day, in customer order)
+    return items
+
+
+def _deletion_warnings_ahead(as_of: dt.date, days: int, *, customer_ids=None) -> list[PreviewItem]:
+    """The data-deletion warnings the runs of the next days would send, as deletion_warnings() picks them each
+    day, for subscriptions suspended now. (Subscriptions that the preview itself suspends are warned 45 days on
+    at the earliest: past any preview of a few weeks.)"""
+    from partnerdesk.customers.models import DATA_DELETION_DAYS
+
+    policies, own, exempt = _policies_by_customer()
+    default = next(p for p in policies.values() if p.is_default)
+    subs = Subscription.objects.filter(status=SubscriptionStatus.SUSPENDED, suspended_at__isnull=False).select_related("customer")
+    if customer_ids is not None:
+        subs = subs.filter(customer_id__in=customer_ids)
+    ahead = []
+    for sub in subs.exclude(customer_id__in=exempt).order_by("customer__name", "id"):
+        warning_days = policies.get(own.get(sub.customer_id), default).deletion_warning_days
+        suspended_on = sub.data_deletion_date - dt.timedelta(days=DATA_DELETION_DAYS)
+        for n in range(days):
+            day = as_of + dt.timedelta(days=n)
+            reached = [w for w in warning_days if suspended_on + dt.timedelta(days=w) <= day]
+            if day >= sub.data_deletion_date:
+                break
+            if reached:
+                ahead.append((day, sub, f"sub:{sub.pk}:deletion:{max(reached)}:{suspended_on.isoformat()}"))
+    done = set(CollectionsAction.objects.filter(key__in=[key for _, _, key in ahead]).values_list("key", flat=True))
+    items = []
+    for day, sub, key in ahead:
+        if key not in done:
+            done.add(key)  # sent on the first day it is due
+            items.append(PreviewItem(day, sub.customer_id, sub.customer.name, str(sub), "Data deletion warning",
+                                     ["deletion_warning"]))
     return items

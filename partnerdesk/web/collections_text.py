@@ -20,6 +20,7 @@ PREVIEW_ACTIONS = {
     "call": gettext_lazy("Phone call"),
     "suspend": gettext_lazy("Suspension"),
     "cancel": gettext_lazy("Cancellation flagged"),
+    "deletion_warning": gettext_lazy("Data deletion warning"),
 }
 
 # The counts a collections run records.

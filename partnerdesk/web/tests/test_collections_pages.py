@@ -124,6 +124,24 @@ def test_the_preview_shows_what_the_next_days_would_do_per_customer(people, acme
     assert bad.status_code == 200 and "Ensure this value is less than or equal to 60" in bad.content.decode()
 
 
+def test_the_preview_shows_the_data_deletion_warnings_to_come(people, acme, acme_subscriptions, frozen):
+    from partnerdesk.customers.services import suspend_subscription
+    from partnerdesk.dunning import engine
+
+    sub = suspend_subscription(acme_subscriptions["sub-acme-e3"], actor=None, reason_code="non_payment", reason="overdue")
+    assert sub.data_deletion_date == dt.date(2026, 12, 19)  # suspended 20 October: warnings 45 and 55 days on
+    warnings = [i for i in engine.preview(dt.date(2026, 10, 20), 60) if i.actions == ["deletion_warning"]]
+    assert [(i.date, i.invoice_number) for i in warnings] == [(dt.date(2026, 12, 4), str(sub)), (dt.date(2026, 12, 14), str(sub))]
+    assert not [i for i in engine.preview(dt.date(2026, 10, 20), 44) if i.actions == ["deletion_warning"]]
+    # Once the run has sent the first, the preview shows only the second.
+    CollectionsAction.objects.create(key=f"sub:{sub.pk}:deletion:45:2026-10-20", customer=acme, subscription=sub,
+                                     kind=ActionKind.DELETION_WARNING, as_of=dt.date(2026, 12, 4))
+    assert [i.date for i in engine.preview(dt.date(2026, 10, 20), 60) if i.actions == ["deletion_warning"]] == [
+        dt.date(2026, 12, 14)]
+    body = client_for(people["collections"], language="zh-hans").get(reverse("collections_preview"), {"days": 60}).content.decode()
+    assert "2026-12-14" in body and "数据删除警告" in body and str(sub) in body
+
+
 def test_running_collections_now_needs_collections_manage_and_a_post(people, frozen):
     assert client_for(people["collections"]).get(reverse("collections_run_now")).status_code == 405
     for role in ["billing_agent", "finance", "auditor"]:
