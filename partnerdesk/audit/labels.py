@@ -43,6 +43,19 @@ ACTION_LABELS = {
 }
 
 
+def codes_named(text: str) -> list[str]:
+    """The actions whose name, in the active language or in English, contains `text` ("收款" finds the payment
+    actions), for the log's filter."""
+    from django.utils import translation
+
+    text = text.strip().lower()
+    if not text:
+        return []
+    with translation.override("en"):
+        english = {code: str(label).lower() for code, label in ACTION_LABELS.items()}
+    return sorted(code for code, label in ACTION_LABELS.items() if text in str(label).lower() or text in english[code])
+
+
 def action_label(code: str) -> str:
     """The action's name in the active language; an action without one shows as its code."""
     return str(ACTION_LABELS.get(code, code))

@@ -7,6 +7,7 @@ import uuid
 from decimal import Decimal
 
 from django.db import connection, models
+from django.db.models import Q
 
 from .models import AuditEntry
 
@@ -73,7 +74,10 @@ def filter_entries(queryset, *, customer_id=None, action=None, actor=None, objec
     if customer_id:
         queryset = queryset.filter(customer_id=customer_id)
     if action:
-        queryset = queryset.filter(action__startswith=action)
+        from .labels import codes_named
+
+        # The code's beginning ("payment.") or words of the action's name in the reader's language ("收款").
+        queryset = queryset.filter(Q(action__startswith=action) | Q(action__in=codes_named(action)))
     if actor:
         queryset = queryset.filter(actor_label=actor)
     if object_type:

@@ -155,7 +155,7 @@ class AuditFilterForm(forms.Form):
     customer = forms.ModelChoiceField(label=_("Customer"), required=False, queryset=None,
                                       empty_label=_("All customers"))
     action = forms.CharField(label=_("Action"), required=False, max_length=80,
-                             widget=forms.TextInput(attrs={"placeholder": "payment."}))
+                             widget=forms.TextInput(attrs={"placeholder": _("e.g. payment")}))
     actor = forms.CharField(label=_("Actor"), required=False, max_length=150)
     since = forms.DateField(label=_("From"), required=False, widget=DateInput())
     until = forms.DateField(label=_("To"), required=False, widget=DateInput())

@@ -59,3 +59,12 @@ def test_actions_and_the_reasons_partnerdesk_wrote_read_in_the_readers_language(
     assert "已記錄收款" in body and "由其擁有者在網頁介面中撤銷" in body
     body = client_for(people["auditor"]).get(reverse("audit_list")).content.decode()
     assert "Payment recorded" in body and "revoked by its owner in the web UI" in body
+
+
+def test_the_action_filter_finds_actions_by_their_name_in_the_readers_language(people, acme, invoices):
+    record_payment(customer=acme, amount="10.00", received_on=dt.date(2026, 3, 1), method="alipay", actor=people["finance"])
+    for language, words in [("zh-hans", "收款"), ("zh-hant", "收款"), ("en", "payment")]:
+        page = client_for(people["auditor"], language=language).get(reverse("audit_list"), {"action": words}).context["page"]
+        assert {e.action for e in page.object_list} == {"payment.recorded", "payment.allocated"}, language
+    page = client_for(people["auditor"], language="zh-hans").get(reverse("audit_list"), {"action": "发票已开具"}).context["page"]
+    assert {e.action for e in page.object_list} == {"invoice.issued"}
