@@ -646,12 +646,12 @@ def preview(as_of: dt.date, days: int, *, customer_ids=None) -> list[PreviewItem
             actions = [a for a, on in (("notice" if stage.offset_days > 0 else "reminder", stage.send_notice),
                                        ("call", stage.call_task), ("suspend", stage.suspend), ("cancel", stage.cancel)) if on]
             items.append(PreviewItem(day, due.customer_id, due.customer_name, due.number, stage.name, actions))
-    items.extend(_deletion_warnings_ahead(as_of, days, customer_ids=customer_ids))
+    items.extend(preview_deletion_warnings(as_of, days, customer_ids=customer_ids))
     items.sort(key=lambda item: item.date)  # (stable: within a day, in customer order)
     return items
 
 
-def _deletion_warnings_ahead(as_of: dt.date, days: int, *, customer_ids=None) -> list[PreviewItem]:
+def preview_deletion_warnings(as_of: dt.date, days: int, *, customer_ids=None) -> list[PreviewItem]:
     """The data-deletion warnings the runs of the next days would send, as deletion_warnings() picks them each
     day, for subscriptions suspended now. (Subscriptions that the preview itself suspends are warned 45 days on
     at the earliest: past any preview of a few weeks.)"""

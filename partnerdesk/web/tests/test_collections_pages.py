@@ -140,6 +140,12 @@ def test_the_preview_shows_the_data_deletion_warnings_to_come(people, acme, acme
         dt.date(2026, 12, 14)]
     body = client_for(people["collections"], language="zh-hans").get(reverse("collections_preview"), {"days": 60}).content.decode()
     assert "2026-12-14" in body and "数据删除警告" in body and str(sub) in body
+    # On the customer page, an invoice past its last stage, with its subscriptions suspended, says what comes next.
+    invoice = make_invoice(acme, "300.00", issue_date=dt.date(2026, 8, 1), due_date=dt.date(2026, 8, 31))
+    Invoice.objects.filter(pk=invoice.pk).update(collections_stage=5)
+    page = client_for(people["collections"]).get(reverse("customer_detail", args=[acme.pk])).content.decode()
+    row = page[page.index(invoice.number):][:1500]
+    assert "Data deletion warning · <strong>2026-12-14</strong>" in row
 
 
 def test_running_collections_now_needs_collections_manage_and_a_post(people, frozen):

@@ -356,6 +356,9 @@ def customer_collections_context(request, customer, **bound) -> dict:
         "published": published,
         "profile": profile,
         "invoice_rows": _invoice_rows(published),
+        # After the last stage, what still comes: the operator's data deletion, announced by these warnings.
+        "next_deletion_warning": next(iter(engine.preview_deletion_warnings(today, 61, customer_ids=[customer.pk])),
+                                      None),
         "log": (CollectionsAction.objects.filter(customer=customer)
                 .select_related("invoice", "subscription", "stage")[:LOG_ROWS]),
         "disputes": _disputes(customer, bound.get("resolve_form"), bound.get("resolve_for")),
