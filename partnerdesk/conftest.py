@@ -3,8 +3,10 @@
 import datetime as dt
 import uuid
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 
 from partnerdesk.accounts.models import Role
 from partnerdesk.accounts.services import create_api_token, create_user
@@ -13,6 +15,20 @@ from partnerdesk.customers.services import create_customer
 from partnerdesk.notifications.tests.conftest import smtp_server  # noqa: F401  (shared: a real SMTP server)
 
 STAFF_ROLES = [Role.ADMIN, Role.BILLING_AGENT, Role.COLLECTIONS, Role.FINANCE, Role.AUDITOR]
+SUITES_DAY = dt.datetime(2026, 11, 24, 10, tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
+@pytest.fixture(autouse=True)
+def _the_suites_clock(request):
+    """Every test runs on a ticking clock that starts at 24 November 2026, 10:00 in Beijing: the suite's data is
+    dated around then (invoices, payments, due dates), and a payment more than a year old is refused, so the
+    suite passes the same on any later machine date. Tests marked real_clock keep the machine's clock: a browser
+    does, and would drop session cookies that expire by a pinned one."""
+    if request.node.get_closest_marker("real_clock"):
+        yield
+        return
+    with time_machine.travel(SUITES_DAY, tick=True):
+        yield
 
 
 def make_customer(name="Contoso 上海", **fields):

@@ -144,7 +144,7 @@ MATRIX = [
      change(200, {"admin", "collections"})),
     ("POST", "/invoices/{open_inv}/disputes", {"reason": "wrong seat count"}, change(201, {"admin", "billing_agent", "collections"})),
     ("POST", "/disputes/{dispute}/resolve", {"resolution": "credit issued"}, change(200, {"admin", "billing_agent", "collections"})),
-    ("POST", "/customers/{A}/promises", {"amount": "100.00", "promised_date": (dt.date.today() + dt.timedelta(days=30)).isoformat()}, change(201, {"admin", "collections"})),
+    ("POST", "/customers/{A}/promises", {"amount": "100.00", "promised_date": "2026-12-24"}, change(201, {"admin", "collections"})),
     ("GET", "/collections/preview?days=3", None, staff_only()),
     ("POST", "/collections/runs", {"as_of": "2026-11-24"}, only(200, {"admin", "collections"})),
     ("GET", "/collections/runs", None, staff_only()),

@@ -9,6 +9,8 @@ from django.urls import reverse
 
 from .factories import PASSWORD
 
+pytestmark = pytest.mark.real_clock  # (see partnerdesk/conftest.py: the suite's clock)
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--disable-background-networking", "--disable-component-update", "--no-first-run",
                  "--disable-sync", "--disable-quic"]
