@@ -323,8 +323,8 @@ def refund(request, payment_id: int, payload: RefundIn):
 def balance(request, customer_id: int):
     require(request.user, "statement.view")
     customer = get_customer_or_404(request.user, customer_id)
-    return {"customer_id": customer.pk, "currency": customer.currency, "balance": services.customer_balance(customer),
-            "overdue": services.overdue_balance(customer)}
+    owed, overdue = services.balances(customer)
+    return {"customer_id": customer.pk, "currency": customer.currency, "balance": owed, "overdue": overdue}
 
 
 @router.get("/customers/{customer_id}/statement", response=StatementOut, summary="The customer's statement at a date")

@@ -364,7 +364,7 @@ def _sum(qs, field: str) -> Decimal:
 
 def customer_balance(customer) -> Decimal:
     """What the customer owes now: open invoice balances less unallocated credit (negative = in credit)."""
-    return _balances_of(customer)[0]
+    return balances(customer)[0]
 
 
 def with_balances(customers, *, as_of: dt.date | None = None):
@@ -389,11 +389,11 @@ def with_balances(customers, *, as_of: dt.date | None = None):
 
 def overdue_balance(customer, *, as_of: dt.date | None = None) -> Decimal:
     """The open balance of invoices past their due date."""
-    return _balances_of(customer, as_of=as_of)[1]
+    return balances(customer, as_of=as_of)[1]
 
 
-def _balances_of(customer, *, as_of: dt.date | None = None) -> tuple[Decimal, Decimal]:
-    # The same query as the customer list's, so the two never disagree.
+def balances(customer, *, as_of: dt.date | None = None) -> tuple[Decimal, Decimal]:
+    """(customer_balance, overdue_balance) in one query: the customer list's, so the two never disagree."""
     balance, overdue = with_balances(type(customer).objects.filter(pk=customer.pk), as_of=as_of).values_list(
         "balance", "overdue").get()
     return to_money(balance, customer.currency), to_money(overdue, customer.currency)

@@ -125,14 +125,17 @@ def held_invoice_ids(as_of: dt.date, customer_ids=None) -> set[int]:
 # --- deciding ---------------------------------------------------------------------------------------------
 
 
-def _policies_by_customer():
-    """(policies with their stages, {customer_id: policy_id} for customers with their own, exempt customer ids)."""
+def _policies_by_customer(customer_ids=None):
+    """(policies with their stages, {customer_id: policy_id} for customers with their own, exempt customer ids),
+    for all customers or those of `customer_ids`."""
     policies = {p.pk: p for p in CollectionsPolicy.objects.prefetch_related("stages")}
     if not any(p.is_default for p in policies.values()):
         p = default_policy()
         policies[p.pk] = CollectionsPolicy.objects.prefetch_related("stages").get(pk=p.pk)
     own, exempt = {}, set()
-    for customer_id, policy_id, is_exempt in CollectionsProfile.objects.values_list("customer_id", "policy_id", "exempt"):
+    profiles = CollectionsProfile.objects.all() if customer_ids is None else CollectionsProfile.objects.filter(
+        customer_id__in=customer_ids)
+    for customer_id, policy_id, is_exempt in profiles.values_list("customer_id", "policy_id", "exempt"):
         if is_exempt:
             exempt.add(customer_id)
         elif policy_id:
@@ -417,23 +420,38 @@ def _record_suspensions(due: str, stage: str, *, now, as_of_value, log: str) -> 
     return actions, requests
 
 
-def deletion_warnings(as_of: dt.date) -> list[dict]:
-    """Warn customers whose subscriptions are still suspended as the operator's 60-day deletion nears."""
+def _deletion_warning_due(sub, warning_days, day: dt.date) -> tuple[int, str] | None:
+    """The data-deletion warning a run on `day` sends for a suspended subscription, as (days after suspension,
+    its log key): the latest one reached (one a missed run skipped is not sent late as well), none once the
+    operator has deleted the data."""
     from partnerdesk.customers.models import DATA_DELETION_DAYS
 
-    policies, own, exempt = _policies_by_customer()
+    suspended_on = sub.data_deletion_date - dt.timedelta(days=DATA_DELETION_DAYS)
+    reached = [w for w in warning_days if suspended_on + dt.timedelta(days=w) <= day]
+    if not reached or day >= sub.data_deletion_date:
+        return None
+    return max(reached), f"sub:{sub.pk}:deletion:{max(reached)}:{suspended_on.isoformat()}"
+
+
+def _suspended_with_warning_days(customer_ids=None):
+    """Each suspended subscription of a customer that is not exempt, with its policy's warning days."""
+    policies, own, exempt = _policies_by_customer(customer_ids)
     default = next(p for p in policies.values() if p.is_default)
-    rows = []
     subs = Subscription.objects.filter(status=SubscriptionStatus.SUSPENDED, suspended_at__isnull=False)
-    for sub in subs.iterator(chunk_size=2000):
-        policy = policies.get(own.get(sub.customer_id), default)
-        suspended_on = sub.data_deletion_date - dt.timedelta(days=DATA_DELETION_DAYS)
-        reached = [w for w in policy.deletion_warning_days if suspended_on + dt.timedelta(days=w) <= as_of]
-        if not reached or as_of >= sub.data_deletion_date or sub.customer_id in exempt:
-            continue
-        days = max(reached)
-        key = f"sub:{sub.pk}:deletion:{days}:{suspended_on.isoformat()}"
-        rows.append({"key": key, "sub": sub, "days": days})
+    if customer_ids is not None:
+        subs = subs.filter(customer_id__in=customer_ids)
+    for sub in subs.select_related("customer").order_by("customer__name", "id").iterator(chunk_size=2000):
+        if sub.customer_id not in exempt:
+            yield sub, policies.get(own.get(sub.customer_id), default).deletion_warning_days
+
+
+def deletion_warnings(as_of: dt.date) -> list[dict]:
+    """Warn customers whose subscriptions are still suspended as the operator's 60-day deletion nears."""
+    rows = []
+    for sub, warning_days in _suspended_with_warning_days():
+        due = _deletion_warning_due(sub, warning_days, as_of)
+        if due is not None:
+            rows.append({"key": due[1], "sub": sub, "days": due[0]})
     done = set(CollectionsAction.objects.filter(key__in=[r["key"] for r in rows]).values_list("key", flat=True))
     return [r for r in rows if r["key"] not in done]
 
@@ -652,32 +670,25 @@ def preview(as_of: dt.date, days: int, *, customer_ids=None) -> list[PreviewItem
 
 
 def preview_deletion_warnings(as_of: dt.date, days: int, *, customer_ids=None) -> list[PreviewItem]:
-    """The data-deletion warnings the runs of the next days would send, as deletion_warnings() picks them each
-    day, for subscriptions suspended now. (Subscriptions that the preview itself suspends are warned 45 days on
-    at the earliest: past any preview of a few weeks.)"""
+    """The data-deletion warnings the runs of the next days would send, for subscriptions suspended now.
+    (Subscriptions that the preview itself suspends are warned 45 days on at the earliest: past any preview of
+    a few weeks.)"""
     from partnerdesk.customers.models import DATA_DELETION_DAYS
 
-    policies, own, exempt = _policies_by_customer()
-    default = next(p for p in policies.values() if p.is_default)
-    subs = Subscription.objects.filter(status=SubscriptionStatus.SUSPENDED, suspended_at__isnull=False).select_related("customer")
-    if customer_ids is not None:
-        subs = subs.filter(customer_id__in=customer_ids)
+    end = as_of + dt.timedelta(days=days)
     ahead = []
-    for sub in subs.exclude(customer_id__in=exempt).order_by("customer__name", "id"):
-        warning_days = policies.get(own.get(sub.customer_id), default).deletion_warning_days
+    for sub, warning_days in _suspended_with_warning_days(customer_ids):
         suspended_on = sub.data_deletion_date - dt.timedelta(days=DATA_DELETION_DAYS)
-        for n in range(days):
-            day = as_of + dt.timedelta(days=n)
-            reached = [w for w in warning_days if suspended_on + dt.timedelta(days=w) <= day]
-            if day >= sub.data_deletion_date:
-                break
-            if reached:
-                ahead.append((day, sub, f"sub:{sub.pk}:deletion:{max(reached)}:{suspended_on.isoformat()}"))
+        # What a run sends changes only on the days a warning is reached: the first run, and those days.
+        for day in sorted({as_of} | {suspended_on + dt.timedelta(days=w) for w in warning_days}):
+            due = _deletion_warning_due(sub, warning_days, day) if as_of <= day < end else None
+            if due is not None:
+                ahead.append((day, sub, due[1]))
     done = set(CollectionsAction.objects.filter(key__in=[key for _, _, key in ahead]).values_list("key", flat=True))
     items = []
     for day, sub, key in ahead:
         if key not in done:
-            done.add(key)  # sent on the first day it is due
+            done.add(key)  # sent by the first run it is due on
             items.append(PreviewItem(day, sub.customer_id, sub.customer.name, str(sub), "Data deletion warning",
                                      ["deletion_warning"]))
     return items

@@ -155,15 +155,14 @@ def complete_call(task: CallTask, *, actor, note: str) -> CallTask:
 def close_calls_no_longer_needed(*, customer) -> int:
     """Close the open calls about invoices that are no longer open (paid, credited or voided): nobody should
     phone a customer about an invoice it has paid."""
-    calls = list(CallTask.objects.select_for_update().filter(customer=customer, done_at__isnull=True,
-                                                            invoice__isnull=False)
+    calls = list(CallTask.objects.select_for_update(of=("self",)).filter(customer=customer, done_at__isnull=True,
+                                                                        invoice__isnull=False)
                  .exclude(invoice__status__in=OPEN_STATUSES).select_related("invoice"))
     for call in calls:
-        call.done_at = timezone.now()
-        call.note = f"{call.note}\ninvoice {call.invoice.number} is {call.invoice.status}: no call needed".strip()
+        entry = record(actor=None, action="collections.call_closed", obj=call, customer=customer,
+                       reason=f"invoice {call.invoice.number} is {call.invoice.status}: no call needed")
+        call.done_at, call.note = timezone.now(), f"{call.note}\n{entry.reason}".strip()
         call.save(update_fields=["done_at", "note"])
-        record(actor=None, action="collections.call_closed", obj=call, customer=customer,
-               reason=f"invoice {call.invoice.number} is {call.invoice.status}: no call needed")
     return len(calls)
 
 
@@ -281,7 +280,7 @@ def _tell_customer_when_all_done(req: OperatorRequest, customer) -> None:
     """
     from partnerdesk.notifications.services import queue_email
 
-    _lock_customer(customer.pk)  # (taken already by the callers' transactions; said again, as this needs it)
+    # The callers hold the customer's lock (_lock_customer): workers check this one after another.
     same_kind = OperatorRequest.objects.filter(customer=customer, action=req.action)
     untold = list(same_kind.filter(status=RequestStatus.DONE, told_at__isnull=True).select_related("subscription")
                   .order_by("id"))
@@ -353,10 +352,9 @@ def _retry(req: OperatorRequest, error: str) -> str:
 
 def _still_overdue(customer) -> bool:
     """Whether the customer has an overdue open invoice that is not under an open dispute."""
-
     disputed = Dispute.objects.filter(customer=customer, status=HoldStatus.OPEN).values("invoice_id")
-    return Invoice.objects.filter(customer=customer, status__in=OPEN_STATUSES, due_date__lt=timezone.localdate(),
-                                  balance__gt=0).exclude(pk__in=disputed).exists()
+    return open_invoices(customer).filter(due_date__lt=timezone.localdate(), balance__gt=0).exclude(
+        pk__in=disputed).exists()
 
 
 def reactivate_if_cleared(*, customer, cause: str, actor=None) -> list[OperatorRequest]:

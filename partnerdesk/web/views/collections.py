@@ -326,6 +326,14 @@ def _invoice_rows(published):
     return rows
 
 
+def _next_deletion_warning(customer, invoice_rows, today):
+    """After an invoice's last stage, what still comes: the data-deletion warnings before the operator deletes a
+    suspended subscription's data. Looked up only if an invoice is there."""
+    if not any(row["next"] is None and row["timeline"].deletion_date for row in invoice_rows):
+        return None
+    return next(iter(engine.preview_deletion_warnings(today, 61, customer_ids=[customer.pk])), None)
+
+
 def _disputes(customer, bound_form=None, bound_for=None) -> list:
     """The customer's disputes, newest first; each open one carries its resolve form."""
     disputes = list(Dispute.objects.filter(customer=customer).select_related("invoice").order_by("-opened_at", "-id"))
@@ -352,13 +360,12 @@ def customer_collections_context(request, customer, **bound) -> dict:
         mode = CollectionsProfileForm.DEFAULT
     else:
         mode = CollectionsProfileForm.EXEMPT if profile.exempt else CollectionsProfileForm.OWN
+    invoice_rows = _invoice_rows(published)
     section = {
         "published": published,
         "profile": profile,
-        "invoice_rows": _invoice_rows(published),
-        # After the last stage, what still comes: the operator's data deletion, announced by these warnings.
-        "next_deletion_warning": next(iter(engine.preview_deletion_warnings(today, 61, customer_ids=[customer.pk])),
-                                      None),
+        "invoice_rows": invoice_rows,
+        "next_deletion_warning": _next_deletion_warning(customer, invoice_rows, today),
         "log": (CollectionsAction.objects.filter(customer=customer)
                 .select_related("invoice", "subscription", "stage")[:LOG_ROWS]),
         "disputes": _disputes(customer, bound.get("resolve_form"), bound.get("resolve_for")),

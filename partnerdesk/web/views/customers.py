@@ -21,7 +21,7 @@ from partnerdesk.accounts.permissions import (
 from partnerdesk.audit.models import AuditEntry
 from partnerdesk.audit.services import filter_entries
 from partnerdesk.billing.models import Invoice, Payment
-from partnerdesk.billing.services import customer_balance, overdue_balance, with_balances
+from partnerdesk.billing.services import balances, with_balances
 from partnerdesk.customers.models import BillingContact, Subscription, SubscriptionStatus
 from partnerdesk.customers.services import (
     IMPORT_COLUMNS,
@@ -86,11 +86,12 @@ def render_customer_detail(request, customer, **bound):
     user = request.user
     with timezone.override(customer_zone(customer)):
         subscriptions = list(scope(Subscription.objects.filter(customer=customer), user))
+        owed, overdue = balances(customer, as_of=timezone.localdate())
         context = {
             "customer": customer,
             "contact": customer.primary_contact,
-            "balance": customer_balance(customer),
-            "overdue": overdue_balance(customer, as_of=timezone.localdate()),
+            "balance": owed,
+            "overdue": overdue,
             "subscriptions": subscriptions,
             "suspended": [s for s in subscriptions if s.status == SubscriptionStatus.SUSPENDED],
             "invoices": scope(Invoice.objects.filter(customer=customer), user)[:RECENT_ROWS],

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from partnerdesk.accounts.permissions import get_scoped_or_404, scope
 from partnerdesk.billing.models import Invoice, InvoiceStatus, Payment
-from partnerdesk.billing.services import customer_balance, overdue_balance
+from partnerdesk.billing.services import balances
 from partnerdesk.customers.models import Subscription, SubscriptionStatus
 from partnerdesk.dunning.publication import published_policy
 
@@ -40,10 +40,11 @@ def portal_home(request, customer):
     subscriptions = _subscriptions(request, customer)
     with timezone.override(customer_zone(customer)):
         published = published_policy(customer)
+    owed, overdue = balances(customer)
     return _render(request, customer, "web/portal/home.html", {
         "policy_to_acknowledge": published.policy is not None and published.acknowledged is None,
-        "balance": customer_balance(customer),
-        "overdue": overdue_balance(customer),
+        "balance": owed,
+        "overdue": overdue,
         "suspended": [s for s in subscriptions if s.status == SubscriptionStatus.SUSPENDED],
         "subscription_count": len(subscriptions),
         "invoices": _invoices(request, customer)[:5],
