@@ -1,6 +1,6 @@
 """The REST API under /api/v1: authentication, error shapes, and the routers of each app."""
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent
 from django.http import Http404
 from django.utils import translation
 from ninja import NinjaAPI
@@ -8,6 +8,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import APIKeyCookie, HttpBearer
 
 from partnerdesk.accounts.services import user_for_token
+from partnerdesk.api_guard import GuardedParser, document_error_answers
 from partnerdesk.errors import DomainError
 from partnerdesk.service_messages import translate_service_message, translate_validation_error
 
@@ -34,13 +35,19 @@ class SessionAuth(APIKeyCookie):
         return user if user is not None and user.is_authenticated and user.is_active else None
 
 
-api = NinjaAPI(
+class PartnerDeskAPI(NinjaAPI):
+    def get_openapi_schema(self, *args, **kwargs):
+        return document_error_answers(super().get_openapi_schema(*args, **kwargs))
+
+
+api = PartnerDeskAPI(
     title="PartnerDesk API",
     version="1",
     description="Customers, subscriptions, invoices, payments and the audit log of a 21Vianet cloud partner. "
     "Money is sent and returned as decimal strings (\"1234.50\"), never as JSON numbers with a fraction.",
     auth=[TokenAuth(), SessionAuth()],
     urls_namespace="api",
+    parser=GuardedParser(),
 )
 
 
@@ -81,16 +88,44 @@ def _http_error(request, exc: HttpError):
     body = {"detail": str(exc), "code": "bad_request"}
     if str(exc).startswith("Cannot parse request body"):
         body.update(detail=_in_clients_language(request, "The request body is not valid JSON."), field="body", code="malformed_json")
+    elif exc.status_code == 403 and "CSRF" in str(exc):
+        body.update(detail=_in_clients_language(request, "CSRF check failed: send the CSRF token with a session, or use a bearer token."),
+                    code="csrf_failed")
     return api.create_response(request, body, status=exc.status_code)
+
+
+@api.exception_handler(SuspiciousOperation)
+def _suspicious(request, exc):
+    """A body past the size limit (413) or too many parameters (400): JSON like every other error."""
+    if isinstance(exc, RequestDataTooBig):
+        detail = _in_clients_language(request, "The request body is too large.")
+        return api.create_response(request, {"detail": detail, "code": "too_large", "field": "body"}, status=413)
+    if isinstance(exc, TooManyFieldsSent):
+        detail = _in_clients_language(request, "The request has too many parameters.")
+        return api.create_response(request, {"detail": detail, "code": "too_many_fields", "field": "query"}, status=400)
+    detail = _in_clients_language(request, "The request was refused.")
+    return api.create_response(request, {"detail": detail, "code": "bad_request"}, status=400)
+
+
+def _field_name(loc) -> str:
+    """pydantic's location as the services name fields: ("body", "payload", "lines", 0, "quantity") is "lines[0].quantity"."""
+    name = ""
+    for part in loc:
+        if part in ("body", "payload", "query", "path"):
+            continue
+        if isinstance(part, int):
+            name += f"[{part}]"
+        else:
+            name += f".{part}" if name else str(part)
+    return name
 
 
 @api.exception_handler(ValidationError)
 def _invalid(request, exc: ValidationError):
     errors = []
     for err in exc.errors:
-        loc = [str(part) for part in err.get("loc", []) if part not in ("body", "payload", "query", "path")]
         message = _in_clients_language(request, err.get("msg", "invalid"), translate_validation_error, err.get("type", ""))
-        errors.append({"field": ".".join(loc), "message": message, "type": err.get("type", "")})
+        errors.append({"field": _field_name(err.get("loc", [])), "message": message, "type": err.get("type", "")})
     first = errors[0] if errors else {"field": "", "message": "invalid input"}
     return api.create_response(
         request,

@@ -97,6 +97,16 @@ FIXED = [
     gettext_noop("Authentication required: a bearer token or a session."),
     gettext_noop("The request body is not valid JSON."),
     gettext_noop('give amounts as decimal strings such as "1280.00"'),
+    gettext_noop('give quantities as decimal strings such as "12" or "0.5" (at most 6 decimal places)'),
+    gettext_noop("The request body is too large."),
+    gettext_noop("The request has too many parameters."),
+    gettext_noop("The request was refused."),
+    gettext_noop("CSRF check failed: send the CSRF token with a session, or use a bearer token."),
+    # partnerdesk.bounds: what no path accepts
+    gettext_noop("the text contains a NUL character"),
+    gettext_noop("the text contains an invalid character"),
+    gettext_noop("the number is too large"),
+    gettext_noop("another collections run is in progress; nothing was done"),
 ]
 
 # (pattern, msgid with %(name)s placeholders for the pattern's named groups)
@@ -162,6 +172,18 @@ PATTERNS = [
      gettext_noop("Unknown policy settings: %(names)s.")),
     (re.compile(r"^the promise is for more than is owed \((?P<owed>\S+)\)$"),
      gettext_noop("The promise is for more than is owed (%(owed)s).")),
+    (re.compile(r"^at most (?P<count>\d+) characters$"),
+     gettext_noop("At most %(count)s characters.")),
+    (re.compile(r"^the date must be between (?P<low>\S+) and (?P<high>\S+)$"),
+     gettext_noop("The date must be between %(low)s and %(high)s.")),
+    (re.compile(r"^the amount is too large \(at most (?P<max>\S+)\)$"),
+     gettext_noop("The amount is too large (at most %(max)s).")),
+    (re.compile(r"^the quantity is too large \(at most (?P<max>\S+)\)$"),
+     gettext_noop("The quantity is too large (at most %(max)s).")),
+    (re.compile(r"^the row cannot be read as CSV: (?P<detail>.+)$", re.S),
+     gettext_noop("The row cannot be read as CSV: %(detail)s")),
+    (re.compile(r"^not a readable CSV header: (?P<detail>.+)$", re.S),
+     gettext_noop("The header cannot be read as CSV: %(detail)s")),
     (re.compile(r"^a report covers at most (?P<days>\d+) days$"),
      gettext_noop("A report covers at most %(days)s days.")),
     (re.compile(r"^the year must be between (?P<low>\d+) and (?P<high>\d+)$"),
@@ -254,12 +276,15 @@ VALIDATION = {
     "greater_than_equal": gettext_noop("Enter a larger number."),
     "less_than": gettext_noop("Enter a smaller number."),
     "less_than_equal": gettext_noop("Enter a smaller number."),
+    "string_pattern_mismatch": gettext_noop("This is not in the documented format."),
+    "too_long": gettext_noop("This list is too long."),
+    "too_short": gettext_noop("This list is too short."),
 }
 
 
 def translate_validation_error(error_type: str, message: str) -> str:
     """A schema check's message in the active language, when its type is known; else as pydantic wrote it."""
-    if error_type == "value_error":
+    if error_type in ("value_error", "invalid_text", "int_out_of_range"):  # (the last two: api_guard's)
         return translate_service_message(message.removeprefix("Value error, "))
     if error_type in VALIDATION:
         return gettext(VALIDATION[error_type])

@@ -1,6 +1,8 @@
 from django.shortcuts import get_object_or_404
 from ninja import Router, Schema
 
+from partnerdesk.api_schemas import Id, Text
+
 from . import services
 from .models import ApiToken
 
@@ -15,7 +17,7 @@ class MeOut(Schema):
 
 
 class TokenIn(Schema):
-    name: str
+    name: Text(100, min_length=1)
 
 
 class TokenOut(Schema):
@@ -61,6 +63,6 @@ def create_token(request, payload: TokenIn):
 
 
 @router.delete("/tokens/{token_id}", response=TokenOut, summary="Revoke one of my API tokens")
-def revoke_token(request, token_id: int):
+def revoke_token(request, token_id: Id):
     token = get_object_or_404(ApiToken, pk=token_id, user=request.user)
     return services.revoke_api_token(token, actor=request.user)

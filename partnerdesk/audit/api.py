@@ -2,9 +2,10 @@ import datetime as dt
 
 from django.http import HttpResponse
 from ninja import Router, Schema
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
 from partnerdesk.accounts.permissions import require
+from partnerdesk.api_schemas import BusinessDate, Id, Pagination, Search
 
 from . import services
 from .models import AuditEntry
@@ -37,15 +38,15 @@ def _entries(request, customer_id, action, actor, object_type, since, until):
 
 
 @router.get("/audit", response=list[AuditEntryOut], summary="The audit log, newest first")
-@paginate(LimitOffsetPagination)
-def list_audit(request, customer_id: int | None = None, action: str | None = None, actor: str | None = None,
-               object_type: str | None = None, since: dt.date | None = None, until: dt.date | None = None):
+@paginate(Pagination)
+def list_audit(request, customer_id: Id | None = None, action: Search | None = None, actor: Search | None = None,
+               object_type: Search | None = None, since: BusinessDate | None = None, until: BusinessDate | None = None):
     return _entries(request, customer_id, action, actor, object_type, since, until)
 
 
-@router.get("/audit/export.csv", summary="The audit log as CSV (same filters)")
-def export_audit(request, customer_id: int | None = None, action: str | None = None, actor: str | None = None,
-                 object_type: str | None = None, since: dt.date | None = None, until: dt.date | None = None):
+@router.get("/audit/export.csv", summary="The audit log as CSV (same filters)", openapi_extra={"responses": {200: {"description": "CSV (UTF-8)", "content": {"text/csv": {"schema": {"type": "string"}}}}}})
+def export_audit(request, customer_id: Id | None = None, action: Search | None = None, actor: Search | None = None,
+                 object_type: Search | None = None, since: BusinessDate | None = None, until: BusinessDate | None = None):
     entries = _entries(request, customer_id, action, actor, object_type, since, until)
     response = HttpResponse(services.export_csv(entries), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="audit.csv"'

@@ -3,11 +3,24 @@ from decimal import Decimal
 
 from django.db.models import Prefetch
 from ninja import Field, Router, Schema
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
 from partnerdesk.accounts.models import Role
 from partnerdesk.accounts.permissions import get_customer_or_404, get_scoped_or_404, require, scope
-from partnerdesk.api_schemas import Amount
+from partnerdesk.api_schemas import (
+    Amount,
+    BusinessDate,
+    Code,
+    Id,
+    Note,
+    Pagination,
+    Quantity,
+    Rate,
+    Reason,
+    Reference,
+    SignedAmount,
+    Text,
+)
 from partnerdesk.customers.models import Subscription
 from partnerdesk.errors import InvalidInput
 
@@ -18,19 +31,19 @@ router = Router(tags=["billing"])
 
 
 class LineIn(Schema):
-    description: str = Field(..., min_length=1, max_length=300)
-    quantity: Amount = "1"
-    unit_price: Amount
-    tax_rate: str = "0"
-    subscription_id: int | None = None
+    description: Text(300, min_length=1)
+    quantity: Quantity = "1"
+    unit_price: SignedAmount
+    tax_rate: Rate = "0"
+    subscription_id: Id | None = None
 
 
 class InvoiceIn(Schema):
-    customer_id: int
-    lines: list[LineIn]
-    issue_date: dt.date | None = None
-    due_date: dt.date | None = None
-    notes: str = ""
+    customer_id: Id
+    lines: list[LineIn] = Field(..., min_length=1, max_length=500)
+    issue_date: BusinessDate | None = None
+    due_date: BusinessDate | None = None
+    notes: Note = ""
     issue: bool = False
 
 
@@ -66,12 +79,12 @@ class InvoiceOut(Schema):
 
 
 class ReasonIn(Schema):
-    reason: str
+    reason: Reason
 
 
 class CreditNoteIn(Schema):
     amount: Amount
-    reason: str
+    reason: Reason
 
 
 class CreditNoteOut(Schema):
@@ -84,19 +97,19 @@ class CreditNoteOut(Schema):
 
 
 class AllocationIn(Schema):
-    invoice_id: int
+    invoice_id: Id
     amount: Amount
 
 
 class PaymentIn(Schema):
-    customer_id: int
+    customer_id: Id
     amount: Amount
-    currency: str = "CNY"
-    received_on: dt.date
-    method: str
-    reference: str = ""
-    idempotency_key: str | None = Field(None, max_length=100)
-    allocations: list[AllocationIn] | None = None
+    currency: Code = "CNY"
+    received_on: BusinessDate
+    method: Code
+    reference: Reference = ""
+    idempotency_key: Text(100) | None = None
+    allocations: list[AllocationIn] | None = Field(None, max_length=500)
 
 
 class AllocationOut(Schema):
@@ -129,9 +142,9 @@ class PaymentOut(Schema):
 
 class RefundIn(Schema):
     amount: Amount
-    reason: str
-    method: str | None = None
-    reference: str = ""
+    reason: Reason
+    method: Code | None = None
+    reference: Reference = ""
 
 
 class RefundOut(Schema):
@@ -202,8 +215,8 @@ def _visible_invoices(user):
 
 
 @router.get("/invoices", response=list[InvoiceOut], summary="Invoices (scoped to what you may see)")
-@paginate(LimitOffsetPagination)
-def list_invoices(request, customer_id: int | None = None, status: str | None = None):
+@paginate(Pagination)
+def list_invoices(request, customer_id: Id | None = None, status: Code | None = None):
     require(request.user, "invoices.view")
     invoices = _visible_invoices(request.user).prefetch_related("lines")
     if customer_id is not None:
@@ -214,7 +227,7 @@ def list_invoices(request, customer_id: int | None = None, status: str | None = 
 
 
 @router.get("/invoices/{invoice_id}", response=InvoiceOut, summary="One invoice")
-def get_invoice(request, invoice_id: int):
+def get_invoice(request, invoice_id: Id):
     require(request.user, "invoices.view")
     return get_scoped_or_404(_visible_invoices(request.user), request.user, invoice_id)
 
@@ -244,26 +257,27 @@ def create_invoice(request, payload: InvoiceIn):
 
 
 def _invoice_for_change(request, invoice_id: int, permission: str) -> Invoice:
-    invoice = get_scoped_or_404(Invoice.objects.all(), request.user, invoice_id)
+    # A customer's user never learns that a draft exists: 404, as for any invoice it may not see.
+    invoice = get_scoped_or_404(_visible_invoices(request.user), request.user, invoice_id)
     require(request.user, permission)
     return invoice
 
 
 @router.post("/invoices/{invoice_id}/issue", response=InvoiceOut, summary="Issue a draft invoice")
-def issue_invoice(request, invoice_id: int):
+def issue_invoice(request, invoice_id: Id):
     invoice = services.issue_invoice(_invoice_for_change(request, invoice_id, "invoices.manage"), actor=request.user)
     invoice.refresh_from_db()  # credit on account may have been applied to it
     return invoice
 
 
 @router.post("/invoices/{invoice_id}/void", response=InvoiceOut, summary="Void an invoice nothing is applied to")
-def void_invoice(request, invoice_id: int, payload: ReasonIn):
+def void_invoice(request, invoice_id: Id, payload: ReasonIn):
     invoice = _invoice_for_change(request, invoice_id, "invoices.manage")
     return services.void_invoice(invoice, actor=request.user, reason=payload.reason)
 
 
 @router.post("/invoices/{invoice_id}/credit-notes", response={201: CreditNoteOut}, summary="Credit part of an invoice")
-def credit_invoice(request, invoice_id: int, payload: CreditNoteIn):
+def credit_invoice(request, invoice_id: Id, payload: CreditNoteIn):
     invoice = _invoice_for_change(request, invoice_id, "credit.issue")
     return 201, services.issue_credit_note(invoice=invoice, amount=payload.amount, reason=payload.reason, actor=request.user)
 
@@ -272,8 +286,8 @@ def credit_invoice(request, invoice_id: int, payload: CreditNoteIn):
 
 
 @router.get("/payments", response=list[PaymentOut], summary="Payments (scoped to what you may see)")
-@paginate(LimitOffsetPagination)
-def list_payments(request, customer_id: int | None = None):
+@paginate(Pagination)
+def list_payments(request, customer_id: Id | None = None):
     require(request.user, "payments.view")
     payments = scope(Payment.objects.prefetch_related(Prefetch("allocations", Allocation.objects.select_related("invoice"))),
                      request.user)
@@ -283,7 +297,7 @@ def list_payments(request, customer_id: int | None = None):
 
 
 @router.get("/payments/{payment_id}", response=PaymentOut, summary="One payment")
-def get_payment(request, payment_id: int):
+def get_payment(request, payment_id: Id):
     require(request.user, "payments.view")
     return get_scoped_or_404(Payment.objects.prefetch_related("allocations__invoice"), request.user, payment_id)
 
@@ -309,7 +323,7 @@ def record_payment(request, payload: PaymentIn):
 
 
 @router.post("/payments/{payment_id}/refunds", response={201: RefundOut}, summary="Refund unallocated credit")
-def refund(request, payment_id: int, payload: RefundIn):
+def refund(request, payment_id: Id, payload: RefundIn):
     payment = get_scoped_or_404(Payment.objects.all(), request.user, payment_id)
     require(request.user, "credit.issue")
     return 201, services.refund_payment(payment=payment, amount=payload.amount, reason=payload.reason, actor=request.user,
@@ -320,7 +334,7 @@ def refund(request, payment_id: int, payload: RefundIn):
 
 
 @router.get("/customers/{customer_id}/balance", response=BalanceOut, summary="What the customer owes now")
-def balance(request, customer_id: int):
+def balance(request, customer_id: Id):
     require(request.user, "statement.view")
     customer = get_customer_or_404(request.user, customer_id)
     owed, overdue = services.balances(customer)
@@ -328,7 +342,7 @@ def balance(request, customer_id: int):
 
 
 @router.get("/customers/{customer_id}/statement", response=StatementOut, summary="The customer's statement at a date")
-def statement(request, customer_id: int, as_of: dt.date | None = None):
+def statement(request, customer_id: Id, as_of: BusinessDate | None = None):
     require(request.user, "statement.view")
     customer = get_customer_or_404(request.user, customer_id)
     st = services.statement(customer, as_of=as_of)

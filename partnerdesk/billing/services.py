@@ -9,6 +9,7 @@ from django.db.models import F, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from partnerdesk import bounds
 from partnerdesk.audit.services import record, snapshot
 from partnerdesk.errors import Conflict, InvalidInput
 
@@ -45,16 +46,14 @@ def parse_amount(value, *, field: str = "amount", currency: str = "CNY", positiv
             raise ValueError
     except (ValueError, ArithmeticError):
         raise InvalidInput(f"{value!r} is not an amount", field=field)
-    if raw.adjusted() >= 15:
-        raise InvalidInput("the amount is too large", field=field)
+    if raw.adjusted() >= 15:  # (before quantizing, which would overflow the context)
+        bounds.check_amount(raw, field=field)
     if has_more_places(raw, currency):
         raise InvalidInput(f"{currency} amounts have at most {CURRENCIES[currency]} decimal places", field=field)
     amount = to_money(raw, currency)
     if positive and amount <= 0:
         raise InvalidInput("the amount must be greater than zero", field=field)
-    if abs(amount) >= Decimal("1e15"):
-        raise InvalidInput("the amount is too large", field=field)
-    return amount
+    return bounds.check_amount(amount, field=field)
 
 
 # --- invoices -------------------------------------------------------------------------------------------
@@ -75,6 +74,9 @@ def create_invoice(*, customer, lines: list[LineInput], actor, issue_date: dt.da
     """Create a draft invoice with its lines (and issue it at once if asked)."""
     if not lines:
         raise InvalidInput("an invoice needs at least one line", field="lines")
+    bounds.check_date(issue_date, field="issue_date")
+    bounds.check_date(due_date, field="due_date")
+    notes = bounds.clean_text(notes, field="notes", max_length=bounds.NOTE_LENGTH)
     invoice = Invoice.objects.create(customer=customer, currency=customer.currency, notes=notes,
                                      issue_date=issue_date, due_date=due_date)
     subtotal = tax_total = ZERO
@@ -85,7 +87,11 @@ def create_invoice(*, customer, lines: list[LineInput], actor, issue_date: dt.da
             raise InvalidInput("tax rate must be between 0 and 1", field=f"lines[{i}].tax_rate")
         if line.subscription is not None and line.subscription.customer_id != customer.pk:
             raise InvalidInput("the subscription belongs to another customer", field=f"lines[{i}].subscription_id")
-        amount = to_money(line.quantity * line.unit_price, customer.currency)
+        bounds.clean_text(line.description, field=f"lines[{i}].description", max_length=300)
+        if line.quantity > bounds.MAX_QUANTITY:
+            raise InvalidInput(f"the quantity is too large (at most {bounds.MAX_QUANTITY})", field=f"lines[{i}].quantity")
+        bounds.check_amount(line.unit_price, field=f"lines[{i}].unit_price")
+        amount = bounds.check_amount(to_money(line.quantity * line.unit_price, customer.currency), field=f"lines[{i}].quantity")
         tax = to_money(amount * line.tax_rate, customer.currency)
         InvoiceLine.objects.create(invoice=invoice, subscription=line.subscription, description=line.description,
                                    quantity=line.quantity, unit_price=line.unit_price, amount=amount,
@@ -93,7 +99,7 @@ def create_invoice(*, customer, lines: list[LineInput], actor, issue_date: dt.da
         subtotal += amount
         tax_total += tax
     invoice.subtotal, invoice.tax_total = subtotal, tax_total
-    invoice.total = invoice.balance = subtotal + tax_total
+    invoice.total = invoice.balance = bounds.check_amount(subtotal + tax_total, field="lines")
     if invoice.total <= 0:
         raise InvalidInput("an invoice total must be greater than zero", field="lines")
     invoice.save()
@@ -118,6 +124,8 @@ def _next_invoice_number(year: int) -> str:
 @transaction.atomic
 def issue_invoice(invoice: Invoice, *, actor, issue_date: dt.date | None = None, due_date: dt.date | None = None) -> Invoice:
     """Give a draft its number and dates, and make it owed; open credit on account is applied to it."""
+    bounds.check_date(issue_date, field="issue_date")
+    bounds.check_date(due_date, field="due_date")
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
     if invoice.status != InvoiceStatus.DRAFT:
         raise Conflict(f"invoice {invoice} is {invoice.status}, only a draft can be issued", field="status")
@@ -137,6 +145,7 @@ def issue_invoice(invoice: Invoice, *, actor, issue_date: dt.date | None = None,
 @transaction.atomic
 def void_invoice(invoice: Invoice, *, actor, reason: str) -> Invoice:
     """Cancel an invoice nothing has been applied to."""
+    reason = bounds.clean_text(reason, field="reason", max_length=bounds.REASON_LENGTH)
     if not reason.strip():
         raise InvalidInput("a reason is required to void an invoice", field="reason")
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
@@ -267,6 +276,7 @@ def _record_payment(*, customer, amount, received_on, method, actor, reference, 
         raise InvalidInput(f"this customer is billed in {customer.currency}", field="currency")
     if method not in PaymentMethod.values:
         raise InvalidInput(f"method must be one of {', '.join(PaymentMethod.values)}", field="method")
+    reference = bounds.clean_text(reference, field="reference", max_length=bounds.REFERENCE_LENGTH)
     if received_on > timezone.localdate() + dt.timedelta(days=1):
         raise InvalidInput("a payment cannot be received in the future", field="received_on")
     if received_on < timezone.localdate() - OLDEST_PAYMENT:
@@ -312,6 +322,7 @@ def _record_payment(*, customer, amount, received_on, method, actor, reference, 
 @transaction.atomic
 def issue_credit_note(*, invoice: Invoice, amount, reason: str, actor, issued_on: dt.date | None = None) -> CreditNote:
     """Reduce what is owed on an invoice, up to its open balance."""
+    reason = bounds.clean_text(reason, field="reason", max_length=bounds.REASON_LENGTH)
     if not reason.strip():
         raise InvalidInput("a reason is required for a credit note", field="reason")
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
@@ -336,6 +347,8 @@ def issue_credit_note(*, invoice: Invoice, amount, reason: str, actor, issued_on
 def refund_payment(*, payment: Payment, amount, reason: str, actor, method: str | None = None, reference: str = "",
                    refunded_on: dt.date | None = None) -> Refund:
     """Pay back part of a payment's unallocated credit to the customer."""
+    reason = bounds.clean_text(reason, field="reason", max_length=bounds.REASON_LENGTH)
+    reference = bounds.clean_text(reference, field="reference", max_length=bounds.REFERENCE_LENGTH)
     if not reason.strip():
         raise InvalidInput("a reason is required for a refund", field="reason")
     payment = Payment.objects.select_for_update().get(pk=payment.pk)

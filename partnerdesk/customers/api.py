@@ -3,7 +3,7 @@ import uuid
 
 from django.db.models import Q
 from ninja import File, Router, Schema, UploadedFile
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
 from partnerdesk.accounts.permissions import (
     get_customer_or_404,
@@ -11,7 +11,7 @@ from partnerdesk.accounts.permissions import (
     require,
     visible_customers,
 )
-from partnerdesk.api_schemas import Amount
+from partnerdesk.api_schemas import Amount, Code, Days, Id, Name, Pagination, Reason, Search, Text
 from partnerdesk.errors import InvalidInput
 
 from . import services
@@ -21,9 +21,9 @@ router = Router(tags=["customers"])
 
 
 class ContactIn(Schema):
-    name: str
-    email: str
-    phone: str = ""
+    name: Name
+    email: Text(254)
+    phone: Text(40) = ""
 
 
 class ContactOut(Schema):
@@ -36,25 +36,25 @@ class ContactOut(Schema):
 
 
 class CustomerIn(Schema):
-    name: str
+    name: Name
     tenant_id: uuid.UUID
-    primary_domain: str = ""
-    payment_terms_days: int = 30
+    primary_domain: Text(253) = ""
+    payment_terms_days: Days = 30
     credit_limit: Amount = "0"
-    language: str = "zh-CN"
-    time_zone: str = "Asia/Shanghai"
+    language: Code = "zh-CN"
+    time_zone: Text(64) = "Asia/Shanghai"
     contact: ContactIn | None = None
 
 
 class CustomerPatch(Schema):
-    name: str | None = None
-    primary_domain: str | None = None
-    payment_terms_days: int | None = None
+    name: Name | None = None
+    primary_domain: Text(253) | None = None
+    payment_terms_days: Days | None = None
     credit_limit: Amount | None = None
-    language: str | None = None
-    time_zone: str | None = None
-    status: str | None = None
-    reason: str = ""
+    language: Code | None = None
+    time_zone: Text(64) | None = None
+    status: Code | None = None
+    reason: Reason = ""
 
 
 class CustomerOut(Schema):
@@ -104,12 +104,12 @@ class SubscriptionOut(Schema):
 
 
 class SuspendIn(Schema):
-    reason_code: str
-    reason: str
+    reason_code: Code
+    reason: Reason
 
 
 class ReactivateIn(Schema):
-    reason: str
+    reason: Reason
 
 
 class ImportOut(Schema):
@@ -118,8 +118,8 @@ class ImportOut(Schema):
 
 
 @router.get("/customers", response=list[CustomerOut], summary="Customers (a customer user sees only its own)")
-@paginate(LimitOffsetPagination)
-def list_customers(request, q: str | None = None, status: str | None = None):
+@paginate(Pagination)
+def list_customers(request, q: Search | None = None, status: Code | None = None):
     require(request.user, "customers.view")
     customers = visible_customers(request.user).prefetch_related("contacts")
     if q:
@@ -150,13 +150,13 @@ def import_customers(request, file: UploadedFile = File(...)):
 
 
 @router.get("/customers/{customer_id}", response=CustomerOut, summary="One customer")
-def get_customer(request, customer_id: int):
+def get_customer(request, customer_id: Id):
     require(request.user, "customers.view")
     return get_customer_or_404(request.user, customer_id)
 
 
 @router.patch("/customers/{customer_id}", response=CustomerOut, summary="Change a customer's details")
-def update_customer(request, customer_id: int, payload: CustomerPatch):
+def update_customer(request, customer_id: Id, payload: CustomerPatch):
     customer = get_customer_or_404(request.user, customer_id)
     require(request.user, "customers.manage")
     data = payload.dict(exclude_none=True, exclude={"reason"})
@@ -164,7 +164,7 @@ def update_customer(request, customer_id: int, payload: CustomerPatch):
 
 
 @router.get("/customers/{customer_id}/subscriptions", response=list[SubscriptionOut], summary="A customer's subscriptions")
-def list_subscriptions(request, customer_id: int):
+def list_subscriptions(request, customer_id: Id):
     require(request.user, "subscriptions.view")
     customer = get_customer_or_404(request.user, customer_id)
     return customer.subscriptions.all()
@@ -172,21 +172,21 @@ def list_subscriptions(request, customer_id: int):
 
 @router.post("/customers/{customer_id}/subscriptions/sync", response=list[SubscriptionOut],
              summary="Mirror a customer's subscriptions from the operator")
-def sync_subscriptions(request, customer_id: int):
+def sync_subscriptions(request, customer_id: Id):
     customer = get_customer_or_404(request.user, customer_id)
     require(request.user, "subscriptions.sync")
     return services.sync_subscriptions(customer, actor=request.user)
 
 
 @router.get("/subscriptions/{subscription_id}", response=SubscriptionOut, summary="One subscription")
-def get_subscription(request, subscription_id: int):
+def get_subscription(request, subscription_id: Id):
     require(request.user, "subscriptions.view")
     return get_scoped_or_404(Subscription.objects.all(), request.user, subscription_id)
 
 
 @router.post("/subscriptions/{subscription_id}/suspend", response=SubscriptionOut,
              summary="Suspend at the operator (reason required)")
-def suspend(request, subscription_id: int, payload: SuspendIn):
+def suspend(request, subscription_id: Id, payload: SuspendIn):
     sub = get_scoped_or_404(Subscription.objects.select_related("customer"), request.user, subscription_id)
     require(request.user, "subscriptions.suspend")
     return services.suspend_subscription(sub, actor=request.user, reason_code=payload.reason_code, reason=payload.reason)
@@ -194,7 +194,7 @@ def suspend(request, subscription_id: int, payload: SuspendIn):
 
 @router.post("/subscriptions/{subscription_id}/reactivate", response=SubscriptionOut,
              summary="Reactivate at the operator (reason required)")
-def reactivate(request, subscription_id: int, payload: ReactivateIn):
+def reactivate(request, subscription_id: Id, payload: ReactivateIn):
     sub = get_scoped_or_404(Subscription.objects.select_related("customer"), request.user, subscription_id)
     require(request.user, "subscriptions.suspend")
     return services.reactivate_subscription(sub, actor=request.user, reason=payload.reason)

@@ -3,9 +3,11 @@
 import datetime as dt
 
 from ninja import Router, Schema
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
+from partnerdesk import bounds
 from partnerdesk.accounts.permissions import get_customer_or_404, get_scoped_or_404, require
+from partnerdesk.api_schemas import Code, Id, Pagination, Reason, Text
 from partnerdesk.errors import InvalidInput
 
 from . import services
@@ -34,11 +36,11 @@ class EmailOut(Schema):
 
 
 class RetryIn(Schema):
-    reason: str = ""
+    reason: Reason = ""
 
 
 class BounceIn(Schema):
-    reason: str
+    reason: Reason
 
 
 class TemplateOut(Schema):
@@ -52,19 +54,19 @@ class TemplateOut(Schema):
 
 
 class TemplateIn(Schema):
-    subject: str
-    body: str
-    reason: str = ""
+    subject: Text(300)
+    body: Text(bounds.BODY_LENGTH)
+    reason: Reason = ""
 
 
 class TemplateResetIn(Schema):
-    reason: str = ""
+    reason: Reason = ""
 
 
 @router.get("/customers/{customer_id}/emails", response=list[EmailOut],
             summary="The emails sent (or queued) to a customer, newest first, with their delivery status")
-@paginate(LimitOffsetPagination)
-def list_customer_emails(request, customer_id: int, status: str | None = None):
+@paginate(Pagination)
+def list_customer_emails(request, customer_id: Id, status: Code | None = None):
     require(request.user, "emails.view")
     customer = get_customer_or_404(request.user, customer_id)
     emails = OutboundEmail.objects.filter(customer=customer)
@@ -76,20 +78,20 @@ def list_customer_emails(request, customer_id: int, status: str | None = None):
 
 
 @router.get("/emails/{email_id}", response=EmailOut, summary="One email: recipient, rendered text, delivery status")
-def get_email(request, email_id: int):
+def get_email(request, email_id: Id):
     require(request.user, "emails.view")
     return get_scoped_or_404(OutboundEmail.objects.all(), request.user, email_id)
 
 
 @router.post("/emails/{email_id}/retry", response=EmailOut, summary="Send a failed or bounced email again")
-def retry_email(request, email_id: int, payload: RetryIn):
+def retry_email(request, email_id: Id, payload: RetryIn):
     email = get_scoped_or_404(OutboundEmail.objects.all(), request.user, email_id)
     require(request.user, "emails.manage")
     return services.retry(email, actor=request.user, reason=payload.reason)
 
 
 @router.post("/emails/{email_id}/bounce", response=EmailOut, summary="Record that a sent email bounced")
-def bounce_email(request, email_id: int, payload: BounceIn):
+def bounce_email(request, email_id: Id, payload: BounceIn):
     email = get_scoped_or_404(OutboundEmail.objects.all(), request.user, email_id)
     require(request.user, "emails.manage")
     return services.mark_bounced(email, reason=payload.reason, actor=request.user)
@@ -102,14 +104,14 @@ def list_templates(request):
 
 
 @router.get("/email-templates/{key}/{language}", response=TemplateOut, summary="One email template")
-def get_template(request, key: str, language: str):
+def get_template(request, key: Text(80), language: Code):
     require(request.user, "emails.view")
     return services.template_info(key, language)
 
 
 @router.put("/email-templates/{key}/{language}", response=TemplateOut,
             summary="Replace a template (checked: it must compile and render)")
-def put_template(request, key: str, language: str, payload: TemplateIn):
+def put_template(request, key: Text(80), language: Code, payload: TemplateIn):
     require(request.user, "templates.manage")
     services.update_template(key=key, language=language, subject=payload.subject, body=payload.body,
                              actor=request.user, reason=payload.reason)
@@ -118,7 +120,7 @@ def put_template(request, key: str, language: str, payload: TemplateIn):
 
 @router.delete("/email-templates/{key}/{language}", response=TemplateOut,
                summary="Go back to the built-in template")
-def reset_template(request, key: str, language: str, payload: TemplateResetIn | None = None):
+def reset_template(request, key: Text(80), language: Code, payload: TemplateResetIn | None = None):
     require(request.user, "templates.manage")
     services.reset_template(key=key, language=language, actor=request.user, reason=payload.reason if payload else "")
     return services.template_info(key, language)

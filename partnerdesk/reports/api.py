@@ -2,13 +2,14 @@
 
 import datetime as dt
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
 from django.http import HttpResponse
 from django.utils import timezone
-from ninja import Router, Schema
+from ninja import Field, Router, Schema
 
 from partnerdesk.accounts.permissions import require
+from partnerdesk.api_schemas import BusinessDate
 
 from . import services
 
@@ -44,13 +45,13 @@ class DsoOut(Schema):
     dso: Decimal | None
 
 
-class DayOut(Schema):
+class CollectionsDayOut(Schema):
     day: dt.date
     counts: dict[str, int]
     total: int
 
 
-class RunOut(Schema):
+class ReportRunOut(Schema):
     id: int
     as_of: dt.date
     status: str
@@ -62,9 +63,9 @@ class RunOut(Schema):
 class CollectionsOut(Schema):
     since: dt.date
     until: dt.date
-    days: list[DayOut]
+    days: list[CollectionsDayOut]
     totals: dict[str, int]
-    runs: list[RunOut]
+    runs: list[ReportRunOut]
 
 
 def _csv_response(text: str, name: str) -> HttpResponse:
@@ -79,8 +80,8 @@ def _row(row: services.AgingRow) -> dict:
             "overdue": row.overdue, "total": row.total}
 
 
-@router.get("/reports/aging", response=AgingOut, summary="Accounts receivable aging (format=csv for CSV)")
-def aging(request, as_of: dt.date | None = None, format: Format = "json"):
+@router.get("/reports/aging", response=AgingOut, summary="Accounts receivable aging (format=csv for CSV)", openapi_extra={"responses": {200: {"description": "CSV (UTF-8)", "content": {"text/csv": {"schema": {"type": "string"}}}}}})
+def aging(request, as_of: BusinessDate | None = None, format: Format = "json"):
     """Open balances per customer by days past due (current, 1-30, 31-60, 61-90, over 90) and the total."""
     require(request.user, "reports.view")
     report = services.aging(as_of or timezone.localdate())
@@ -90,8 +91,8 @@ def aging(request, as_of: dt.date | None = None, format: Format = "json"):
             "total": _row(report.total)}
 
 
-@router.get("/reports/dso", response=DsoOut, summary="Days sales outstanding (format=csv for CSV)")
-def dso(request, as_of: dt.date | None = None, period_days: int = 90, format: Format = "json"):
+@router.get("/reports/dso", response=DsoOut, summary="Days sales outstanding (format=csv for CSV)", openapi_extra={"responses": {200: {"description": "CSV (UTF-8)", "content": {"text/csv": {"schema": {"type": "string"}}}}}})
+def dso(request, as_of: BusinessDate | None = None, period_days: Annotated[int, Field(ge=1, le=3650)] = 90, format: Format = "json"):
     """DSO = open receivables on as_of / amount invoiced in the period_days ending on as_of × period_days.
     `dso` is null when nothing was invoiced in the period."""
     require(request.user, "reports.view")
@@ -102,8 +103,8 @@ def dso(request, as_of: dt.date | None = None, period_days: int = 90, format: Fo
 
 
 @router.get("/reports/collections", response=CollectionsOut,
-            summary="Collections actions per day and the runs (format=csv, csv_part=runs for the runs)")
-def collections(request, since: dt.date | None = None, until: dt.date | None = None, format: Format = "json",
+            summary="Collections actions per day and the runs (format=csv, csv_part=runs for the runs)", openapi_extra={"responses": {200: {"description": "CSV (UTF-8)", "content": {"text/csv": {"schema": {"type": "string"}}}}}})
+def collections(request, since: BusinessDate | None = None, until: BusinessDate | None = None, format: Format = "json",
                 csv_part: Literal["days", "runs"] = "days"):
     """Per day from `since` to `until` (default: the last 30 days): actions of each kind, and the runs."""
     require(request.user, "reports.view")

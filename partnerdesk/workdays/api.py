@@ -1,8 +1,9 @@
 import datetime as dt
 
-from ninja import Router, Schema
+from ninja import Field, Router, Schema
 
 from partnerdesk.accounts.permissions import require
+from partnerdesk.api_schemas import BusinessDate, Code, Reason, Text, Year
 from partnerdesk.errors import InvalidInput
 
 from . import services
@@ -13,21 +14,21 @@ router = Router(tags=["calendar"])
 
 class DayIn(Schema):
     date: dt.date
-    kind: str
-    name: str = ""
+    kind: Code
+    name: Text(100) = ""
 
 
-class DayOut(Schema):
+class CalendarDayOut(Schema):
     date: dt.date
     kind: str
     name: str
 
 
 class YearIn(Schema):
-    status: str | None = None  # "provisional" or "confirmed"; or send `confirmed`
+    status: Code | None = None  # "provisional" or "confirmed"; or send `confirmed`
     confirmed: bool | None = None
-    note: str = ""
-    days: list[DayIn]
+    note: Reason = ""
+    days: list[DayIn] = Field(..., max_length=366)
 
 
 class LoadIn(Schema):
@@ -43,7 +44,7 @@ class YearOut(Schema):
     workdays: int
     note: str
     updated_at: dt.datetime | None
-    days: list[DayOut]
+    days: list[CalendarDayOut]
 
 
 class WorkingDayOut(Schema):
@@ -69,19 +70,19 @@ def _confirmed(payload: YearIn) -> bool:
 
 
 @router.get("/calendar/working-day", response=WorkingDayOut, summary="Is this date a working day in China?")
-def working_day(request, date: dt.date):
+def working_day(request, date: BusinessDate):
     require(request.user, "calendar.view")
     return services.describe_day(date)
 
 
 @router.get("/calendar/{year}", response=YearOut, summary="A year's calendar: its status and listed days")
-def get_year(request, year: int):
+def get_year(request, year: Year):
     require(request.user, "calendar.view")
     return _year_out(year)
 
 
 @router.put("/calendar/{year}", response=YearOut, summary="Replace a year's calendar (all or nothing)")
-def put_year(request, year: int, payload: YearIn):
+def put_year(request, year: Year, payload: YearIn):
     require(request.user, "calendar.manage")
     days = [(d.date, d.kind, d.name) for d in payload.days]
     services.set_year(year, days, actor=request.user, confirmed=_confirmed(payload), source=YearSource.MANUAL,
@@ -91,7 +92,7 @@ def put_year(request, year: int, payload: YearIn):
 
 @router.post("/calendar/{year}/load-from-package", response=YearOut,
              summary="Load a year from the holidays package (confirm only if it has the published schedule)")
-def load_from_package(request, year: int, payload: LoadIn | None = None):
+def load_from_package(request, year: Year, payload: LoadIn | None = None):
     require(request.user, "calendar.manage")
     services.load_year_from_package(year, actor=request.user, confirm=bool(payload and payload.confirm))
     return _year_out(year)
