@@ -85,6 +85,8 @@ def _unauthenticated(request, exc):
 
 @api.exception_handler(HttpError)
 def _http_error(request, exc: HttpError):
+    if isinstance(exc.__cause__, ValidationError):  # the guard's refusal, which ninja wraps as "cannot parse"
+        return _invalid(request, exc.__cause__)
     body = {"detail": str(exc), "code": "bad_request"}
     if str(exc).startswith("Cannot parse request body"):
         body.update(detail=_in_clients_language(request, "The request body is not valid JSON."), field="body", code="malformed_json")
