@@ -40,6 +40,10 @@ def parse_amount(value, *, field: str = "amount", currency: str = "CNY", positiv
         raise InvalidInput(f"unknown currency {currency!r}; PartnerDesk bills in {', '.join(CURRENCIES)}", field="currency")
     if isinstance(value, float):
         raise InvalidInput("amounts must be given as a decimal string, not a float", field=field)
+    if isinstance(value, str):  # Decimal() would also take "1_000", "１２３" and "1e3": not what anyone typed as money
+        problem = bounds.amount_text_problem(value, signed=True)
+        if problem:
+            raise InvalidInput(problem, field=field)
     try:
         raw = Decimal(str(value)) if not isinstance(value, Decimal) else value
         if not raw.is_finite():
