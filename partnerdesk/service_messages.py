@@ -106,7 +106,6 @@ FIXED = [
     gettext_noop("the text contains a NUL character"),
     gettext_noop("the text contains an invalid character"),
     gettext_noop("the number is too large"),
-    gettext_noop("another collections run is in progress; nothing was done"),
 ]
 
 # (pattern, msgid with %(name)s placeholders for the pattern's named groups)
@@ -172,6 +171,8 @@ PATTERNS = [
      gettext_noop("Unknown policy settings: %(names)s.")),
     (re.compile(r"^the promise is for more than is owed \((?P<owed>\S+)\)$"),
      gettext_noop("The promise is for more than is owed (%(owed)s).")),
+    (re.compile(r"^another collections run is in progress \(held by (?P<holder>.*) since (?P<since>.*)\); nothing was done$"),
+     gettext_noop("Another collections run is in progress (held by %(holder)s since %(since)s); nothing was done.")),
     (re.compile(r"^at most (?P<count>\d+) characters$"),
      gettext_noop("At most %(count)s characters.")),
     (re.compile(r"^the date must be between (?P<low>\S+) and (?P<high>\S+)$"),

@@ -3,12 +3,12 @@ from decimal import Decimal
 
 from django.utils import timezone
 from ninja import Router, Schema
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
 from partnerdesk.accounts.permissions import get_customer_or_404, get_scoped_or_404, require
-from partnerdesk.api_schemas import Amount
+from partnerdesk.api_schemas import Amount, BusinessDate, Code, Id, Pagination, Reason
 from partnerdesk.billing.models import Invoice
-from partnerdesk.errors import InvalidInput
+from partnerdesk.errors import Conflict, InvalidInput
 
 from . import engine, services
 from .models import CollectionsAction, CollectionsPolicy, CollectionsRun, Dispute, OperatorRequest
@@ -79,17 +79,17 @@ class ActionOut(Schema):
 
 
 class ProfileIn(Schema):
-    policy_id: int | None = None
+    policy_id: Id | None = None
     exempt: bool = False
-    reason: str = ""
+    reason: Reason = ""
 
 
 class DisputeIn(Schema):
-    reason: str
+    reason: Reason
 
 
 class ResolveIn(Schema):
-    resolution: str
+    resolution: Reason
 
 
 class DisputeOut(Schema):
@@ -103,9 +103,9 @@ class DisputeOut(Schema):
 
 class PromiseIn(Schema):
     amount: Amount
-    promised_date: dt.date
-    invoice_id: int | None = None
-    note: str = ""
+    promised_date: BusinessDate
+    invoice_id: Id | None = None
+    note: Reason = ""
 
 
 class PromiseOut(Schema):
@@ -119,13 +119,20 @@ class PromiseOut(Schema):
 
 
 class RunIn(Schema):
-    as_of: dt.date | None = None
+    as_of: BusinessDate | None = None
     dry_run: bool = False
 
 
-class RunOut(Schema):
+class CollectionsRunOut(Schema):
+    """A run as recorded (GET), or as just done (POST: a dry run has no id and no times)."""
+
+    id: int | None
     as_of: dt.date
-    status: str
+    dry_run: bool
+    status: str  # running, finished, failed, interrupted (its process died), dry_run
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+    last_seen_at: dt.datetime | None
     counts: dict
 
 
@@ -162,7 +169,7 @@ def list_policies(request):
 
 @router.get("/customers/{customer_id}/collections-policy", response=PublishedOut,
             summary="The collections policy as published to a customer, with its invoices' dates")
-def customer_policy(request, customer_id: int, as_of: dt.date | None = None):
+def customer_policy(request, customer_id: Id, as_of: BusinessDate | None = None):
     require(request.user, "collections.policy.view")
     pub = published_policy(get_customer_or_404(request.user, customer_id), as_of=as_of)
     return {"customer_id": customer_id, "exempt": pub.exempt, "policy": pub.policy, "as_of": pub.as_of,
@@ -174,7 +181,7 @@ def customer_policy(request, customer_id: int, as_of: dt.date | None = None):
 
 @router.post("/customers/{customer_id}/collections-policy/acknowledge", response={201: PublishedOut},
              summary="The customer's user acknowledges its collections policy")
-def acknowledge(request, customer_id: int):
+def acknowledge(request, customer_id: Id):
     customer = get_customer_or_404(request.user, customer_id)
     require(request.user, "collections.acknowledge")
     pub = published_policy(customer)
@@ -185,15 +192,15 @@ def acknowledge(request, customer_id: int):
 
 
 @router.get("/customers/{customer_id}/collections/log", response=list[ActionOut], summary="The customer's collections log")
-@paginate(LimitOffsetPagination)
-def collections_log(request, customer_id: int):
+@paginate(Pagination)
+def collections_log(request, customer_id: Id):
     require(request.user, "collections.view")
     return CollectionsAction.objects.filter(customer=get_customer_or_404(request.user, customer_id))
 
 
 @router.put("/customers/{customer_id}/collections/profile", response=PublishedOut,
             summary="Give a customer its own policy, or exempt it")
-def set_profile(request, customer_id: int, payload: ProfileIn):
+def set_profile(request, customer_id: Id, payload: ProfileIn):
     customer = get_customer_or_404(request.user, customer_id)
     require(request.user, "collections.manage")
     policy = None
@@ -206,21 +213,21 @@ def set_profile(request, customer_id: int, payload: ProfileIn):
 
 
 @router.post("/invoices/{invoice_id}/disputes", response={201: DisputeOut}, summary="Open a dispute: collections holds the invoice")
-def open_dispute(request, invoice_id: int, payload: DisputeIn):
+def open_dispute(request, invoice_id: Id, payload: DisputeIn):
     invoice = get_scoped_or_404(Invoice.objects.select_related("customer"), request.user, invoice_id)
     require(request.user, "disputes.manage")
     return 201, services.open_dispute(invoice=invoice, reason=payload.reason, actor=request.user)
 
 
 @router.post("/disputes/{dispute_id}/resolve", response=DisputeOut, summary="Resolve a dispute")
-def resolve_dispute(request, dispute_id: int, payload: ResolveIn):
+def resolve_dispute(request, dispute_id: Id, payload: ResolveIn):
     dispute = get_scoped_or_404(Dispute.objects.select_related("customer"), request.user, dispute_id)
     require(request.user, "disputes.manage")
     return services.resolve_dispute(dispute, resolution=payload.resolution, actor=request.user)
 
 
 @router.post("/customers/{customer_id}/promises", response={201: PromiseOut}, summary="Record a promise to pay")
-def add_promise(request, customer_id: int, payload: PromiseIn):
+def add_promise(request, customer_id: Id, payload: PromiseIn):
     customer = get_customer_or_404(request.user, customer_id)
     require(request.user, "collections.manage")
     invoice = None
@@ -233,7 +240,7 @@ def add_promise(request, customer_id: int, payload: PromiseIn):
 
 
 @router.get("/collections/preview", response=list[PreviewOut], summary="What the next days' runs will do")
-def preview(request, days: int = 7, customer_id: int | None = None, as_of: dt.date | None = None):
+def preview(request, days: int = 7, customer_id: Id | None = None, as_of: BusinessDate | None = None):
     require(request.user, "collections.view")
     if not 1 <= days <= 60:
         raise InvalidInput("days must be between 1 and 60", field="days")
@@ -241,27 +248,36 @@ def preview(request, days: int = 7, customer_id: int | None = None, as_of: dt.da
     return engine.preview(as_of or timezone.localdate(), days, customer_ids=customer_ids)
 
 
-@router.post("/collections/runs", response=RunOut, summary="Run collections now (each due action exactly once)")
+@router.post("/collections/runs", response=CollectionsRunOut,
+             summary="Run collections now (each due action exactly once); 409 while another run holds the lease")
 def run(request, payload: RunIn):
     require(request.user, "collections.manage")
     if payload.as_of is not None and payload.as_of > timezone.localdate() and not payload.dry_run:
         # A future day would make every later stage due at once, suspensions included; preview it instead.
         raise InvalidInput("a collections run cannot be for a future day (use dry_run or the preview)", field="as_of")
     result = engine.run_collections(payload.as_of, dry_run=payload.dry_run)
-    return {"as_of": result.as_of, "status": result.status, "counts": result.counts}
+    if result.status == "busy":
+        since = timezone.localtime(result.held_since).strftime("%Y-%m-%d %H:%M:%S") if result.held_since else "?"
+        raise Conflict(f"another collections run is in progress (held by {result.held_by} since {since}); nothing was done",
+                       field="as_of", code="run_in_progress")
+    if result.run_id:
+        return CollectionsRun.objects.get(pk=result.run_id)
+    return {"id": None, "as_of": result.as_of, "dry_run": payload.dry_run, "status": result.status, "started_at": None,
+            "finished_at": None, "last_seen_at": None, "counts": result.counts}
 
 
-@router.get("/collections/runs", response=list[RunOut], summary="Past collections runs")
-@paginate(LimitOffsetPagination)
+@router.get("/collections/runs", response=list[CollectionsRunOut], summary="Past collections runs")
+@paginate(Pagination)
 def list_runs(request):
     require(request.user, "collections.view")
+    engine.mark_interrupted_runs()  # a run whose process died shows as interrupted, not running for ever
     return CollectionsRun.objects.all()
 
 
 @router.get("/collections/operator-requests", response=list[OperatorRequestOut],
             summary="Suspensions and reactivations queued for the operator (failures are retried)")
-@paginate(LimitOffsetPagination)
-def operator_requests(request, status: str | None = None):
+@paginate(Pagination)
+def operator_requests(request, status: Code | None = None):
     require(request.user, "collections.view")
     qs = OperatorRequest.objects.order_by("-id")
     return qs.filter(status=status) if status else qs
@@ -269,7 +285,7 @@ def operator_requests(request, status: str | None = None):
 
 @router.post("/collections/operator-requests/retry", response=RetriedOut,
              summary="Try the requests that failed at the operator again now (after an outage)")
-def retry_requests(request, customer_id: int | None = None):
+def retry_requests(request, customer_id: Id | None = None):
     require(request.user, "collections.manage")
     customer = get_customer_or_404(request.user, customer_id) if customer_id is not None else None
     return {"retried": services.retry_failing_requests_now(actor=request.user, customer=customer)}

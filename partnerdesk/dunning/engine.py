@@ -7,6 +7,7 @@ after a crash at any point, adds nothing that was already done. A lease (RunLock
 """
 
 import datetime as dt
+import hashlib
 import logging
 import os
 import socket
@@ -58,6 +59,9 @@ logger = logging.getLogger(__name__)
 
 LOCK_NAME = "collections"
 LOCK_TTL = dt.timedelta(minutes=10)
+# A run renews its lease after deciding, after each batch and after the deletion warnings, each a few seconds at
+# most (a million invoices take three): a lease not renewed for this long is held by a process that died or hung.
+HEARTBEAT_WINDOW = dt.timedelta(minutes=2)
 
 
 @dataclass(slots=True)
@@ -86,6 +90,8 @@ class RunResult:
     decide_seconds: float = 0.0
     record_seconds: float = 0.0
     tidy_seconds: float = 0.0
+    held_by: str = ""  # when busy: the lease holder (host:pid:start:nonce) and since when it holds it
+    held_since: dt.datetime | None = None
 
 
 # --- holds ------------------------------------------------------------------------------------------------
@@ -484,26 +490,115 @@ def record_deletion_warnings(rows: list[dict], *, as_of: dt.date) -> int:
 # --- the lease ----------------------------------------------------------------------------------------------
 
 
+def holder_for(pid: int) -> str:
+    """A lease holder name for process `pid` of this host: host:pid:start:nonce. `start` tells the process from a
+    later one given the same pid: its start time (/proc/PID/stat field 22), and this boot and PID namespace."""
+    stat, system = _proc_stat(pid), _this_system()
+    start = f"{stat[1]}@{system}" if stat and system else ""
+    return f"{socket.gethostname()}:{pid}:{start}:{uuid.uuid4().hex[:8]}"
+
+
+def _proc_stat(pid: int) -> tuple[str, str] | None:
+    """(state, start time in clock ticks after boot) of a process; None without /proc."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rpartition(")")[2].split()  # the name, before ")", may hold spaces
+    except OSError:
+        return None
+    return fields[0], fields[19]
+
+
+def _this_system() -> str:
+    """This boot and PID namespace, in short: another host, or a container, of the same name has other pids."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as f:
+            boot = f.read().strip()
+        namespace = os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return ""
+    return hashlib.sha256(f"{boot} {namespace}".encode()).hexdigest()[:8]
+
+
+def holder_is_gone(holder: str) -> bool:
+    """Whether a holder's process no longer exists. Known only on its own host, boot and PID namespace; elsewhere
+    (False) its heartbeat tells."""
+    try:
+        host, pid, start, _ = holder.split(":")
+        pid = int(pid)
+    except ValueError:
+        return False  # not a name holder_for() gives
+    ticks, _, system = start.partition("@")
+    if pid <= 0 or host != socket.gethostname() or system != _this_system():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        pass  # it exists, as another user's
+    stat = _proc_stat(pid)
+    # A zombie has died; another start time is a later process given the same pid.
+    return stat is not None and (stat[0] == "Z" or (ticks != "" and stat[1] != ticks))
+
+
+def _free(now) -> Q:
+    """A lease anyone may take: released, expired, or its holder's heartbeat stopped."""
+    return Q(holder="") | Q(expires_at__lt=now) | Q(renewed_at__lt=now - HEARTBEAT_WINDOW)
+
+
 def claim_lock(holder: str, *, now=None) -> bool:
-    """Take the collections lease if it is free or expired (a conditional UPDATE: one winner)."""
+    """Take the collections lease if it is free or its holder is gone, and mark the runs left running interrupted.
+
+    One conditional UPDATE, so of two claimants one wins: a holder found gone is named in it, so the lease is
+    taken only if no one else took it since.
+    """
     now = now or timezone.now()
-    RunLock.objects.get_or_create(name=LOCK_NAME)
-    won = RunLock.objects.filter(Q(name=LOCK_NAME) & (Q(holder="") | Q(expires_at__lt=now) | Q(holder=holder))).update(
-        holder=holder, expires_at=now + LOCK_TTL)
-    return won == 1
+    lock, _ = RunLock.objects.get_or_create(name=LOCK_NAME)
+    takeable = _free(now) | Q(holder=holder)
+    if lock.holder and lock.holder != holder and holder_is_gone(lock.holder):
+        takeable |= Q(holder=lock.holder)
+    won = RunLock.objects.filter(Q(name=LOCK_NAME) & takeable).update(
+        holder=holder, expires_at=now + LOCK_TTL, taken_at=now, renewed_at=now) == 1
+    if won:
+        # Whoever holds the lease is the only run: any other still "running" died, or stops at its next renewal.
+        left = CollectionsRun.objects.filter(status="running").exclude(holder=holder).update(status="interrupted")
+        if left or lock.holder not in ("", holder):
+            logger.warning("collections: took over the lease of %r (last renewed %s); %d run(s) marked interrupted",
+                           lock.holder, lock.renewed_at, left)
+    return won
 
 
 class LostLock(RuntimeError):
-    """Another run took the lease (this one ran past its expiry): stop; the other run finishes the work."""
+    """Another run took the lease (this one looked gone): stop; the other run finishes the work."""
 
 
 def renew_lock(holder: str) -> None:
-    if not RunLock.objects.filter(name=LOCK_NAME, holder=holder).update(expires_at=timezone.now() + LOCK_TTL):
+    """The heartbeat: extend the lease and note the time on the run; LostLock if another run took it over."""
+    now = timezone.now()
+    if not RunLock.objects.filter(name=LOCK_NAME, holder=holder).update(expires_at=now + LOCK_TTL, renewed_at=now):
         raise LostLock(holder)
+    CollectionsRun.objects.filter(holder=holder, status="running").update(last_seen_at=now)
 
 
 def release_lock(holder: str) -> None:
     RunLock.objects.filter(name=LOCK_NAME, holder=holder).update(holder="", expires_at=None)
+
+
+def mark_interrupted_runs(*, now=None) -> int:
+    """Mark interrupted the runs left "running" by a holder that is gone, for pages that list runs; how many.
+
+    Gone: it does not hold a live lease, and its heartbeat is older than HEARTBEAT_WINDOW or its process has
+    died. (A run just started has a fresh heartbeat, so one that claimed the lease after it was read is safe.)
+    """
+    now = now or timezone.now()
+    live = RunLock.objects.filter(name=LOCK_NAME).exclude(_free(now)).values_list("holder", flat=True).first()
+    running = CollectionsRun.objects.filter(status="running")
+    if live and not holder_is_gone(live):
+        running = running.exclude(holder=live)
+    stale = now - HEARTBEAT_WINDOW
+    gone = [pk for pk, holder, seen in running.values_list("pk", "holder", "last_seen_at")
+            if seen is None or seen < stale or holder_is_gone(holder)]
+    return CollectionsRun.objects.filter(pk__in=gone, status="running").update(status="interrupted") if gone else 0
 
 
 # --- the run ------------------------------------------------------------------------------------------------
@@ -517,12 +612,18 @@ def run_collections(as_of: dt.date | None = None, *, dry_run: bool = False, batc
         due = in_customer_order(decide(as_of))
         _fill_customer_names(due)
         return RunResult(as_of, "dry_run", due=due, counts={"due": len(due), "deletion_warnings": len(deletion_warnings(as_of))})
-    holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-    if not claim_lock(holder):
+    holder = holder_for(os.getpid())
+    for _ in range(2):  # twice: the lease may be released between a failed claim and reading who held it
+        if claim_lock(holder):
+            break
+        lock = RunLock.objects.get(name=LOCK_NAME)
+        if lock.holder:
+            return RunResult(as_of, "busy", held_by=lock.holder, held_since=lock.taken_at)
+    else:
         return RunResult(as_of, "busy")
     run = None
     try:
-        run = CollectionsRun.objects.create(as_of=as_of)
+        run = CollectionsRun.objects.create(as_of=as_of, holder=holder, last_seen_at=timezone.now())
         started = time.perf_counter()
         due = decide(as_of)
         decided = time.perf_counter()
@@ -539,6 +640,7 @@ def run_collections(as_of: dt.date | None = None, *, dry_run: bool = False, batc
             if on_batch:
                 on_batch(i)
         totals["deletion_warnings"] = record_deletion_warnings(deletion_warnings(as_of), as_of=as_of)
+        renew_lock(holder)
         totals["due"] = len(due)
         moved = totals.pop("moved", 0)
         recorded = time.perf_counter()

@@ -228,12 +228,16 @@ class OperatorRequest(models.Model):
 
 
 class CollectionsRun(models.Model):
+    """One collections run: running, then finished, failed, or interrupted (its process died or hung)."""
+
     as_of = models.DateField()
     dry_run = models.BooleanField(default=False)
     started_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=12, default="running")
     counts = models.JSONField(default=dict)
+    holder = models.CharField(max_length=200, blank=True)  # the lease holder that ran it (host:pid:start:nonce)
+    last_seen_at = models.DateTimeField(null=True, blank=True)  # its last heartbeat
 
     class Meta:
         ordering = ["-started_at"]
@@ -246,8 +250,10 @@ class RunLock(models.Model):
     """A lease, claimed with a conditional UPDATE, so two collections runs never act at once."""
 
     name = models.CharField(max_length=40, primary_key=True)
-    holder = models.CharField(max_length=64, blank=True)
+    holder = models.CharField(max_length=200, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
+    taken_at = models.DateTimeField(null=True, blank=True)
+    renewed_at = models.DateTimeField(null=True, blank=True)  # the holder's heartbeat
 
 
 class PolicyAcknowledgement(models.Model):

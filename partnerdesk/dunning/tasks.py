@@ -10,6 +10,8 @@ def run_collections_task(as_of: str | None = None):
     from .engine import run_collections
 
     result = run_collections(dt.date.fromisoformat(as_of) if as_of else None)
+    if result.status == "busy":  # a failed task, not a quiet success: nothing was done
+        raise RuntimeError(f"another collections run is in progress ({result.held_by}, since {result.held_since}); nothing was done")
     return {"status": result.status, "counts": result.counts}
 
 

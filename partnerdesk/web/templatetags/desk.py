@@ -26,7 +26,7 @@ BADGE_TONES = {
     # emails
     "queued": "info", "sending": "info", "sent": "ok", "failed": "danger", "bounced": "danger",
     # operator requests and collections runs
-    "in_progress": "info", "done": "ok", "skipped": "muted", "running": "info", "finished": "ok",
+    "in_progress": "info", "done": "ok", "skipped": "muted", "running": "info", "finished": "ok", "interrupted": "warn",
     # collections log
     "reminder": "info", "notice": "warn", "call": "warn", "suspend": "danger", "deletion_warning": "danger",
     "cancel": "danger", "reactivate": "ok", "reactivated": "ok", "stage": "muted",

@@ -193,6 +193,7 @@ def collections_preview(request):
 @staff_page("collections.view")
 def collections_runs(request):
     """The collections runs, newest first, with what each did."""
+    engine.mark_interrupted_runs()  # a run whose process died is not shown running for ever
     page = Paginator(CollectionsRun.objects.filter(dry_run=False), RUNS_PER_PAGE).get_page(request.GET.get("page"))
     return render(request, "web/collections/runs.html", {"page": page, "run_counts": RUN_COUNTS,
                                                          "today": timezone.localdate()})

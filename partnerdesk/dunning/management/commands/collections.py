@@ -1,9 +1,15 @@
 import datetime as dt
+import os
 import time
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
+
+BEIJING = ZoneInfo("Asia/Shanghai")
+# sysexits' EX_TEMPFAIL: nothing was done, try again later (a scheduler retries; 2 stays for bad input).
+EX_TEMPFAIL = 75
 
 
 def _date(value: str | None, flag: str) -> dt.date | None:
@@ -15,12 +21,38 @@ def _date(value: str | None, flag: str) -> dt.date | None:
         raise CommandError(f"{flag}: {value!r} is not a date (YYYY-MM-DD)", returncode=2)
 
 
+def _test_hooks() -> dict:
+    """Test mode only: PARTNERDESK_TEST_RUN_BATCH_SIZE, and PARTNERDESK_TEST_RUN_PAUSE (seconds to wait after the
+    first batch), so a test can kill a run mid-way."""
+    if settings.MODE != "test":
+        return {}
+    hooks = {}
+    if os.environ.get("PARTNERDESK_TEST_RUN_BATCH_SIZE"):
+        hooks["batch_size"] = int(os.environ["PARTNERDESK_TEST_RUN_BATCH_SIZE"])
+    if os.environ.get("PARTNERDESK_TEST_RUN_PAUSE"):
+        pause = float(os.environ["PARTNERDESK_TEST_RUN_PAUSE"])
+
+        def on_batch(i):
+            if i == 0:
+                print(f"paused after the first batch (pid {os.getpid()})", flush=True)
+                time.sleep(pause)
+
+        hooks["on_batch"] = on_batch
+    return hooks
+
+
 class Command(BaseCommand):
-    help = "Collections: run the daily collections run, preview the coming days, or process operator requests."
+    help = ("Collections: run the daily collections run, preview the coming days, or process operator requests. "
+            f"`run` exits {EX_TEMPFAIL} when another run holds the lease (nothing was done: try again later), "
+            "2 for bad input.")
 
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="what", required=True)
-        run = sub.add_parser("run", help="perform every collections action due (each exactly once)")
+        run = sub.add_parser("run", help="perform every collections action due (each exactly once)",
+                             epilog=f"Exit status: 0 done; 2 bad input; {EX_TEMPFAIL} (EX_TEMPFAIL) another run holds "
+                                    "the lease, so nothing was done: try again later. The lease of a run that died "
+                                    "is taken over at once on its host, and after two minutes without a heartbeat "
+                                    "from another host.")
         run.add_argument("--as-of", default=None, help="the collections day (YYYY-MM-DD, default today)")
         run.add_argument("--dry-run", action="store_true", help="show what is due without doing it")
         prev = sub.add_parser("preview", help="what the runs of the next days will do, per customer")
@@ -36,10 +68,12 @@ class Command(BaseCommand):
 
         if what == "run":
             as_of = _date(o["as_of"], "--as-of")
-            result = engine.run_collections(as_of, dry_run=o["dry_run"])
+            result = engine.run_collections(as_of, dry_run=o["dry_run"], **_test_hooks())
             if result.status == "busy":
-                self.stderr.write("another collections run is in progress; nothing was done")
-                return
+                since = (f" since {result.held_since.astimezone(BEIJING):%Y-%m-%d %H:%M:%S} Beijing time"
+                         if result.held_since else "")
+                raise CommandError(f"another collections run is in progress (lease held by {result.held_by or '?'}"
+                                   f"{since}); nothing was done, try again later", returncode=EX_TEMPFAIL)
             if o["dry_run"]:
                 for due in result.due:
                     self.stdout.write(f"{due.customer_name}\t{due.number}\t{due.balance}\tdue {due.due_date}\t-> {due.target.name}")
@@ -58,9 +92,8 @@ class Command(BaseCommand):
         from partnerdesk.dunning.tasks import run_collections_task
 
         hour, minute = (int(x) for x in at.split(":"))
-        tz = ZoneInfo("Asia/Shanghai")
         while True:
-            now = timezone.now().astimezone(tz)
+            now = timezone.now().astimezone(BEIJING)
             nxt = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
             if nxt <= now:
                 nxt += dt.timedelta(days=1)
