@@ -60,10 +60,17 @@ def _in_clients_language(request, message: str, translate=translate_service_mess
         return translate(*context, message)
 
 
+def _clients_language(request) -> str:
+    if not request.headers.get("Accept-Language"):
+        return "en"
+    return translation.get_language_from_request(request)
+
+
 @api.exception_handler(DomainError)
 def _domain_error(request, exc: DomainError):
-    return api.create_response(request, {**exc.as_dict(), "detail": _in_clients_language(request, exc.message)},
-                               status=exc.status)
+    with translation.override(_clients_language(request)):
+        body = exc.as_dict()
+    return api.create_response(request, body, status=exc.status)
 
 
 @api.exception_handler(PermissionDenied)

@@ -90,7 +90,7 @@ def test_an_administrators_version_is_used_for_the_next_send(smtp_server, custom
 def test_a_broken_template_is_refused_naming_the_field(users, subject, body, field, message):
     with pytest.raises(InvalidInput) as err:
         services.update_template(key="collections.notice", language="en", subject=subject, body=body, actor=users["admin"])
-    assert err.value.field == field and message in err.value.message
+    assert err.value.field == field and message in str(err.value)
     assert not EmailTemplate.objects.exists()
     assert not AuditEntry.objects.filter(action__startswith="email_template").exists()
 
