@@ -29,7 +29,8 @@ class DomainError(Exception):
     @property
     def message(self) -> str:
         """The message in the active language, its placeholders filled in."""
-        from partnerdesk.service_messages import translate_service_message  # (messages not yet written lazily)
+        # (for messages not yet written as lazy translations)
+        from partnerdesk.service_messages import translate_service_message
 
         text = str(self.template)
         if self.params:

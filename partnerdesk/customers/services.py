@@ -3,6 +3,7 @@
 import csv
 import datetime as dt
 import io
+import logging
 import uuid
 import zoneinfo
 from dataclasses import dataclass, field
@@ -12,14 +13,17 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_date
+from django.utils.translation import gettext_lazy as _
 
-from partnerdesk.audit.services import record, snapshot
+from partnerdesk import bounds
+from partnerdesk.audit.services import actor_label, record, snapshot
 from partnerdesk.billing.services import parse_amount
 from partnerdesk.errors import Conflict, InvalidInput, OperatorFailure
 
 from .models import (
     BillingContact,
     BillingType,
+    ContactKind,
     Customer,
     CustomerStatus,
     Language,
@@ -36,17 +40,17 @@ def _clean_customer_fields(data: dict, *, prefix: str = "") -> dict:
     """Validate customer fields; raise InvalidInput naming the first bad field."""
     out = {}
     if "name" in data:
-        name = (data["name"] or "").strip()
+        name = bounds.clean_text(data["name"], field=prefix + "name", max_length=bounds.NAME_LENGTH).strip()
         if not name:
             raise InvalidInput("the company name is required", field=prefix + "name")
-        out["name"] = name[:200]
+        out["name"] = name
     if "tenant_id" in data:
         try:
             out["tenant_id"] = uuid.UUID(str(data["tenant_id"]).strip())
         except ValueError:
             raise InvalidInput("the tenant id must be a GUID", field=prefix + "tenant_id")
     if "primary_domain" in data:
-        out["primary_domain"] = (data["primary_domain"] or "").strip().lower()
+        out["primary_domain"] = bounds.clean_text(data["primary_domain"], field=prefix + "primary_domain", max_length=253).strip().lower()
     if "payment_terms_days" in data and data["payment_terms_days"] not in (None, ""):
         try:
             days = int(str(data["payment_terms_days"]).strip())
@@ -80,15 +84,15 @@ def _clean_customer_fields(data: dict, *, prefix: str = "") -> dict:
 def _clean_contact(data: dict, *, prefix: str = "contact_") -> dict | None:
     if not any(data.get(k) for k in ("name", "email", "phone")):
         return None
-    name = (data.get("name") or "").strip()
+    name = bounds.clean_text(data.get("name"), field=prefix + "name", max_length=bounds.NAME_LENGTH).strip()
     if not name:
         raise InvalidInput("the contact name is required", field=prefix + "name")
-    email = (data.get("email") or "").strip()
+    email = bounds.clean_text(data.get("email"), field=prefix + "email", max_length=254).strip()
     try:
         validate_email(email)
     except ValidationError:
         raise InvalidInput(f"{email!r} is not an email address", field=prefix + "email")
-    return {"name": name, "email": email, "phone": (data.get("phone") or "").strip()}
+    return {"name": name, "email": email, "phone": bounds.clean_text(data.get("phone"), field=prefix + "phone", max_length=40).strip()}
 
 
 @transaction.atomic
@@ -100,7 +104,8 @@ def create_customer(*, actor, name: str, tenant_id, contact: dict | None = None,
     contact_data = _clean_contact(contact or {})
     customer = Customer.objects.create(**clean)
     if contact_data:
-        BillingContact.objects.create(customer=customer, language=customer.language, time_zone=customer.time_zone, **contact_data)
+        BillingContact.objects.create(customer=customer, language=customer.language, time_zone=customer.time_zone,
+                                      is_primary=True, **contact_data)
     record(actor=actor, action="customer.created", obj=customer, after=snapshot(customer, CUSTOMER_FIELDS), reason=reason)
     return customer
 
@@ -119,6 +124,115 @@ def update_customer(customer: Customer, *, actor, reason: str = "", **fields) ->
     if after != before:
         record(actor=actor, action="customer.updated", obj=customer, before=before, after=after, reason=reason)
     return customer
+
+
+# --- contacts -------------------------------------------------------------------------------------------
+
+CONTACT_FIELDS = ["name", "email", "phone", "kind", "language", "time_zone", "is_primary"]
+
+
+def _clean_contact_fields(data: dict) -> dict:
+    """Validate a contact's fields (those given); raise InvalidInput naming the first bad one."""
+    out = {}
+    if "name" in data:
+        out["name"] = bounds.clean_text(data["name"], field="name", max_length=bounds.NAME_LENGTH).strip()
+        if not out["name"]:
+            raise InvalidInput(_("the contact name is required"), field="name")
+    if "email" in data:
+        email = bounds.clean_text(data["email"], field="email", max_length=254).strip()
+        try:
+            validate_email(email)
+        except ValidationError:
+            raise InvalidInput(_("%(email)s is not an email address"), field="email", email=repr(email))
+        out["email"] = email
+    if "phone" in data:
+        out["phone"] = bounds.clean_text(data["phone"], field="phone", max_length=40).strip()
+    if data.get("kind") not in (None, ""):
+        if data["kind"] not in ContactKind.values:
+            raise InvalidInput(_("the role must be one of %(choices)s"), field="kind", choices=", ".join(ContactKind.values))
+        out["kind"] = data["kind"]
+    if data.get("language") not in (None, ""):
+        if data["language"] not in Language.values:
+            raise InvalidInput(_("the language must be one of %(choices)s"), field="language",
+                               choices=", ".join(Language.values))
+        out["language"] = data["language"]
+    if data.get("time_zone") not in (None, ""):
+        try:
+            zoneinfo.ZoneInfo(data["time_zone"])
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise InvalidInput(_("unknown time zone %(zone)s"), field="time_zone", zone=repr(data["time_zone"]))
+        out["time_zone"] = data["time_zone"]
+    if data.get("is_primary") is not None:
+        out["is_primary"] = bool(data["is_primary"])
+    return out
+
+
+def _make_primary(contact: BillingContact) -> None:
+    """The contact becomes the customer's one primary billing contact (the previous one stays, as billing)."""
+    BillingContact.objects.filter(customer_id=contact.customer_id, is_primary=True).exclude(pk=contact.pk).update(
+        is_primary=False)
+
+
+@transaction.atomic
+def add_contact(customer: Customer, *, actor, name: str, email: str, reason: str = "", **fields) -> BillingContact:
+    """Add a contact to a customer; its first billing contact becomes the primary one."""
+    clean = _clean_contact_fields({"name": name, "email": email, **fields})
+    type(customer).objects.select_for_update().filter(pk=customer.pk).first()  # one primary, whoever adds at once
+    clean.setdefault("language", customer.language)
+    clean.setdefault("time_zone", customer.time_zone)
+    kind = clean.get("kind", ContactKind.BILLING)
+    has_primary = BillingContact.objects.filter(customer=customer, is_primary=True).exists()
+    wants_primary = clean.pop("is_primary", False) or (kind == ContactKind.BILLING and not has_primary)
+    if wants_primary and kind != ContactKind.BILLING:
+        raise InvalidInput(_("only a billing contact can be the primary billing contact"), field="is_primary")
+    contact = BillingContact(customer=customer, is_primary=False, **clean)
+    contact.save()
+    if wants_primary:
+        _make_primary(contact)
+        contact.is_primary = True
+        contact.save(update_fields=["is_primary"])
+    record(actor=actor, action="contact.added", obj=contact, customer=customer,
+           after=snapshot(contact, CONTACT_FIELDS), reason=reason)
+    return contact
+
+
+@transaction.atomic
+def update_contact(contact: BillingContact, *, actor, reason: str = "", **fields) -> BillingContact:
+    """Change a contact (its email, role, language...); making it primary moves the role from the other one."""
+    clean = _clean_contact_fields(fields)
+    contact = BillingContact.objects.select_for_update().get(pk=contact.pk)
+    before = snapshot(contact, CONTACT_FIELDS)
+    kind = clean.get("kind", contact.kind)
+    primary = clean.pop("is_primary", contact.is_primary)
+    if contact.is_primary and (not primary or kind != ContactKind.BILLING):
+        raise Conflict(_("this is the primary billing contact: make another billing contact primary first"),
+                       field="is_primary" if not primary else "kind")
+    if primary and kind != ContactKind.BILLING:
+        raise InvalidInput(_("only a billing contact can be the primary billing contact"), field="is_primary")
+    for key, value in clean.items():
+        setattr(contact, key, value)
+    if primary and not contact.is_primary:
+        _make_primary(contact)
+        contact.is_primary = True
+    contact.save()
+    after = snapshot(contact, CONTACT_FIELDS)
+    if after != before:
+        record(actor=actor, action="contact.updated", obj=contact, customer=contact.customer, before=before,
+               after=after, reason=reason)
+    return contact
+
+
+@transaction.atomic
+def remove_contact(contact: BillingContact, *, actor, reason: str = "") -> None:
+    """Remove a contact; the primary billing contact stays until another one is made primary."""
+    reason = bounds.clean_text(reason, field="reason", max_length=bounds.REASON_LENGTH)
+    contact = BillingContact.objects.select_for_update().select_related("customer").get(pk=contact.pk)
+    if contact.is_primary and BillingContact.objects.filter(customer_id=contact.customer_id).count() > 1:
+        raise Conflict(_("this is the primary billing contact: make another billing contact primary first"),
+                       field="is_primary")
+    before = snapshot(contact, CONTACT_FIELDS)
+    record(actor=actor, action="contact.removed", obj=contact, customer=contact.customer, before=before, reason=reason)
+    contact.delete()
 
 
 # --- CSV import -----------------------------------------------------------------------------------------
@@ -158,14 +272,38 @@ class ImportResult:
     updated: list[Customer] = field(default_factory=list)
 
 
+def _rows(reader, errors: list):
+    """(line number, row) of each readable row; an unreadable one (a field past the csv module's limit of
+    131,072 characters, a stray quote) is an error of its line, and reading goes on with the next."""
+    line_no = 1
+    while True:
+        try:
+            raw = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            line_no += 1
+            errors.append(RowError(line_no, "?", f"the row cannot be read as CSV: {exc}"))
+            continue
+        line_no += 1
+        yield line_no, raw
+
+
 def import_customers_csv(text: str, *, actor, reason: str = "CSV import") -> ImportResult:
     """Import customers from CSV text, all or nothing: one bad row and nothing is written.
 
     Rows whose tenant id is already known update that customer.
     """
     text = text.lstrip("\ufeff")
+    problem = bounds.text_problem(text)
+    if problem:  # (a NUL byte: PostgreSQL cannot store it; the csv module stops at it)
+        line = text.count("\n", 0, text.find("\x00") if "\x00" in text else len(text)) + 1
+        raise ImportFailed([RowError(line, "?", problem)])
     reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip() for h in (reader.fieldnames or [])]
+    try:
+        header = [h.strip() for h in (reader.fieldnames or [])]
+    except csv.Error as exc:
+        raise ImportFailed([RowError(1, "?", f"not a readable CSV header: {exc}")])
     missing = REQUIRED_COLUMNS - set(header)
     if missing:
         raise ImportFailed([RowError(1, sorted(missing)[0], "required column missing from the header")])
@@ -173,7 +311,7 @@ def import_customers_csv(text: str, *, actor, reason: str = "CSV import") -> Imp
     if unknown:
         raise ImportFailed([RowError(1, unknown[0], f"unknown column; expected {', '.join(IMPORT_COLUMNS)}")])
     rows, errors, seen = [], [], {}
-    for line_no, raw in enumerate(reader, start=2):
+    for line_no, raw in _rows(reader, errors):
         row = {k.strip(): (v or "").strip() for k, v in raw.items() if k}
         if None in raw:
             errors.append(RowError(line_no, header[-1], "more values than columns"))
@@ -212,6 +350,17 @@ def import_customers_csv(text: str, *, actor, reason: str = "CSV import") -> Imp
 
 
 # --- subscriptions, mirrored from the operator ------------------------------------------------------------
+#
+# The rule for every change made at the operator: every input is checked, and what will be written prepared,
+# before the call, so nothing the caller gave can make the local write fail once the operator has acted. If
+# that write fails anyway (the database, anything), the operator's state is copied in a fresh transaction and
+# the failure audited before the error goes on to the caller: PartnerDesk never silently shows a state the
+# operator no longer holds.
+
+logger = logging.getLogger(__name__)
+
+# What the audit log keeps of who acted (AuditEntry.actor_label).
+ACTOR_LABEL_LENGTH = 150
 
 
 def _gateway(gateway):
@@ -232,6 +381,17 @@ def _operator_call(fn, *args, **kwargs):
         raise Conflict(str(exc), field="etag", code="operator_conflict")
     except OperatorError as exc:
         raise OperatorFailure(str(exc))
+
+
+def _check_actor(actor) -> None:
+    """Refuse, before any operator call, an actor the audit log could not name (a programming error: callers
+    pass request.user, a user, or None for background work)."""
+    try:
+        label = actor_label(actor)
+    except AttributeError:
+        raise TypeError(f"actor must be a user or None, not {type(actor).__name__}") from None
+    if not isinstance(label, str) or bounds.text_problem(label, ACTOR_LABEL_LENGTH):
+        raise ValueError("the actor's name cannot be stored in the audit log")
 
 
 def _parse_operator_date(value) -> dt.date | None:
@@ -264,8 +424,72 @@ def _apply_resource(sub: Subscription, resource: dict) -> None:
         sub.suspended_at = timezone.now()
 
 
+def _mirror_change(sub: Subscription, resource: dict, reason_code: str = "") -> None:
+    """Copy the operator's answer to a suspension or reactivation onto the (locked) local row."""
+    was_suspended = sub.status == SubscriptionStatus.SUSPENDED  # by another worker (or a sync) while we called
+    _apply_resource(sub, resource)
+    if reason_code and sub.status == SubscriptionStatus.SUSPENDED:
+        if not was_suspended:
+            sub.suspended_at = timezone.now()  # the suspension began when it first did
+        if not was_suspended or not sub.suspension_reason:  # a sync records the operator's state without a reason
+            sub.suspension_reason = reason_code
+
+
+def _record_change(subscription: Subscription, resource: dict, *, actor, action: str, reason: str,
+                   reason_code: str = "") -> Subscription:
+    """Write what the operator answered, and the audit entry, in one transaction."""
+    with transaction.atomic():
+        sub = Subscription.objects.select_for_update().get(pk=subscription.pk)
+        before = snapshot(sub, SUBSCRIPTION_FIELDS)
+        _mirror_change(sub, resource, reason_code)
+        sub.save()
+        record(actor=actor, action=action, obj=sub, before=before, after=snapshot(sub, SUBSCRIPTION_FIELDS), reason=reason)
+    return sub
+
+
+def _storable_error(exc: BaseException) -> str:
+    """The error as any column can store it (its message may quote the very text that could not be stored)."""
+    text = f"{type(exc).__name__}: {exc}"[:500]
+    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
+
+
+def _mirror_after_failed_write(subscription: Subscription, resource: dict, *, error: Exception, actor, action: str,
+                               reason: str, reason_code: str = "", gateway=None) -> None:
+    """The operator made the change but writing it here failed: copy the operator's state in a fresh
+    transaction and audit the failure (`action`), so PartnerDesk shows what the operator holds. Never raises:
+    the caller raises the original error."""
+    try:
+        # The operator's state now, which is what PartnerDesk must show; its answer to the call if it cannot say.
+        resource = _gateway(gateway).get_subscription(str(subscription.customer.tenant_id), subscription.operator_id)
+    except Exception:
+        logger.warning("Subscription %s: could not read it back from the operator; using its answer to the change",
+                       subscription.operator_id, exc_info=True)
+    failure = {"local_error": _storable_error(error)}
+    # First the whole answer; if that cannot be stored either (the operator's own data, say), its status alone.
+    for answer in (resource, {"status": resource.get("status")}):
+        try:
+            with transaction.atomic():
+                sub = Subscription.objects.select_for_update().get(pk=subscription.pk)
+                before = snapshot(sub, SUBSCRIPTION_FIELDS)
+                _mirror_change(sub, answer, reason_code)
+                sub.save()
+                record(actor=actor, action=action, obj=sub, before=before,
+                       after={**snapshot(sub, SUBSCRIPTION_FIELDS), **failure}, reason=reason)
+        except Exception:
+            logger.exception("Subscription %s: could not record the operator's state after a failed write",
+                             subscription.operator_id)
+            continue
+        logger.error("Subscription %s: the operator's change could not be recorded as asked (%s); it now shows the "
+                     "operator's state, %s", subscription.operator_id, failure["local_error"], sub.status)
+        error.add_note(f"The operator made the change; PartnerDesk shows its state ({sub.status}) and the audit "
+                       f"log has {action}.")
+        return
+    error.add_note("The operator made the change, but PartnerDesk could not record its state: sync the customer.")
+
+
 def sync_subscriptions(customer: Customer, *, actor, gateway=None) -> list[Subscription]:
     """Mirror the customer's subscriptions from the operator; changes are audited."""
+    _check_actor(actor)
     resources = _operator_call(_gateway(gateway).list_subscriptions, str(customer.tenant_id))
     synced = []
     with transaction.atomic():
@@ -290,37 +514,34 @@ def suspend_subscription(subscription: Subscription, *, actor, reason_code: str,
     """Suspend a subscription at the operator; it shows suspended only once the operator confirms."""
     if reason_code not in SuspensionReason.values:
         raise InvalidInput(f"reason code must be one of {', '.join(SuspensionReason.values)}", field="reason_code")
+    reason = bounds.clean_text(reason, field="reason", max_length=bounds.REASON_LENGTH)
     if not reason.strip():
         raise InvalidInput("a reason is required to suspend a subscription", field="reason")
+    _check_actor(actor)
     if subscription.status != SubscriptionStatus.ACTIVE:
         raise Conflict(f"only an active subscription can be suspended; this one is {subscription.status}", field="status")
     resource = _operator_call(_gateway(gateway).suspend_subscription, str(subscription.customer.tenant_id), subscription.operator_id)
-    with transaction.atomic():
-        sub = Subscription.objects.select_for_update().get(pk=subscription.pk)
-        before = snapshot(sub, SUBSCRIPTION_FIELDS)
-        was_suspended = sub.status == SubscriptionStatus.SUSPENDED  # by another worker (or a sync) while we called
-        _apply_resource(sub, resource)
-        if sub.status == SubscriptionStatus.SUSPENDED:
-            if not was_suspended:
-                sub.suspended_at = timezone.now()  # the suspension began when it first did
-            if not was_suspended or not sub.suspension_reason:  # a sync records the operator's state without a reason
-                sub.suspension_reason = reason_code
-        sub.save()
-        record(actor=actor, action="subscription.suspended", obj=sub, before=before, after=snapshot(sub, SUBSCRIPTION_FIELDS), reason=reason)
-    return sub
+    try:
+        return _record_change(subscription, resource, actor=actor, action="subscription.suspended", reason=reason,
+                              reason_code=reason_code)
+    except Exception as exc:
+        _mirror_after_failed_write(subscription, resource, error=exc, actor=actor, reason=reason, reason_code=reason_code,
+                                   action="subscription.suspend_write_failed", gateway=gateway)
+        raise
 
 
 def reactivate_subscription(subscription: Subscription, *, actor, reason: str, gateway=None) -> Subscription:
     """Reactivate a suspended subscription at the operator."""
+    reason = bounds.clean_text(reason, field="reason", max_length=bounds.REASON_LENGTH)
     if not reason.strip():
         raise InvalidInput("a reason is required to reactivate a subscription", field="reason")
+    _check_actor(actor)
     if subscription.status != SubscriptionStatus.SUSPENDED:
         raise Conflict(f"only a suspended subscription can be reactivated; this one is {subscription.status}", field="status")
     resource = _operator_call(_gateway(gateway).reactivate_subscription, str(subscription.customer.tenant_id), subscription.operator_id)
-    with transaction.atomic():
-        sub = Subscription.objects.select_for_update().get(pk=subscription.pk)
-        before = snapshot(sub, SUBSCRIPTION_FIELDS)
-        _apply_resource(sub, resource)
-        sub.save()
-        record(actor=actor, action="subscription.reactivated", obj=sub, before=before, after=snapshot(sub, SUBSCRIPTION_FIELDS), reason=reason)
-    return sub
+    try:
+        return _record_change(subscription, resource, actor=actor, action="subscription.reactivated", reason=reason)
+    except Exception as exc:
+        _mirror_after_failed_write(subscription, resource, error=exc, actor=actor, reason=reason,
+                                   action="subscription.reactivate_write_failed", gateway=gateway)
+        raise

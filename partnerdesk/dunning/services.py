@@ -2,6 +2,7 @@
 suspensions and reactivations at the operator, and reactivating when a payment clears the overdue balance."""
 
 import datetime as dt
+import logging
 import os
 import socket
 
@@ -29,6 +30,8 @@ from .models import (
     RequestStatus,
 )
 from .policies import policy_for
+
+logger = logging.getLogger(__name__)
 
 MAX_BACKOFF = dt.timedelta(hours=1)
 PROMISE_HORIZON = dt.timedelta(days=366)
@@ -248,6 +251,17 @@ def _carry_out(req: OperatorRequest) -> str:
             except DomainError:
                 pass
         return _retry(req, exc.message)
+    except Exception:
+        # The operator made the change but the local write failed, say: the service has then put the operator's
+        # state on the subscription and audited the failure. If that shows the change, this request did it and is
+        # recorded as done below. If not, it is left claimed, as after a crash, and carried out again once its
+        # claim is stale (the gateway does not repeat a change the operator already shows).
+        current = Subscription.objects.select_related("customer").get(pk=sub.pk)
+        if current.status != wanted:
+            raise
+        logger.warning("Operator request %s: the operator made the change, recording it failed; the subscription "
+                       "shows the operator's state", req.pk, exc_info=True)
+        sub = current
     if sub.status != wanted:
         return _retry(req, f"the operator reports the subscription as {sub.status}")
     with transaction.atomic():
