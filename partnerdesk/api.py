@@ -3,14 +3,15 @@
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent
 from django.http import Http404
 from django.utils import translation
+from django.utils.translation import gettext_lazy as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import APIKeyCookie, HttpBearer
 
 from partnerdesk.accounts.services import user_for_token
 from partnerdesk.api_guard import GuardedParser, document_error_answers
-from partnerdesk.errors import DomainError
-from partnerdesk.service_messages import translate_service_message, translate_validation_error
+from partnerdesk.errors import DomainError, Refusal
+from partnerdesk.service_messages import translate_validation_error
 
 
 class TokenAuth(HttpBearer):
@@ -39,6 +40,18 @@ class PartnerDeskAPI(NinjaAPI):
     def get_openapi_schema(self, *args, **kwargs):
         return document_error_answers(super().get_openapi_schema(*args, **kwargs))
 
+    def validation_error_from_error_contexts(self, error_contexts):
+        """As ninja's, but a validator's Refusal (api_schemas) is kept as the error's `msg`: ninja would make it text
+        in the language of the moment, and `_invalid` renders it in the client's."""
+        exc = super().validation_error_from_error_contexts(error_contexts)
+        originals = [err for context in error_contexts
+                     for err in context.pydantic_validation_error.errors(include_url=False)]
+        for err, original in zip(exc.errors, originals, strict=False):
+            error = (original.get("ctx") or {}).get("error")
+            if isinstance(error, ValueError) and error.args and isinstance(error.args[0], Refusal):
+                err["msg"] = error.args[0]
+        return exc
+
 
 api = PartnerDeskAPI(
     title="PartnerDesk API",
@@ -51,13 +64,20 @@ api = PartnerDeskAPI(
 )
 
 
-def _in_clients_language(request, message: str, translate=translate_service_message, *context) -> str:
+def _in_clients_language(request, message) -> str:
     """`detail` is for people: in the language the client asks for with Accept-Language, else in English.
-    (`code` and `field` are for programs and never change.) `translate(*context, message)` does the work."""
-    if not request.headers.get("Accept-Language"):
-        return message
-    with translation.override(translation.get_language_from_request(request)):
-        return translate(*context, message)
+    (`code` and `field` are for programs and never change.) `message`: a lazy translation, or a Refusal."""
+    with translation.override(_clients_language(request)):
+        return str(message)
+
+
+def _validation_message(err: dict) -> str:
+    """One schema check's message, in the active language: our own (a Refusal, raised by a validator of
+    api_schemas or by the guard), else pydantic's by its error type."""
+    msg = err.get("msg", "invalid")
+    if isinstance(msg, Refusal):
+        return str(msg)
+    return translate_validation_error(err.get("type", ""), msg)
 
 
 def _clients_language(request) -> str:
@@ -75,18 +95,18 @@ def _domain_error(request, exc: DomainError):
 
 @api.exception_handler(PermissionDenied)
 def _forbidden(request, exc):
-    detail = _in_clients_language(request, "You do not have permission to do this.")
+    detail = _in_clients_language(request, _("You do not have permission to do this."))
     return api.create_response(request, {"detail": detail, "code": "forbidden"}, status=403)
 
 
 @api.exception_handler(Http404)
 def _not_found(request, exc):
-    return api.create_response(request, {"detail": _in_clients_language(request, "Not found."), "code": "not_found"}, status=404)
+    return api.create_response(request, {"detail": _in_clients_language(request, _("Not found.")), "code": "not_found"}, status=404)
 
 
 @api.exception_handler(AuthenticationError)
 def _unauthenticated(request, exc):
-    detail = _in_clients_language(request, "Authentication required: a bearer token or a session.")
+    detail = _in_clients_language(request, _("Authentication required: a bearer token or a session."))
     return api.create_response(request, {"detail": detail, "code": "unauthenticated"}, status=401)
 
 
@@ -96,9 +116,9 @@ def _http_error(request, exc: HttpError):
         return _invalid(request, exc.__cause__)
     body = {"detail": str(exc), "code": "bad_request"}
     if str(exc).startswith("Cannot parse request body"):
-        body.update(detail=_in_clients_language(request, "The request body is not valid JSON."), field="body", code="malformed_json")
+        body.update(detail=_in_clients_language(request, _("The request body is not valid JSON.")), field="body", code="malformed_json")
     elif exc.status_code == 403 and "CSRF" in str(exc):
-        body.update(detail=_in_clients_language(request, "CSRF check failed: send the CSRF token with a session, or use a bearer token."),
+        body.update(detail=_in_clients_language(request, _("CSRF check failed: send the CSRF token with a session, or use a bearer token.")),
                     code="csrf_failed")
     return api.create_response(request, body, status=exc.status_code)
 
@@ -107,12 +127,12 @@ def _http_error(request, exc: HttpError):
 def _suspicious(request, exc):
     """A body past the size limit (413) or too many parameters (400): JSON like every other error."""
     if isinstance(exc, RequestDataTooBig):
-        detail = _in_clients_language(request, "The request body is too large.")
+        detail = _in_clients_language(request, _("The request body is too large."))
         return api.create_response(request, {"detail": detail, "code": "too_large", "field": "body"}, status=413)
     if isinstance(exc, TooManyFieldsSent):
-        detail = _in_clients_language(request, "The request has too many parameters.")
+        detail = _in_clients_language(request, _("The request has too many parameters."))
         return api.create_response(request, {"detail": detail, "code": "too_many_fields", "field": "query"}, status=400)
-    detail = _in_clients_language(request, "The request was refused.")
+    detail = _in_clients_language(request, _("The request was refused."))
     return api.create_response(request, {"detail": detail, "code": "bad_request"}, status=400)
 
 
@@ -132,9 +152,10 @@ def _field_name(loc) -> str:
 @api.exception_handler(ValidationError)
 def _invalid(request, exc: ValidationError):
     errors = []
-    for err in exc.errors:
-        message = _in_clients_language(request, err.get("msg", "invalid"), translate_validation_error, err.get("type", ""))
-        errors.append({"field": _field_name(err.get("loc", [])), "message": message, "type": err.get("type", "")})
+    with translation.override(_clients_language(request)):
+        for err in exc.errors:
+            errors.append({"field": _field_name(err.get("loc", [])), "message": _validation_message(err),
+                           "type": err.get("type", "")})
     first = errors[0] if errors else {"field": "", "message": "invalid input"}
     return api.create_response(
         request,
@@ -151,6 +172,7 @@ def _register_routers():
     from partnerdesk.dunning.api import router as dunning_router
     from partnerdesk.notifications.api import router as notifications_router
     from partnerdesk.reports.api import router as reports_router
+    from partnerdesk.search.api import router as search_router
     from partnerdesk.workdays.api import router as workdays_router
 
     api.add_router("", accounts_router)
@@ -161,6 +183,7 @@ def _register_routers():
     api.add_router("", dunning_router)
     api.add_router("", notifications_router)
     api.add_router("", reports_router)
+    api.add_router("", search_router)
 
 
 _register_routers()

@@ -7,10 +7,12 @@ net under all of them, for the fields a schema forgot and for the keys of free-f
 
 import json
 
+from django.utils.translation import gettext_lazy as _
 from ninja.errors import ValidationError
 from ninja.parser import Parser
 
 from partnerdesk import bounds
+from partnerdesk.errors import Refusal
 
 ERROR_STATUSES = {
     "400": "Bad request (too many parameters, or a request the rules refuse)",
@@ -33,7 +35,7 @@ def _problem(value, loc: tuple) -> dict | None:
         return None
     if isinstance(value, int):
         if not -bounds.MAX_INT <= value <= bounds.MAX_INT:
-            return {"loc": loc, "msg": "the number is too large", "type": "int_out_of_range"}
+            return {"loc": loc, "msg": Refusal(_("the number is too large")), "type": "int_out_of_range"}
         return None
     if isinstance(value, dict):
         for key, item in value.items():

@@ -5,18 +5,22 @@ import datetime as dt
 from typing import Annotated
 
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 from ninja import Schema
 from ninja.pagination import LimitOffsetPagination
 from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
 
 from partnerdesk import bounds
+from partnerdesk.errors import Refusal
+
+# The validators raise ValueError(Refusal(...)): the API's error handler renders it in the client's language.
 
 
 def _money_input(signed: bool):
     def check(value):
         # A JSON float would carry binary rounding into the ledger: only strings and whole numbers are money.
         if isinstance(value, bool) or not isinstance(value, str | int):
-            raise ValueError('give amounts as decimal strings such as "1280.00"')
+            raise ValueError(Refusal(_('give amounts as decimal strings such as "1280.00"')))
         problem = bounds.amount_text_problem(str(value), signed=signed)
         if problem:
             raise ValueError(problem)
@@ -26,7 +30,7 @@ def _money_input(signed: bool):
 
 def _quantity_input(value):
     if isinstance(value, bool) or not isinstance(value, str | int):
-        raise ValueError('give quantities as decimal strings such as "12" or "0.5" (at most 6 decimal places)')
+        raise ValueError(Refusal(_('give quantities as decimal strings such as "12" or "0.5" (at most 6 decimal places)')))
     problem = bounds.quantity_text_problem(str(value))
     if problem:
         raise ValueError(problem)
@@ -35,7 +39,8 @@ def _quantity_input(value):
 
 def _date_in_range(value: dt.date) -> dt.date:
     if not bounds.MIN_DATE <= value <= bounds.MAX_DATE:
-        raise ValueError(f"the date must be between {bounds.MIN_DATE} and {bounds.MAX_DATE}")
+        raise ValueError(Refusal(_("the date must be between %(low)s and %(high)s"), low=str(bounds.MIN_DATE),
+                                 high=str(bounds.MAX_DATE)))
     return value
 
 
@@ -85,6 +90,7 @@ class ErrorItem(Schema):
 
 
 class RowErrorOut(Schema):
+    file: str = ""
     row: int
     column: str
     message: str
@@ -96,6 +102,7 @@ class ErrorOut(Schema):
     detail: str
     code: str
     field: str | None = None
+    file: str | None = None  # (a CSV import: the file the errors are in)
     errors: list[ErrorItem | RowErrorOut] | None = None
 
 

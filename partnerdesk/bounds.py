@@ -9,7 +9,9 @@ import datetime as dt
 import re
 from decimal import Decimal
 
-from partnerdesk.errors import InvalidInput
+from django.utils.translation import gettext_lazy as _
+
+from partnerdesk.errors import InvalidInput, Refusal
 
 # Database ids are 64-bit (BigAutoField); a larger number names nothing, and SQLite cannot even compare it.
 MAX_ID = 2**63 - 1
@@ -50,13 +52,14 @@ BODY_LENGTH = 50000
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
-def text_problem(value: str, max_length: int | None = None) -> str | None:
+def text_problem(value: str, max_length: int | None = None) -> Refusal | None:
     """Why this text cannot be stored, or None if it can."""
     found = _UNSTORABLE.search(value)
     if found:
-        return "the text contains a NUL character" if found.group() == "\x00" else "the text contains an invalid character"
+        return Refusal(_("the text contains a NUL character") if found.group() == "\x00"
+                       else _("the text contains an invalid character"))
     if max_length is not None and len(value) > max_length:
-        return f"at most {max_length} characters"
+        return Refusal(_("at most %(count)s characters"), count=max_length)
     return None
 
 
@@ -71,28 +74,29 @@ def clean_text(value, *, field: str, max_length: int = NAME_LENGTH) -> str:
 
 def check_date(value: dt.date | None, *, field: str) -> dt.date | None:
     if value is not None and not MIN_DATE <= value <= MAX_DATE:
-        raise InvalidInput(f"the date must be between {MIN_DATE} and {MAX_DATE}", field=field)
+        raise InvalidInput(_("the date must be between %(low)s and %(high)s"), field=field, low=str(MIN_DATE),
+                           high=str(MAX_DATE))
     return value
 
 
 def check_amount(value: Decimal, *, field: str) -> Decimal:
     if abs(value) > MAX_AMOUNT:
-        raise InvalidInput(f"the amount is too large (at most {MAX_AMOUNT})", field=field)
+        raise InvalidInput(_("the amount is too large (at most %(max)s)"), field=field, max=str(MAX_AMOUNT))
     return value
 
 
-def amount_text_problem(text: str, *, signed: bool = False) -> str | None:
+def amount_text_problem(text: str, *, signed: bool = False) -> Refusal | None:
     """Why a typed amount does not follow the documented pattern ("1280.00"), or None."""
     if not (_SIGNED_AMOUNT_RE if signed else _AMOUNT_RE).match(text):
         if re.fullmatch(r"-?[0-9]{13,}(\.[0-9]*)?", text):
-            return f"the amount is too large (at most {MAX_AMOUNT})"
-        return 'give amounts as decimal strings such as "1280.00"'
+            return Refusal(_("the amount is too large (at most %(max)s)"), max=str(MAX_AMOUNT))
+        return Refusal(_('give amounts as decimal strings such as "1280.00"'))
     return None
 
 
-def quantity_text_problem(text: str) -> str | None:
+def quantity_text_problem(text: str) -> Refusal | None:
     if not _QUANTITY_RE.match(text):
-        return 'give quantities as decimal strings such as "12" or "0.5" (at most 6 decimal places)'
+        return Refusal(_('give quantities as decimal strings such as "12" or "0.5" (at most 6 decimal places)'))
     if Decimal(text) > MAX_QUANTITY:
-        return f"the quantity is too large (at most {MAX_QUANTITY})"
+        return Refusal(_("the quantity is too large (at most %(max)s)"), max=str(MAX_QUANTITY))
     return None

@@ -36,9 +36,12 @@ def make_customer(name="Contoso 上海", **fields):
     return create_customer(actor=None, name=name, tenant_id=fields.pop("tenant_id", uuid.uuid4()), **fields)
 
 
-def make_invoice(customer, amount="1000.00", *, issue_date=None, due_date=None, issue=True, subscription=None):
+def make_invoice(customer, amount="1000.00", *, issue_date=None, due_date=None, issue=True, subscription=None,
+                 notify_customer=False):
+    """An invoice as a test's starting point: issued without the "invoice issued" email unless asked."""
     issue_date = issue_date or dt.date(2026, 10, 1)
     return create_invoice(customer=customer, actor=None, issue=issue, issue_date=issue_date, due_date=due_date,
+                          notify_customer=notify_customer,
                           lines=[LineInput(description="Microsoft 365 E3", quantity=Decimal("1"),
                                            unit_price=Decimal(amount), subscription=subscription)])
 

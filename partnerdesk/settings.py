@@ -162,6 +162,18 @@ NOTIFICATIONS = {
     "SUPPORT_EMAIL": os.environ.get("PARTNERDESK_SUPPORT_EMAIL", DEFAULT_FROM_EMAIL),
     "PORTAL_URL": os.environ.get("PARTNERDESK_PORTAL_URL", ""),
 }
+# How customers pay, on invoices and statements, until an admin sets them (Settings > Payment instructions).
+# Public details only (what a customer needs to send money), never a credential.
+PAYMENT_INSTRUCTIONS = {
+    "legal_name": os.environ.get("PARTNERDESK_PARTNER_LEGAL_NAME", "") or NOTIFICATIONS["PARTNER_NAME"],
+    "bank_name": os.environ.get("PARTNERDESK_BANK_NAME", ""),
+    "bank_account_name": os.environ.get("PARTNERDESK_BANK_ACCOUNT_NAME", ""),
+    "bank_account_number": os.environ.get("PARTNERDESK_BANK_ACCOUNT_NUMBER", ""),
+    "bank_branch": os.environ.get("PARTNERDESK_BANK_BRANCH", ""),
+    "alipay_account": os.environ.get("PARTNERDESK_ALIPAY_ACCOUNT", ""),
+    "wechat_pay": os.environ.get("PARTNERDESK_WECHAT_PAY", ""),
+    "notes": os.environ.get("PARTNERDESK_PAYMENT_NOTES", ""),
+}
 
 # Production queues background work in the database for `partnerdesk worker`; the demo runs it at once.
 TASKS = {

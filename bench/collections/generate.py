@@ -13,6 +13,7 @@ from decimal import Decimal
 from django.db import connection, transaction
 from django.utils import timezone
 
+from partnerdesk.customers.sorting import name_sort_key
 from partnerdesk.dunning.policies import default_policy, due_date_threshold
 
 REACHING_TODAY_SHARE = 0.03  # of open invoices, per stage
@@ -50,13 +51,14 @@ def generate(*, customers: int, invoices: int, as_of: dt.date, seed: int = 7) ->
     with transaction.atomic():
         _insert("customers_customer",
                 ["id", "name", "tenant_id", "primary_domain", "payment_terms_days", "credit_limit", "currency", "status",
-                 "language", "time_zone", "created_at"],
+                 "language", "time_zone", "created_at", "name_sort"],
                 ((i, f"Customer {i:06d}", str(uuid.UUID(int=rng.getrandbits(128), version=4)), f"c{i}.partner.onmschina.cn",
-                  30, Decimal("50000.00"), "CNY", "active", rng.choice(["zh-CN", "zh-CN", "zh-TW", "en"]), "Asia/Shanghai", now)
+                  30, Decimal("50000.00"), "CNY", "active", rng.choice(["zh-CN", "zh-CN", "zh-TW", "en"]), "Asia/Shanghai", now,
+                  name_sort_key(f"Customer {i:06d}"))
                  for i in range(1, customers + 1)))
         _insert("customers_billingcontact",
-                ["id", "customer_id", "name", "email", "phone", "language", "time_zone", "is_primary"],
-                ((i, i, f"Contact {i}", f"billing{i}@c{i}.example.cn", "", "zh-CN", "Asia/Shanghai", True)
+                ["id", "customer_id", "name", "email", "phone", "language", "time_zone", "is_primary", "kind"],
+                ((i, i, f"Contact {i}", f"billing{i}@c{i}.example.cn", "", "zh-CN", "Asia/Shanghai", True, "billing")
                  for i in range(1, customers + 1)))
         _insert("customers_subscription",
                 ["id", "customer_id", "operator_id", "offer_id", "offer_name", "friendly_name", "quantity", "unit_price",

@@ -3,7 +3,9 @@ import hashlib
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 
@@ -31,6 +33,15 @@ class User(AbstractUser):
         on_delete=models.PROTECT,
         related_name="portal_users",
     )
+    # A portal user is invited for one of its customer's contacts.
+    contact = models.ForeignKey(
+        "customers.BillingContact", verbose_name=_("contact"), null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="portal_users",
+    )
+    invited_at = models.DateTimeField(_("invited at"), null=True, blank=True)
+    invited_by = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # Raised on deactivation: every session signed in before it stays signed out, even after a reactivation.
+    session_epoch = models.PositiveIntegerField(default=0)
 
     class Meta:
         constraints = [
@@ -47,6 +58,46 @@ class User(AbstractUser):
     @property
     def is_customer_user(self) -> bool:
         return self.role == Role.CUSTOMER
+
+    @property
+    def status(self) -> str:
+        """'deactivated', 'invited' (has not set a password yet) or 'active'."""
+        if not self.is_active:
+            return UserStatus.DEACTIVATED
+        if self.invited_at is not None and not self.has_usable_password():
+            return UserStatus.INVITED
+        return UserStatus.ACTIVE
+
+    def get_status_display(self) -> str:
+        return UserStatus(self.status).label
+
+    def _get_session_auth_hash(self, secret=None):
+        # Epoch 0 keeps Django's own hash, so sessions signed in before this field existed stay valid.
+        if not self.session_epoch:
+            return super()._get_session_auth_hash(secret=secret)
+        return salted_hmac("partnerdesk.accounts.User.session", f"{self.password}:{self.session_epoch}",
+                           secret=secret, algorithm="sha256").hexdigest()
+
+
+class UserStatus(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    INVITED = "invited", _("Invited")
+    DEACTIVATED = "deactivated", _("Deactivated")
+
+
+class Team(models.Model):
+    """A group of staff users (billing, collections, a region...): cases are routed to a team or an agent."""
+
+    name = models.CharField(_("name"), max_length=100)
+    members = models.ManyToManyField(User, verbose_name=_("members"), related_name="teams", blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [models.UniqueConstraint(Lower("name"), name="team_name_unique_ci")]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 def hash_token(raw: str) -> str:

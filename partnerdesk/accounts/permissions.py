@@ -21,6 +21,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "payments.view": frozenset(_EVERYONE),
     "statement.view": frozenset(_EVERYONE),
     "audit.view": frozenset(_ALL_STAFF),
+    "search.use": frozenset(_ALL_STAFF),  # one search over customers, contacts, invoices, payments, subscriptions
     # changing
     "customers.manage": frozenset({Role.ADMIN, Role.BILLING_AGENT}),
     "subscriptions.sync": frozenset({Role.ADMIN, Role.BILLING_AGENT, Role.COLLECTIONS}),
@@ -33,6 +34,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "emails.view": frozenset(_ALL_STAFF),
     "emails.manage": frozenset({Role.ADMIN, Role.BILLING_AGENT, Role.COLLECTIONS}),
     "templates.manage": frozenset({Role.ADMIN}),
+    "payment_instructions.manage": frozenset({Role.ADMIN}),  # how customers pay: on every invoice and statement
     "calendar.view": frozenset(_ALL_STAFF),
     "calendar.manage": frozenset({Role.ADMIN}),
     "collections.view": frozenset(_ALL_STAFF),

@@ -37,11 +37,13 @@ ACTION_LABELS = {
     "invoice.issued": _("Invoice issued"),
     "invoice.reopened": _("Invoice owed again (payment taken off)"),
     "invoice.voided": _("Invoice voided"),
+    "operator_request.queued": _("Suspension or reactivation asked for by hand"),
     "operator_request.retried": _("Operator request tried again"),
     "payment.allocated": _("Payment applied to an invoice"),
     "payment.allocation_moved": _("Payment moved to another invoice"),
     "payment.recorded": _("Payment recorded"),
     "payment.refunded": _("Payment refunded"),
+    "payment_instructions.updated": _("Payment instructions changed"),
     "payment.reversed": _("Payment reversed"),
     "promise.added": _("Promise to pay recorded"),
     "subscription.reactivate_write_failed": _("Subscription reactivated at the operator; recording it failed, "
@@ -51,7 +53,15 @@ ACTION_LABELS = {
                                            "the operator's state was copied"),
     "subscription.suspended": _("Subscription suspended"),
     "subscription.synced": _("Subscription updated from the operator"),
+    "team.changed": _("Team changed"),
+    "team.created": _("Team created"),
+    "user.changed": _("User's role or teams changed"),
     "user.created": _("User created"),
+    "user.deactivated": _("User deactivated"),
+    "user.invitation_accepted": _("Invitation accepted"),
+    "user.invitation_resent": _("Invitation sent again"),
+    "user.invited": _("User invited"),
+    "user.reactivated": _("User reactivated"),
 }
 
 
@@ -71,3 +81,63 @@ def codes_named(text: str) -> list[str]:
 def action_label(code: str) -> str:
     """The action's name in the active language; an action without one shows as its code."""
     return str(ACTION_LABELS.get(code, code))
+
+
+# --- who acted and on what, as the log keeps them (in English), shown in the reader's language -------------------
+# The log stores `actor_label` and `object_repr` as written (the API and CSV keep them so); pages show these.
+
+SYSTEM_ACTOR_LABEL = _("PartnerDesk (automatic)")
+
+_OBJECT_PATTERNS = [  # (object type or None for any, pattern of the stored text, how it reads)
+    ("billing.invoice", r"draft #(?P<id>\d+)", _("draft invoice #%(id)s")),
+    ("billing.payment", r"(?P<currency>[A-Z]{3}) (?P<amount>-?[\d.]+) (?P<date>\d{4}-\d\d-\d\d) ?(?P<reference>.*)",
+     _("payment of %(currency)s %(amount)s received on %(date)s %(reference)s")),
+    ("billing.refund", r"refund (?P<amount>-?[\d.]+) of payment (?P<payment>\d+)",
+     _("refund of %(amount)s from payment #%(payment)s")),
+    ("billing.paymentinstructions", r"payment instructions", _("payment instructions")),
+    ("notifications.outboundemail", r"(?P<template>[\w.]+) to (?P<to>.+)", _("email “%(template)s” to %(to)s")),
+    ("notifications.emailtemplate", r"(?P<template>[\w.]+) \((?P<language>[\w-]+)\)",
+     _("email template “%(template)s” (%(language)s)")),
+    ("dunning.dispute", r"dispute of (?P<invoice>\S+) \((?P<status>.+)\)", _("dispute of %(invoice)s (%(status)s)")),
+    ("dunning.promisetopay", r"promise to pay (?P<amount>-?[\d.]+) by (?P<date>\d{4}-\d\d-\d\d)",
+     _("promise to pay %(amount)s by %(date)s")),
+    ("dunning.calltask", r"call to customer (?P<id>\d+)", _("call to customer #%(id)s")),
+]
+
+
+def actor_name(actor_label: str, actor_id=None) -> str:
+    """Who acted, as the reader reads it: PartnerDesk's own work (no user) is named in the reader's language."""
+    from partnerdesk.audit.services import SYSTEM_ACTOR
+
+    if actor_id is None and actor_label == SYSTEM_ACTOR:
+        return str(SYSTEM_ACTOR_LABEL)
+    return actor_label
+
+
+def _template_name(key: str) -> str:
+    from partnerdesk.web.templatetags.desk import email_template_label
+
+    return email_template_label(key)
+
+
+def object_name(object_type: str, object_repr: str) -> str:
+    """What an entry is about, in the reader's language where PartnerDesk named it ("draft #21", an email's
+    template); a name someone gave (a customer, an invoice number) as it is."""
+    import re
+
+    from django.utils.translation import gettext
+
+    from partnerdesk.service_messages import translate_system_name
+
+    for kind, pattern, text in _OBJECT_PATTERNS:
+        found = re.fullmatch(pattern, object_repr or "", re.S)
+        if found and kind == object_type:
+            values = found.groupdict()
+            if "template" in values:
+                values["template"] = _template_name(values["template"])
+            if values.get("to") == "(no address)":
+                values["to"] = gettext("no address")
+            if "status" in values:
+                values["status"] = gettext(values["status"])
+            return (str(text) % values).strip()
+    return translate_system_name(object_repr or "")

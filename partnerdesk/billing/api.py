@@ -2,6 +2,8 @@ import datetime as dt
 from decimal import Decimal
 
 from django.db.models import Prefetch
+from django.http import HttpResponse
+from django.utils.translation import gettext_lazy as _
 from ninja import Field, Router, Schema
 from ninja.pagination import paginate
 
@@ -24,7 +26,7 @@ from partnerdesk.api_schemas import (
 from partnerdesk.customers.models import Subscription
 from partnerdesk.errors import InvalidInput
 
-from . import services
+from . import documents, services
 from .models import Allocation, Invoice, InvoiceStatus, Payment
 
 router = Router(tags=["billing"])
@@ -82,9 +84,30 @@ class ReasonIn(Schema):
     reason: Reason
 
 
-class CreditNoteIn(Schema):
+class InvoiceDraftIn(Schema):
+    lines: list[LineIn] = Field(..., min_length=1, max_length=500)
+    issue_date: BusinessDate | None = None
+    due_date: BusinessDate | None = None
+    notes: Note = ""
+    reason: Reason = ""
+
+
+class CreditLineIn(Schema):
+    description: Text(300, min_length=1)
     amount: Amount
+
+
+class CreditNoteIn(Schema):
+    """An amount alone (one line, described by the reason), or lines (and, if given, an amount they add up to)."""
+
+    amount: Amount | None = None
+    lines: list[CreditLineIn] | None = Field(None, min_length=1, max_length=500)
     reason: Reason
+
+
+class CreditLineOut(Schema):
+    description: str
+    amount: Decimal
 
 
 class CreditNoteOut(Schema):
@@ -94,6 +117,11 @@ class CreditNoteOut(Schema):
     amount: Decimal
     issued_on: dt.date
     reason: str
+    lines: list[CreditLineOut]
+
+    @staticmethod
+    def resolve_lines(obj):
+        return list(obj.lines.all())
 
 
 class AllocationIn(Schema):
@@ -133,11 +161,20 @@ class PaymentOut(Schema):
     allocated_amount: Decimal
     refunded_amount: Decimal
     unallocated: Decimal
+    reversed_on: dt.date | None
+    reversal_reason: str
     allocations: list[AllocationOut]
 
     @staticmethod
     def resolve_allocations(obj):
         return list(obj.allocations.all())
+
+
+class MoveAllocationIn(Schema):
+    from_invoice_id: Id
+    to_invoice_id: Id
+    amount: Amount | None = None  # default: all that the payment applied to from_invoice_id
+    reason: Reason
 
 
 class RefundIn(Schema):
@@ -197,9 +234,9 @@ def _decimal(value, field: str) -> Decimal:
     try:
         number = Decimal(str(value))
     except ArithmeticError:
-        raise InvalidInput(f"{value!r} is not a number", field=field)
+        raise InvalidInput(_("%(value)s is not a number"), field=field, value=repr(value))
     if not number.is_finite() or number.adjusted() >= 10:
-        raise InvalidInput(f"{value!r} is not a usable number", field=field)
+        raise InvalidInput(_("%(value)s is not a usable number"), field=field, value=repr(value))
     return number
 
 
@@ -236,13 +273,21 @@ def get_invoice(request, invoice_id: Id):
 def create_invoice(request, payload: InvoiceIn):
     require(request.user, "invoices.manage")
     customer = get_customer_or_404(request.user, payload.customer_id)
+    lines = _line_inputs(customer, payload.lines)
+    invoice = services.create_invoice(customer=customer, lines=lines, actor=request.user, issue_date=payload.issue_date,
+                                      due_date=payload.due_date, notes=payload.notes, issue=payload.issue)
+    invoice.refresh_from_db()
+    return 201, invoice
+
+
+def _line_inputs(customer, payload_lines) -> list:
     lines = []
-    for i, line in enumerate(payload.lines):
+    for i, line in enumerate(payload_lines):
         subscription = None
         if line.subscription_id is not None:
             subscription = Subscription.objects.filter(pk=line.subscription_id, customer=customer).first()
             if subscription is None:
-                raise InvalidInput("no such subscription for this customer", field=f"lines[{i}].subscription_id")
+                raise InvalidInput(_("no such subscription for this customer"), field=f"lines[{i}].subscription_id")
         lines.append(services.LineInput(
             description=line.description,
             quantity=_decimal(line.quantity, f"lines[{i}].quantity"),
@@ -250,10 +295,7 @@ def create_invoice(request, payload: InvoiceIn):
             tax_rate=_decimal(line.tax_rate, f"lines[{i}].tax_rate"),
             subscription=subscription,
         ))
-    invoice = services.create_invoice(customer=customer, lines=lines, actor=request.user, issue_date=payload.issue_date,
-                                      due_date=payload.due_date, notes=payload.notes, issue=payload.issue)
-    invoice.refresh_from_db()
-    return 201, invoice
+    return lines
 
 
 def _invoice_for_change(request, invoice_id: int, permission: str) -> Invoice:
@@ -261,6 +303,14 @@ def _invoice_for_change(request, invoice_id: int, permission: str) -> Invoice:
     invoice = get_scoped_or_404(_visible_invoices(request.user), request.user, invoice_id)
     require(request.user, permission)
     return invoice
+
+
+@router.put("/invoices/{invoice_id}", response=InvoiceOut, summary="Replace a draft's lines, dates and notes")
+def update_draft(request, invoice_id: Id, payload: InvoiceDraftIn):
+    invoice = _invoice_for_change(request, invoice_id, "invoices.manage")
+    lines = _line_inputs(invoice.customer, payload.lines)
+    return services.update_draft(invoice, actor=request.user, lines=lines, issue_date=payload.issue_date,
+                                 due_date=payload.due_date, notes=payload.notes, reason=payload.reason)
 
 
 @router.post("/invoices/{invoice_id}/issue", response=InvoiceOut, summary="Issue a draft invoice")
@@ -279,7 +329,11 @@ def void_invoice(request, invoice_id: Id, payload: ReasonIn):
 @router.post("/invoices/{invoice_id}/credit-notes", response={201: CreditNoteOut}, summary="Credit part of an invoice")
 def credit_invoice(request, invoice_id: Id, payload: CreditNoteIn):
     invoice = _invoice_for_change(request, invoice_id, "credit.issue")
-    return 201, services.issue_credit_note(invoice=invoice, amount=payload.amount, reason=payload.reason, actor=request.user)
+    if payload.amount is None and not payload.lines:
+        raise InvalidInput(_("give the amount or the lines of the credit note"), field="amount")
+    lines = [services.CreditLineInput(line.description, line.amount) for line in payload.lines or []]
+    return 201, services.issue_credit_note(invoice=invoice, amount=payload.amount, lines=lines or None,
+                                           reason=payload.reason, actor=request.user)
 
 
 # --- payments ---------------------------------------------------------------------------------------------
@@ -313,7 +367,7 @@ def record_payment(request, payload: PaymentIn):
         for i, alloc in enumerate(payload.allocations):
             invoice = Invoice.objects.filter(pk=alloc.invoice_id, customer=customer).first()
             if invoice is None:
-                raise InvalidInput("no such invoice for this customer", field=f"allocations[{i}].invoice_id")
+                raise InvalidInput(_("no such invoice for this customer"), field=f"allocations[{i}].invoice_id")
             allocations.append((invoice, alloc.amount))
     key = payload.idempotency_key or request.headers.get("Idempotency-Key") or None
     result = services.record_payment(customer=customer, amount=payload.amount, currency=payload.currency,
@@ -355,3 +409,59 @@ def statement(request, customer_id: Id, as_of: BusinessDate | None = None):
     }
 
 
+# --- documents (PDF) ------------------------------------------------------------------------------------------
+
+PDF_RESPONSE = {"responses": {200: {"description": "PDF", "content": {"application/pdf": {
+    "schema": {"type": "string", "format": "binary"}}}}}}
+
+
+def _pdf(document) -> HttpResponse:
+    response = HttpResponse(document.content, content_type=document.mimetype)
+    response["Content-Disposition"] = f'attachment; filename="{document.filename}"'
+    return response
+
+
+@router.get("/invoices/{invoice_id}/pdf", summary="One invoice as a PDF, in the customer's language",
+            openapi_extra=PDF_RESPONSE)
+def invoice_pdf(request, invoice_id: Id):
+    """The invoice with its lines, totals, due date, what is still owed and how to pay (application/pdf)."""
+    require(request.user, "invoices.view")
+    return _pdf(documents.invoice_pdf(get_scoped_or_404(_visible_invoices(request.user).select_related("customer"),
+                                                        request.user, invoice_id)))
+
+
+@router.get("/customers/{customer_id}/statement.pdf", summary="The customer's statement at a date, as a PDF",
+            openapi_extra=PDF_RESPONSE)
+def statement_pdf(request, customer_id: Id, as_of: BusinessDate | None = None):
+    """The statement of account at the end of `as_of` (the customer's today if none), in its language."""
+    require(request.user, "statement.view")
+    return _pdf(documents.statement_pdf(get_customer_or_404(request.user, customer_id), as_of=as_of))
+
+
+# --- corrections --------------------------------------------------------------------------------------------
+
+
+@router.post("/payments/{payment_id}/reverse", response=PaymentOut,
+             summary="Reverse a payment recorded twice or against the wrong customer (its allocations are undone)")
+def reverse_payment(request, payment_id: Id, payload: ReasonIn):
+    payment = get_scoped_or_404(Payment.objects.all(), request.user, payment_id)
+    require(request.user, "payments.record")
+    payment = services.reverse_payment(payment, reason=payload.reason, actor=request.user)
+    return Payment.objects.prefetch_related("allocations__invoice").get(pk=payment.pk)
+
+
+@router.post("/payments/{payment_id}/allocations/move", response=PaymentOut,
+             summary="Move what a payment applied to one invoice to another invoice of the same customer")
+def move_allocation(request, payment_id: Id, payload: MoveAllocationIn):
+    payment = get_scoped_or_404(Payment.objects.all(), request.user, payment_id)
+    require(request.user, "payments.record")
+    invoices = Invoice.objects.filter(customer_id=payment.customer_id)
+    from_invoice = invoices.filter(pk=payload.from_invoice_id).first()
+    if from_invoice is None:
+        raise InvalidInput(_("no such invoice for this customer"), field="from_invoice_id")
+    to_invoice = invoices.filter(pk=payload.to_invoice_id).first()
+    if to_invoice is None:
+        raise InvalidInput(_("no such invoice for this customer"), field="to_invoice_id")
+    services.move_allocation(payment, from_invoice=from_invoice, to_invoice=to_invoice, amount=payload.amount,
+                             reason=payload.reason, actor=request.user)
+    return Payment.objects.prefetch_related("allocations__invoice").get(pk=payment.pk)

@@ -18,6 +18,7 @@ class InvoiceStatus(models.TextChoices):
 
 
 OPEN_STATUSES = (InvoiceStatus.ISSUED, InvoiceStatus.PARTIALLY_PAID)
+OVERDUE_LABEL = _("Overdue")  # an invoice's display status, computed from its due date and balance
 
 
 class Invoice(models.Model):
@@ -71,6 +72,20 @@ class Invoice(models.Model):
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
 
+    def is_overdue(self, today=None) -> bool:
+        """Open, past its due date (in the active time zone) and still owing: shown as overdue, never stored."""
+        return (self.is_open and self.balance > 0 and self.due_date is not None
+                and self.due_date < (today or timezone.localdate()))
+
+    @property
+    def display_status(self) -> str:
+        """The status a reader needs: "overdue" for an open invoice past due, else the stored status."""
+        return "overdue" if self.is_overdue() else self.status
+
+    @property
+    def display_status_label(self) -> str:
+        return str(OVERDUE_LABEL) if self.is_overdue() else self.get_status_display()
+
 
 class InvoiceLine(models.Model):
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
@@ -123,6 +138,10 @@ class Payment(models.Model):
     refunded_amount = MoneyField(_("refunded"), default=0)
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
+    # A payment recorded twice or against the wrong customer is reversed, never deleted: it stays on the
+    # statement with its reversal, and nothing of it is applied or counts as credit any more.
+    reversed_on = models.DateField(_("reversed on"), null=True, blank=True)
+    reversal_reason = models.TextField(_("reversal reason"), blank=True)
 
     class Meta:
         ordering = ["-received_on", "-id"]
@@ -139,7 +158,13 @@ class Payment(models.Model):
         return f"{self.currency} {self.amount} {self.received_on} {self.reference}".strip()
 
     @property
+    def is_reversed(self) -> bool:
+        return self.reversed_on is not None
+
+    @property
     def unallocated(self):
+        if self.reversed_on is not None:
+            return self.amount - self.amount  # (a zero of the column's precision)
         return self.amount - self.allocated_amount - self.refunded_amount
 
 
@@ -160,6 +185,21 @@ class CreditNote(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+
+class CreditNoteLine(models.Model):
+    """What a credit note credits, line by line; the lines add up to the credit note's amount."""
+
+    credit_note = models.ForeignKey(CreditNote, on_delete=models.CASCADE, related_name="lines")
+    description = models.CharField(_("description"), max_length=300)
+    amount = MoneyField(_("amount"))
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.CheckConstraint(name="credit_note_line_amount_positive", condition=Q(amount__gt=0))]
+
+    def __str__(self) -> str:
+        return self.description
 
 
 class Allocation(models.Model):
@@ -201,3 +241,55 @@ class Refund(models.Model):
 
     def __str__(self) -> str:
         return f"refund {self.amount} of payment {self.payment_id}"
+
+
+# The customer-facing languages, and the suffix of each language's column in PaymentInstructions.
+INSTRUCTION_LANGUAGES = {"zh-CN": "zh_cn", "zh-TW": "zh_tw", "en": "en"}
+# Texts kept once per language (a bank's name reads differently in each); numbers and accounts are kept once.
+INSTRUCTION_TEXTS = ("legal_name", "bank_name", "bank_account_name", "bank_branch", "wechat_pay", "notes")
+INSTRUCTION_CODES = ("bank_account_number", "alipay_account")
+
+
+class PaymentInstructions(models.Model):
+    """How customers pay the partner, printed on every invoice and statement; one row (id 1), edited by an admin.
+
+    A blank text falls back to the other languages, then to the environment (settings.PAYMENT_INSTRUCTIONS).
+    Public details only: what a customer needs to send money, never a credential.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    legal_name_zh_cn = models.CharField(_("legal name (Simplified Chinese)"), max_length=200, blank=True)
+    legal_name_zh_tw = models.CharField(_("legal name (Traditional Chinese)"), max_length=200, blank=True)
+    legal_name_en = models.CharField(_("legal name (English)"), max_length=200, blank=True)
+    bank_name_zh_cn = models.CharField(_("bank (Simplified Chinese)"), max_length=200, blank=True)
+    bank_name_zh_tw = models.CharField(_("bank (Traditional Chinese)"), max_length=200, blank=True)
+    bank_name_en = models.CharField(_("bank (English)"), max_length=200, blank=True)
+    bank_account_name_zh_cn = models.CharField(_("account name (Simplified Chinese)"), max_length=200, blank=True)
+    bank_account_name_zh_tw = models.CharField(_("account name (Traditional Chinese)"), max_length=200, blank=True)
+    bank_account_name_en = models.CharField(_("account name (English)"), max_length=200, blank=True)
+    bank_branch_zh_cn = models.CharField(_("branch (Simplified Chinese)"), max_length=200, blank=True)
+    bank_branch_zh_tw = models.CharField(_("branch (Traditional Chinese)"), max_length=200, blank=True)
+    bank_branch_en = models.CharField(_("branch (English)"), max_length=200, blank=True)
+    wechat_pay_zh_cn = models.CharField(_("WeChat Pay (Simplified Chinese)"), max_length=200, blank=True)
+    wechat_pay_zh_tw = models.CharField(_("WeChat Pay (Traditional Chinese)"), max_length=200, blank=True)
+    wechat_pay_en = models.CharField(_("WeChat Pay (English)"), max_length=200, blank=True)
+    notes_zh_cn = models.TextField(_("notes (Simplified Chinese)"), blank=True)
+    notes_zh_tw = models.TextField(_("notes (Traditional Chinese)"), blank=True)
+    notes_en = models.TextField(_("notes (English)"), blank=True)
+    bank_account_number = models.CharField(_("account number"), max_length=60, blank=True)
+    alipay_account = models.CharField(_("Alipay account"), max_length=120, blank=True)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    updated_at = models.DateTimeField(_("updated at"), null=True, blank=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(name="payment_instructions_single_row", condition=Q(id=1))]
+
+    def __str__(self) -> str:
+        return "payment instructions"
+
+    @classmethod
+    def editable_fields(cls) -> list[str]:
+        """The names an admin edits: each text in each language, then the account numbers."""
+        return [f"{text}_{suffix}" for text in INSTRUCTION_TEXTS for suffix in INSTRUCTION_LANGUAGES.values()] + list(
+            INSTRUCTION_CODES)

@@ -5,3 +5,7 @@ from django.dispatch import Signal
 # Sent after a transaction that lowered what a customer owes commits (a payment, a credit note, credit on
 # account applied, a void); kwargs: customer, cause (a natural key such as "payment:42").
 balance_reduced = Signal()
+
+# Sent after a transaction that raised what a customer owes commits (a payment reversed, an allocation moved
+# off an invoice); kwargs: customer, cause. Collections drops reactivations that are no longer deserved.
+balance_increased = Signal()

@@ -2,6 +2,8 @@ import datetime as dt
 import uuid
 
 from django.db.models import Q
+from django.http import Http404
+from django.utils.translation import gettext_lazy as _
 from ninja import File, Router, Schema, UploadedFile
 from ninja.pagination import paginate
 
@@ -12,10 +14,12 @@ from partnerdesk.accounts.permissions import (
     visible_customers,
 )
 from partnerdesk.api_schemas import Amount, Code, Days, Id, Name, Pagination, Reason, Search, Text
+from partnerdesk.dunning import services as dunning
+from partnerdesk.dunning.api import OperatorRequestOut
 from partnerdesk.errors import InvalidInput
 
 from . import services
-from .models import Subscription
+from .models import BillingContact, Subscription
 
 router = Router(tags=["customers"])
 
@@ -27,12 +31,36 @@ class ContactIn(Schema):
 
 
 class ContactOut(Schema):
+    id: int
     name: str
     email: str
     phone: str
+    kind: str
     language: str
     time_zone: str
     is_primary: bool
+
+
+class ContactCreateIn(Schema):
+    name: Name
+    email: Text(254)
+    phone: Text(40) = ""
+    kind: Code = "billing"
+    language: Code | None = None
+    time_zone: Text(64) | None = None
+    is_primary: bool = False
+    reason: Reason = ""
+
+
+class ContactPatch(Schema):
+    name: Name | None = None
+    email: Text(254) | None = None
+    phone: Text(40) | None = None
+    kind: Code | None = None
+    language: Code | None = None
+    time_zone: Text(64) | None = None
+    is_primary: bool | None = None
+    reason: Reason = ""
 
 
 class CustomerIn(Schema):
@@ -144,8 +172,8 @@ def import_customers(request, file: UploadedFile = File(...)):
     try:
         text = file.read().decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise InvalidInput("the file must be UTF-8 CSV", field="file")
-    result = services.import_customers_csv(text, actor=request.user)
+        raise InvalidInput(_("the file must be UTF-8 CSV"), field="file")
+    result = services.import_customers_csv(text, actor=request.user, file=file.name or "")
     return 201, {"created": len(result.created), "updated": len(result.updated)}
 
 
@@ -184,19 +212,65 @@ def get_subscription(request, subscription_id: Id):
     return get_scoped_or_404(Subscription.objects.all(), request.user, subscription_id)
 
 
-@router.post("/subscriptions/{subscription_id}/suspend", response=SubscriptionOut,
-             summary="Suspend at the operator (reason required)")
+BY_HAND = ("Goes through the queue of operator requests. 200 with the subscription once the operator has "
+           "made the change; 202 with the queued request when the operator cannot be reached: it is retried "
+           "with backoff (GET /collections/operator-requests/{id}) and the subscription keeps its status until "
+           "the operator confirms. 409 if one asked for by hand is already waiting.")
+
+
+def _by_hand_answer(done):
+    return (202, done.request) if done.queued else (200, done.subscription)
+
+
+@router.post("/subscriptions/{subscription_id}/suspend", response={200: SubscriptionOut, 202: OperatorRequestOut},
+             summary="Suspend at the operator (reason required); 202 if queued", description=BY_HAND)
 def suspend(request, subscription_id: Id, payload: SuspendIn):
     sub = get_scoped_or_404(Subscription.objects.select_related("customer"), request.user, subscription_id)
     require(request.user, "subscriptions.suspend")
-    return services.suspend_subscription(sub, actor=request.user, reason_code=payload.reason_code, reason=payload.reason)
+    return _by_hand_answer(dunning.suspend_by_hand(sub, actor=request.user, reason_code=payload.reason_code,
+                                           reason=payload.reason))
 
 
-@router.post("/subscriptions/{subscription_id}/reactivate", response=SubscriptionOut,
-             summary="Reactivate at the operator (reason required)")
+@router.post("/subscriptions/{subscription_id}/reactivate", response={200: SubscriptionOut, 202: OperatorRequestOut},
+             summary="Reactivate at the operator (reason required); 202 if queued", description=BY_HAND)
 def reactivate(request, subscription_id: Id, payload: ReactivateIn):
     sub = get_scoped_or_404(Subscription.objects.select_related("customer"), request.user, subscription_id)
     require(request.user, "subscriptions.suspend")
-    return services.reactivate_subscription(sub, actor=request.user, reason=payload.reason)
+    return _by_hand_answer(dunning.reactivate_by_hand(sub, actor=request.user, reason=payload.reason))
 
 
+# --- contacts -----------------------------------------------------------------------------------------------
+
+
+def _contact(request, customer_id: int, contact_id: int):
+    customer = get_customer_or_404(request.user, customer_id)
+    contact = BillingContact.objects.filter(customer=customer, pk=contact_id).first()
+    if contact is None:
+        raise Http404
+    return customer, contact
+
+
+@router.post("/customers/{customer_id}/contacts", response={201: ContactOut}, summary="Add a contact to a customer")
+def add_contact(request, customer_id: Id, payload: ContactCreateIn):
+    customer = get_customer_or_404(request.user, customer_id)
+    require(request.user, "customers.manage")
+    data = payload.dict(exclude={"reason"}, exclude_none=True)
+    return 201, services.add_contact(customer, actor=request.user, reason=payload.reason, **data)
+
+
+@router.patch("/customers/{customer_id}/contacts/{contact_id}", response=ContactOut, summary="Change a contact")
+def update_contact(request, customer_id: Id, contact_id: Id, payload: ContactPatch):
+    _customer, contact = _contact(request, customer_id, contact_id)
+    require(request.user, "customers.manage")
+    data = payload.dict(exclude={"reason"}, exclude_none=True)
+    return services.update_contact(contact, actor=request.user, reason=payload.reason, **data)
+
+
+@router.delete("/customers/{customer_id}/contacts/{contact_id}", response=ContactOut,
+               summary="Remove a contact (answers with the contact as it was)")
+def remove_contact(request, customer_id: Id, contact_id: Id, reason: Reason = ""):
+    _customer, contact = _contact(request, customer_id, contact_id)
+    require(request.user, "customers.manage")
+    removed = ContactOut.from_orm(contact)
+    services.remove_contact(contact, actor=request.user, reason=reason)
+    return removed

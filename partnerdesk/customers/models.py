@@ -2,11 +2,14 @@ import datetime as dt
 import uuid
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from partnerdesk.billing.money import DEFAULT_CURRENCY, MoneyField
+
+from .sorting import NAME_SORT_LENGTH, name_sort_key
 
 # Under 21Vianet a subscription not reactivated within 60 days of suspension has all its data deleted.
 DATA_DELETION_DAYS = 60
@@ -41,30 +44,60 @@ class Customer(models.Model):
     language = models.CharField(_("preferred language"), max_length=5, choices=Language.choices, default=Language.ZH_CN)
     time_zone = models.CharField(_("time zone"), max_length=64, default="Asia/Shanghai")
     created_at = models.DateTimeField(default=timezone.now)
+    # The staff member responsible for the customer (the customer list filters and bulk-assigns it).
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("owner"), null=True, blank=True,
+                              on_delete=models.SET_NULL, related_name="owned_customers")
+    # The name's pinyin sort key (see sorting.py), kept by save() so the list sorts in the database.
+    name_sort = models.CharField(max_length=NAME_SORT_LENGTH, db_index=True, editable=False, default="")
 
     class Meta:
-        ordering = ["name", "id"]
+        ordering = ["name_sort", "name", "id"]
 
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args, **kwargs):
+        self.name_sort = name_sort_key(self.name)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "name" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "name_sort"}
+        super().save(*args, **kwargs)
+
     @property
     def primary_contact(self):
+        """The primary billing contact (or, lacking one, the first billing contact, then any contact)."""
         contacts = list(self.contacts.all())
-        return next((c for c in contacts if c.is_primary), contacts[0] if contacts else None)
+        billing = [c for c in contacts if c.kind == ContactKind.BILLING]
+        return next((c for c in contacts if c.is_primary), (billing or contacts or [None])[0])
+
+
+class ContactKind(models.TextChoices):
+    BILLING = "billing", _("Billing")
+    TECHNICAL = "technical", _("Technical")
 
 
 class BillingContact(models.Model):
+    """A person at the customer: billing or technical. Exactly one billing contact of a customer that has any is
+    its primary billing contact (the one collections emails go to first)."""
+
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="contacts")
     name = models.CharField(_("name"), max_length=200)
     email = models.EmailField(_("email"))
     phone = models.CharField(_("phone"), max_length=40, blank=True)
+    kind = models.CharField(_("role"), max_length=12, choices=ContactKind.choices, default=ContactKind.BILLING)
     language = models.CharField(_("preferred language"), max_length=5, choices=Language.choices, default=Language.ZH_CN)
     time_zone = models.CharField(_("time zone"), max_length=64, default="Asia/Shanghai")
-    is_primary = models.BooleanField(_("primary"), default=True)
+    # Set by customers.services (the first billing contact, or the one made primary); never two per customer.
+    is_primary = models.BooleanField(_("primary"), default=False)
 
     class Meta:
         ordering = ["-is_primary", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["customer"], condition=models.Q(is_primary=True),
+                                    name="one_primary_contact_per_customer"),
+            models.CheckConstraint(name="primary_contact_is_billing",
+                                   condition=models.Q(is_primary=False) | models.Q(kind="billing")),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} <{self.email}>"

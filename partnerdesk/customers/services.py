@@ -13,12 +13,13 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_date
+from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
 from partnerdesk import bounds
 from partnerdesk.audit.services import actor_label, record, snapshot
 from partnerdesk.billing.services import parse_amount
-from partnerdesk.errors import Conflict, InvalidInput, OperatorFailure
+from partnerdesk.errors import Conflict, DomainError, InvalidInput, OperatorFailure, status_word
 
 from .models import (
     BillingContact,
@@ -42,41 +43,43 @@ def _clean_customer_fields(data: dict, *, prefix: str = "") -> dict:
     if "name" in data:
         name = bounds.clean_text(data["name"], field=prefix + "name", max_length=bounds.NAME_LENGTH).strip()
         if not name:
-            raise InvalidInput("the company name is required", field=prefix + "name")
+            raise InvalidInput(_("the company name is required"), field=prefix + "name")
         out["name"] = name
     if "tenant_id" in data:
         try:
             out["tenant_id"] = uuid.UUID(str(data["tenant_id"]).strip())
         except ValueError:
-            raise InvalidInput("the tenant id must be a GUID", field=prefix + "tenant_id")
+            raise InvalidInput(_("the tenant id must be a GUID"), field=prefix + "tenant_id")
     if "primary_domain" in data:
         out["primary_domain"] = bounds.clean_text(data["primary_domain"], field=prefix + "primary_domain", max_length=253).strip().lower()
     if "payment_terms_days" in data and data["payment_terms_days"] not in (None, ""):
         try:
             days = int(str(data["payment_terms_days"]).strip())
         except ValueError:
-            raise InvalidInput("payment terms must be a whole number of days", field=prefix + "payment_terms_days")
+            raise InvalidInput(_("payment terms must be a whole number of days"), field=prefix + "payment_terms_days")
         if not 0 <= days <= 365:
-            raise InvalidInput("payment terms must be between 0 and 365 days", field=prefix + "payment_terms_days")
+            raise InvalidInput(_("payment terms must be between 0 and 365 days"), field=prefix + "payment_terms_days")
         out["payment_terms_days"] = days
     if "credit_limit" in data and data["credit_limit"] not in (None, ""):
         limit = parse_amount(data["credit_limit"], field=prefix + "credit_limit", positive=False)
         if limit < 0:
-            raise InvalidInput("the credit limit cannot be negative", field=prefix + "credit_limit")
+            raise InvalidInput(_("the credit limit cannot be negative"), field=prefix + "credit_limit")
         out["credit_limit"] = limit
     if "language" in data and data["language"] not in (None, ""):
         if data["language"] not in Language.values:
-            raise InvalidInput(f"language must be one of {', '.join(Language.values)}", field=prefix + "language")
+            raise InvalidInput(_("language must be one of %(choices)s"), field=prefix + "language",
+                               choices=", ".join(Language.values))
         out["language"] = data["language"]
     if "status" in data and data["status"] not in (None, ""):
         if data["status"] not in CustomerStatus.values:
-            raise InvalidInput(f"status must be one of {', '.join(CustomerStatus.values)}", field=prefix + "status")
+            raise InvalidInput(_("status must be one of %(choices)s"), field=prefix + "status",
+                               choices=", ".join(CustomerStatus.values))
         out["status"] = data["status"]
     if "time_zone" in data and data["time_zone"] not in (None, ""):
         try:
             zoneinfo.ZoneInfo(data["time_zone"])
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise InvalidInput(f"unknown time zone {data['time_zone']!r}", field=prefix + "time_zone")
+            raise InvalidInput(_("unknown time zone %(zone)s"), field=prefix + "time_zone", zone=repr(data["time_zone"]))
         out["time_zone"] = data["time_zone"]
     return out
 
@@ -86,12 +89,12 @@ def _clean_contact(data: dict, *, prefix: str = "contact_") -> dict | None:
         return None
     name = bounds.clean_text(data.get("name"), field=prefix + "name", max_length=bounds.NAME_LENGTH).strip()
     if not name:
-        raise InvalidInput("the contact name is required", field=prefix + "name")
+        raise InvalidInput(_("the contact name is required"), field=prefix + "name")
     email = bounds.clean_text(data.get("email"), field=prefix + "email", max_length=254).strip()
     try:
         validate_email(email)
     except ValidationError:
-        raise InvalidInput(f"{email!r} is not an email address", field=prefix + "email")
+        raise InvalidInput(_("%(email)s is not an email address"), field=prefix + "email", email=repr(email))
     return {"name": name, "email": email, "phone": bounds.clean_text(data.get("phone"), field=prefix + "phone", max_length=40).strip()}
 
 
@@ -100,7 +103,7 @@ def create_customer(*, actor, name: str, tenant_id, contact: dict | None = None,
     """Create a customer (and its primary billing contact)."""
     clean = _clean_customer_fields({"name": name, "tenant_id": tenant_id, **fields})
     if Customer.objects.filter(tenant_id=clean["tenant_id"]).exists():
-        raise Conflict("a customer with this tenant id already exists", field="tenant_id")
+        raise Conflict(_("a customer with this tenant id already exists"), field="tenant_id")
     contact_data = _clean_contact(contact or {})
     customer = Customer.objects.create(**clean)
     if contact_data:
@@ -115,7 +118,7 @@ def update_customer(customer: Customer, *, actor, reason: str = "", **fields) ->
     """Change a customer's details."""
     clean = _clean_customer_fields(fields)
     if "tenant_id" in clean and Customer.objects.filter(tenant_id=clean["tenant_id"]).exclude(pk=customer.pk).exists():
-        raise Conflict("a customer with this tenant id already exists", field="tenant_id")
+        raise Conflict(_("a customer with this tenant id already exists"), field="tenant_id")
     before = snapshot(customer, CUSTOMER_FIELDS)
     for key, value in clean.items():
         setattr(customer, key, value)
@@ -240,29 +243,47 @@ def remove_contact(contact: BillingContact, *, actor, reason: str = "") -> None:
 IMPORT_COLUMNS = ["name", "tenant_id", "primary_domain", "contact_name", "contact_email", "contact_phone",
                   "language", "time_zone", "payment_terms_days", "credit_limit"]
 REQUIRED_COLUMNS = {"name", "tenant_id"}
+CONTACT_COLUMNS = ["contact_name", "contact_email", "contact_phone"]
 
 
 @dataclass
 class RowError:
+    """One problem of one row of the file (a row may have several)."""
+
     row: int  # 1-based line number in the file, the header being line 1
     column: str
-    message: str
+    problem: DomainError  # rendered in the reader's language by `message`
+
+    @property
+    def message(self) -> str:
+        return self.problem.message
 
     def __str__(self) -> str:
-        return f"row {self.row}, column {self.column}: {self.message}"
+        return f"row {self.row}, column {self.column}: {self.problem}"
+
+
+def _problem(line: int, column: str, text, **params) -> RowError:
+    return RowError(line, column, InvalidInput(text, field=column, **params))
 
 
 class ImportFailed(InvalidInput):
-    """The file has bad rows; nothing was imported."""
+    """The file has problems (all of them are listed); nothing was imported."""
 
-    def __init__(self, errors: list[RowError]):
+    def __init__(self, errors: list[RowError], *, file: str = ""):
         first = errors[0]
-        super().__init__(f"{len(errors)} bad row(s); nothing was imported. First: {first}", field=first.column)
+        text = (_("%(file)s: 1 problem; nothing was imported. Row %(row)s, column %(column)s: %(first)s")
+                if len(errors) == 1 else
+                _("%(file)s: %(count)s problems; nothing was imported. The first: row %(row)s, column %(column)s: %(first)s"))
+        # `first` is rendered when the message is (the reader's language), not now
+        super().__init__(text, field=first.column, file=file or _("the file"), count=len(errors), row=first.row,
+                         column=first.column, first=lazy(lambda: first.message, str)())
         self.errors = errors
+        self.file = file
 
     def as_dict(self) -> dict:
         body = super().as_dict()
-        body["errors"] = [{"row": e.row, "column": e.column, "message": e.message} for e in self.errors]
+        body["file"] = self.file
+        body["errors"] = [{"file": self.file, "row": e.row, "column": e.column, "message": e.message} for e in self.errors]
         return body
 
 
@@ -283,68 +304,127 @@ def _rows(reader, errors: list):
             return
         except csv.Error as exc:
             line_no += 1
-            errors.append(RowError(line_no, "?", f"the row cannot be read as CSV: {exc}"))
+            errors.append(_problem(line_no, "?", _("The row cannot be read as CSV: %(detail)s"), detail=str(exc)))
             continue
         line_no += 1
         yield line_no, raw
 
 
-def import_customers_csv(text: str, *, actor, reason: str = "CSV import") -> ImportResult:
-    """Import customers from CSV text, all or nothing: one bad row and nothing is written.
+def _header_problems(header: list[str]) -> list[RowError]:
+    problems = [_problem(1, column, _("required column missing from the header"))
+                for column in sorted(REQUIRED_COLUMNS - set(header))]
+    problems += [_problem(1, column, _("Unknown column; expected: %(columns)s."), columns=", ".join(IMPORT_COLUMNS))
+                 for column in header if column not in IMPORT_COLUMNS]
+    problems += [_problem(1, column, _("the column appears twice in the header"))
+                 for column in sorted({c for c in header if header.count(c) > 1})]
+    return problems
 
-    Rows whose tenant id is already known update that customer.
-    """
+
+def _import_contact(row: dict, line_no: int, problems: list) -> dict | None:
+    """The row's contact (name as given, possibly blank), or None if it gives none. An email alone is enough."""
+    if not any(row.get(c) for c in CONTACT_COLUMNS):
+        return None
+    contact = {}
+    for column, max_length in (("contact_name", bounds.NAME_LENGTH), ("contact_phone", 40)):
+        problem = bounds.text_problem(row.get(column, ""), max_length)
+        if problem:
+            problems.append(_problem(line_no, column, problem))
+        contact[column.removeprefix("contact_")] = row.get(column, "")
+    email = row.get("contact_email", "")
+    if not email:
+        problems.append(_problem(line_no, "contact_email", _("a contact needs an email address")))
+    else:
+        try:
+            if len(email) > 254:
+                raise ValidationError("too long")
+            validate_email(email)
+        except ValidationError:
+            problems.append(_problem(line_no, "contact_email", _("%(email)s is not an email address."), email=repr(email)))
+    contact["email"] = email
+    return contact
+
+
+def _contact_name(contact: dict) -> dict:
+    """The contact as stored: without a name in the file, the name is the email's local part."""
+    return {**contact, "name": contact["name"] or contact["email"].partition("@")[0]}
+
+
+def _check_row(row: dict, line_no: int) -> tuple[dict, dict | None, list[RowError]]:
+    """The row's customer fields and contact, cleaned, and every problem of the row (each field checked
+    on its own, so a row with three problems reports three)."""
+    problems, clean = [], {}
+    for column in IMPORT_COLUMNS:
+        if column in row and column not in CONTACT_COLUMNS:
+            try:
+                clean.update(_clean_customer_fields({column: row[column]}))
+            except InvalidInput as exc:
+                problems.append(RowError(line_no, column, exc))
+    contact = _import_contact(row, line_no, problems)
+    return clean, contact, problems
+
+
+def _import_contact_into(customer: Customer, contact: dict, *, actor, reason: str) -> None:
+    """A known customer's contact from the file: the one with that email is updated (a blank name or phone
+    in the file leaves it as it is), else it is added."""
+    existing = BillingContact.objects.filter(customer=customer, email__iexact=contact["email"]).first()
+    if existing is None:
+        add_contact(customer, actor=actor, reason=reason, **_contact_name(contact))
+        return
+    changes = {k: contact[k] for k in ("name", "phone") if contact[k]}
+    if changes:
+        update_contact(existing, actor=actor, reason=reason, **changes)
+
+
+def import_customers_csv(text: str, *, actor, reason: str = "CSV import", file: str = "") -> ImportResult:
+    """Import customers from CSV text, all or nothing: if any row has a problem, nothing is written and every
+    problem of every row is listed (ImportFailed). Rows whose tenant id is already known update that customer.
+    `file` names the file in the problems."""
     text = text.lstrip("\ufeff")
     problem = bounds.text_problem(text)
     if problem:  # (a NUL byte: PostgreSQL cannot store it; the csv module stops at it)
         line = text.count("\n", 0, text.find("\x00") if "\x00" in text else len(text)) + 1
-        raise ImportFailed([RowError(line, "?", problem)])
+        raise ImportFailed([_problem(line, "?", problem)], file=file)
     reader = csv.DictReader(io.StringIO(text))
     try:
         header = [h.strip() for h in (reader.fieldnames or [])]
     except csv.Error as exc:
-        raise ImportFailed([RowError(1, "?", f"not a readable CSV header: {exc}")])
-    missing = REQUIRED_COLUMNS - set(header)
-    if missing:
-        raise ImportFailed([RowError(1, sorted(missing)[0], "required column missing from the header")])
-    unknown = [h for h in header if h not in IMPORT_COLUMNS]
-    if unknown:
-        raise ImportFailed([RowError(1, unknown[0], f"unknown column; expected {', '.join(IMPORT_COLUMNS)}")])
+        raise ImportFailed([_problem(1, "?", _("The header cannot be read as CSV: %(detail)s"), detail=str(exc))], file=file)
+    header_problems = _header_problems(header)
+    if header_problems:
+        raise ImportFailed(header_problems, file=file)
     rows, errors, seen = [], [], {}
     for line_no, raw in _rows(reader, errors):
+        if None in raw:  # (the values are shifted: checking them would only add noise)
+            errors.append(_problem(line_no, header[-1], _("more values than columns")))
+            continue
         row = {k.strip(): (v or "").strip() for k, v in raw.items() if k}
-        if None in raw:
-            errors.append(RowError(line_no, header[-1], "more values than columns"))
-            continue
-        try:
-            clean = _clean_customer_fields({k: row.get(k, "") for k in IMPORT_COLUMNS if k in row and not k.startswith("contact_")})
-            contact = _clean_contact({"name": row.get("contact_name"), "email": row.get("contact_email"), "phone": row.get("contact_phone")})
-        except InvalidInput as exc:
-            errors.append(RowError(line_no, exc.field or "?", exc.message))
-            continue
-        if clean["tenant_id"] in seen:
-            errors.append(RowError(line_no, "tenant_id", f"duplicate of row {seen[clean['tenant_id']]}"))
-            continue
-        seen[clean["tenant_id"]] = line_no
-        rows.append((clean, contact))
+        clean, contact, problems = _check_row(row, line_no)
+        tenant_id = clean.get("tenant_id")
+        if tenant_id is not None:
+            if tenant_id in seen:
+                problems.append(_problem(line_no, "tenant_id", _("Duplicate of row %(row)s."), row=seen[tenant_id]))
+            else:
+                seen[tenant_id] = line_no
+        errors.extend(problems)
+        if not problems:
+            rows.append((clean, contact))
     if errors:
-        raise ImportFailed(errors)
+        raise ImportFailed(errors, file=file)
     if not rows:
-        raise ImportFailed([RowError(2, "name", "the file has no customer rows")])
+        raise ImportFailed([_problem(2, "name", _("the file has no customer rows"))], file=file)
     result = ImportResult()
     with transaction.atomic():
         existing = {c.tenant_id: c for c in Customer.objects.filter(tenant_id__in=[r[0]["tenant_id"] for r in rows])}
         for clean, contact in rows:
             customer = existing.get(clean["tenant_id"])
             if customer is None:
-                customer = create_customer(actor=actor, contact=contact and {"name": contact["name"], "email": contact["email"], "phone": contact["phone"]},
-                                           reason=reason, **clean)
+                customer = create_customer(actor=actor, contact=contact and _contact_name(contact), reason=reason,
+                                           **clean)
                 result.created.append(customer)
             else:
                 update_customer(customer, actor=actor, reason=reason, **clean)
                 if contact:
-                    BillingContact.objects.update_or_create(customer=customer, email=contact["email"],
-                                                            defaults={"name": contact["name"], "phone": contact["phone"]})
+                    _import_contact_into(customer, contact, actor=actor, reason=reason)
                 result.updated.append(customer)
     return result
 
@@ -371,16 +451,30 @@ def _gateway(gateway):
     return get_gateway()
 
 
+# What PartnerDesk says of each of the gateway's errors (by class name), quoting the operator's answer (`detail`,
+# as the gateway wrote it) for support.
+OPERATOR_FAILURES = {
+    "OperatorConflict": _("The subscription changed at the operator since it was read; try again. (%(detail)s)"),
+    "OperatorUnavailable": _("The operator cannot be reached just now; try again later. (%(detail)s)"),
+    "OperatorNotFound": _("The operator does not know this customer or subscription. (%(detail)s)"),
+    "OperatorAuthError": _("The operator refused PartnerDesk's credentials; check the Partner Center settings. "
+                           "(%(detail)s)"),
+    "OperatorRejected": _("The operator rejected the request. (%(detail)s)"),
+    "OperatorError": _("The operator gave an answer PartnerDesk did not expect. (%(detail)s)"),
+}
+
+
 def _operator_call(fn, *args, **kwargs):
-    """Call the operator; turn its errors into an OperatorFailure (or Conflict) that names what went wrong."""
+    """Call the operator; turn its errors into an OperatorFailure (or Conflict) that says what went wrong."""
     from partnerdesk.gateway import OperatorConflict, OperatorError
 
     try:
         return fn(*args, **kwargs)
-    except OperatorConflict as exc:
-        raise Conflict(str(exc), field="etag", code="operator_conflict")
     except OperatorError as exc:
-        raise OperatorFailure(str(exc))
+        text = next(OPERATOR_FAILURES[c.__name__] for c in type(exc).__mro__ if c.__name__ in OPERATOR_FAILURES)
+        if isinstance(exc, OperatorConflict):
+            raise Conflict(text, field="etag", code="operator_conflict", detail=exc.detail)
+        raise OperatorFailure(text, detail=exc.detail)
 
 
 def _check_actor(actor) -> None:
@@ -499,7 +593,8 @@ def sync_subscriptions(customer: Customer, *, actor, gateway=None) -> list[Subsc
             if created:
                 sub = Subscription(customer=customer, operator_id=resource["id"])
             elif sub.customer_id != customer.pk:
-                raise Conflict(f"subscription {resource['id']} belongs to another customer here", field="operator_id")
+                raise Conflict(_("subscription %(id)s belongs to another customer here"), field="operator_id",
+                               id=resource["id"])
             before = None if created else snapshot(sub, SUBSCRIPTION_FIELDS)
             _apply_resource(sub, resource)
             sub.save()
@@ -510,16 +605,38 @@ def sync_subscriptions(customer: Customer, *, actor, gateway=None) -> list[Subsc
     return synced
 
 
-def suspend_subscription(subscription: Subscription, *, actor, reason_code: str, reason: str, gateway=None) -> Subscription:
-    """Suspend a subscription at the operator; it shows suspended only once the operator confirms."""
+def check_suspension(subscription: Subscription, *, actor, reason_code: str, reason: str) -> str:
+    """Refuse a suspension that could not be carried out or recorded, before anything is asked of the operator
+    (or queued for it); returns the reason as it will be stored."""
     if reason_code not in SuspensionReason.values:
-        raise InvalidInput(f"reason code must be one of {', '.join(SuspensionReason.values)}", field="reason_code")
+        raise InvalidInput(_("the reason code must be one of %(choices)s"), field="reason_code",
+                           choices=", ".join(SuspensionReason.values))
     reason = bounds.clean_text(reason, field="reason", max_length=bounds.REASON_LENGTH)
     if not reason.strip():
-        raise InvalidInput("a reason is required to suspend a subscription", field="reason")
+        raise InvalidInput(_("a reason is required to suspend a subscription"), field="reason")
     _check_actor(actor)
     if subscription.status != SubscriptionStatus.ACTIVE:
-        raise Conflict(f"only an active subscription can be suspended; this one is {subscription.status}", field="status")
+        raise Conflict(_("Only an active subscription can be suspended; this one is %(status)s."), field="status",
+                       status=status_word(SubscriptionStatus, subscription.status))
+    return reason
+
+
+def check_reactivation(subscription: Subscription, *, actor, reason: str) -> str:
+    """As check_suspension, for a reactivation."""
+    reason = bounds.clean_text(reason, field="reason", max_length=bounds.REASON_LENGTH)
+    if not reason.strip():
+        raise InvalidInput(_("a reason is required to reactivate a subscription"), field="reason")
+    _check_actor(actor)
+    if subscription.status != SubscriptionStatus.SUSPENDED:
+        raise Conflict(_("Only a suspended subscription can be reactivated; this one is %(status)s."), field="status",
+                       status=status_word(SubscriptionStatus, subscription.status))
+    return reason
+
+
+def suspend_subscription(subscription: Subscription, *, actor, reason_code: str, reason: str, gateway=None) -> Subscription:
+    """Suspend a subscription at the operator; it shows suspended only once the operator confirms. (Staff ask
+    through dunning.services.suspend_by_hand, which queues it when the operator cannot be reached.)"""
+    reason = check_suspension(subscription, actor=actor, reason_code=reason_code, reason=reason)
     resource = _operator_call(_gateway(gateway).suspend_subscription, str(subscription.customer.tenant_id), subscription.operator_id)
     try:
         return _record_change(subscription, resource, actor=actor, action="subscription.suspended", reason=reason,
@@ -532,12 +649,7 @@ def suspend_subscription(subscription: Subscription, *, actor, reason_code: str,
 
 def reactivate_subscription(subscription: Subscription, *, actor, reason: str, gateway=None) -> Subscription:
     """Reactivate a suspended subscription at the operator."""
-    reason = bounds.clean_text(reason, field="reason", max_length=bounds.REASON_LENGTH)
-    if not reason.strip():
-        raise InvalidInput("a reason is required to reactivate a subscription", field="reason")
-    _check_actor(actor)
-    if subscription.status != SubscriptionStatus.SUSPENDED:
-        raise Conflict(f"only a suspended subscription can be reactivated; this one is {subscription.status}", field="status")
+    reason = check_reactivation(subscription, actor=actor, reason=reason)
     resource = _operator_call(_gateway(gateway).reactivate_subscription, str(subscription.customer.tenant_id), subscription.operator_id)
     try:
         return _record_change(subscription, resource, actor=actor, action="subscription.reactivated", reason=reason)

@@ -3,16 +3,18 @@ payments, a couple of suspensions, and one user per role. Deterministic for a gi
 
 import datetime as dt
 import random
+import secrets
 import uuid
+import zoneinfo
+from contextlib import contextmanager
 from decimal import Decimal
 
-from django.db import transaction
 from django.utils import timezone
 
 from partnerdesk.accounts.models import Role, User
 from partnerdesk.accounts.services import create_user
 from partnerdesk.billing.services import LineInput, create_invoice, record_payment, void_invoice
-from partnerdesk.customers.models import Subscription
+from partnerdesk.customers.models import Customer, Subscription
 from partnerdesk.customers.services import create_customer, suspend_subscription, sync_subscriptions
 
 COMPANIES = [
@@ -40,34 +42,75 @@ DEMO_USERS = [("admin", Role.ADMIN), ("agent", Role.BILLING_AGENT), ("collector"
               ("finance", Role.FINANCE), ("auditor", Role.AUDITOR)]
 
 
+BEIJING = zoneinfo.ZoneInfo("Asia/Shanghai")
+
+
+def _moment(day: dt.date, hour: int = 10) -> dt.datetime:
+    """`hour` o'clock on `day` in Beijing; today, never later than now."""
+    return min(dt.datetime.combine(day, dt.time(hour), tzinfo=BEIJING), timezone.now() - dt.timedelta(minutes=5))
+
+
+@contextmanager
+def _happened(day: dt.date, hour: int = 10):
+    """What the block does happens on `day` at `hour` (Beijing), the clock running from there: the services
+    date their audit entries, emails and ledger rows as on any other day, and the pages tell one story."""
+    import time_machine
+
+    when = _moment(day, hour)
+    with time_machine.travel(when, tick=True):
+        yield when
+
+
 def load_demo(*, simulator, today: dt.date | None = None, seed: int = 2026) -> dict:
-    """Create the demo world; `simulator` is the running OperatorSimulator that holds the subscriptions."""
+    """Create the demo world; `simulator` is the running OperatorSimulator that holds the subscriptions.
+
+    One story, dated as it happened: the team's users exist first; each customer signs up months before its
+    first invoice; invoices are issued on the first of four months, paid after they were issued, a few never;
+    those that never pay were suspended 21 days after the due date of their oldest unpaid invoice; today's
+    collections run does what falls due today. Both portal demo users' companies owe something.
+    """
     rng = random.Random(seed)
     today = today or timezone.localdate()
     first_of_month = today.replace(day=1)
     months = [(first_of_month - dt.timedelta(days=31 * k)).replace(day=1) for k in (3, 2, 1, 0)]
+    story_start = months[0] - dt.timedelta(days=760)
+    users = {}
+    with _happened(story_start, 9):
+        for username, role in DEMO_USERS:
+            users[username] = _ensure(username, role, None, secrets.token_urlsafe(12))
+    agent = users["agent"]
     customers = []
     for i, (name, slug) in enumerate(COMPANIES):
         language = "zh-TW" if "股份" in name or "台北" in name or "高雄" in name else ("en" if name.isascii() else "zh-CN")
         tenant = uuid.UUID(int=rng.getrandbits(128), version=4)
-        customer = create_customer(
-            actor=None, name=name, tenant_id=tenant, primary_domain=f"{slug}.partner.onmschina.cn",
-            language=language, payment_terms_days=rng.choice([30, 30, 30, 15, 45]),
-            credit_limit=str(rng.choice([20000, 50000, 100000])),
-            contact={"name": CONTACTS[i % len(CONTACTS)], "email": f"billing@{slug}.example.cn", "phone": f"+86 21 5{i:03d} 8{i:03d}"},
-        )
-        for offer_id, offer_name, _price, billing in rng.sample(OFFERS, rng.randint(1, 3)):
-            simulator.add_subscription(str(tenant), offerId=offer_id, offerName=offer_name, friendlyName=offer_name,
-                                       quantity=rng.choice([5, 10, 25, 50, 120]) if billing == "license" else 1,
-                                       billingType=billing, termDuration="P1M" if billing == "usage" else "P1Y")
-        sync_subscriptions(customer, actor=None)
-        for sub in customer.subscriptions.all():
-            offer = next(o for o in OFFERS if o[0] == sub.offer_id)
-            Subscription.objects.filter(pk=sub.pk).update(unit_price=offer[2])
+        since = months[0] - dt.timedelta(days=rng.randint(20, 700))
+        with _happened(since, 11):
+            customer = create_customer(
+                actor=agent, name=name, tenant_id=tenant, primary_domain=f"{slug}.partner.onmschina.cn",
+                language=language, payment_terms_days=rng.choice([30, 30, 30, 15, 45]),
+                credit_limit=str(rng.choice([20000, 50000, 100000])),
+                contact={"name": CONTACTS[i % len(CONTACTS)], "email": f"billing@{slug}.example.cn",
+                         "phone": f"+86 21 5{i:03d} 8{i:03d}"},
+            )
+            for offer_id, offer_name, _price, billing in rng.sample(OFFERS, rng.randint(1, 3)):
+                simulator.add_subscription(str(tenant), offerId=offer_id, offerName=offer_name, friendlyName=offer_name,
+                                           quantity=rng.choice([5, 10, 25, 50, 120]) if billing == "license" else 1,
+                                           billingType=billing, termDuration="P1M" if billing == "usage" else "P1Y")
+            sync_subscriptions(customer, actor=None)
+            for sub in customer.subscriptions.all():
+                offer = next(o for o in OFFERS if o[0] == sub.offer_id)
+                Subscription.objects.filter(pk=sub.pk).update(unit_price=offer[2])
         customers.append(customer)
 
-    # Monthly invoices; most customers pay, some pay part, a few not at all.
+    # The portal users' companies (the first two) owe something: one pays late, one pays part.
     behaviour = {c.pk: rng.choices(["pays", "late", "partial", "never"], weights=[60, 15, 15, 10])[0] for c in customers}
+    behaviour[customers[0].pk], behaviour[customers[1].pk] = "late", "partial"
+    for customer in customers[:2]:
+        with _happened(customer.created_at.astimezone(BEIJING).date() + dt.timedelta(days=3), 14):
+            _ensure("portal" if customer is customers[0] else "portal2", Role.CUSTOMER, customer,
+                    secrets.token_urlsafe(12))
+
+    # Monthly invoices, issued on the first; most customers pay, some pay part, a few not at all.
     for customer in customers:
         subs = list(customer.subscriptions.all())
         for month in months:
@@ -75,32 +118,44 @@ def load_demo(*, simulator, today: dt.date | None = None, seed: int = 2026) -> d
                                if s.billing_type == "license" else Decimal(rng.randint(800, 9000)),
                                unit_price=s.unit_price, tax_rate=Decimal("0.06"), subscription=s) for s in subs]
             issue = month != months[-1] or rng.random() < 0.7
-            invoice = create_invoice(customer=customer, lines=lines, actor=None, issue=issue, issue_date=month)
+            with _happened(month, 9):
+                # Only this month's invoices are emailed in the demo: the PDFs of a year of history take minutes.
+                invoice = create_invoice(customer=customer, lines=lines, actor=None, issue=issue, issue_date=month,
+                                         notify_customer=month == months[-1])
             kind = behaviour[customer.pk]
             if not issue or invoice.due_date >= today:
                 continue
             if kind == "pays" or (kind == "late" and month != months[-2]):
-                record_payment(customer=customer, amount=invoice.total, received_on=min(today, invoice.due_date - dt.timedelta(days=rng.randint(0, 10))),
-                               method=rng.choice(["bank_transfer", "alipay", "wechat_pay"]), reference=f"DEMO-{invoice.number}",
-                               actor=None)
+                paid_on = min(today, invoice.due_date - dt.timedelta(days=rng.randint(0, 10)))
+                with _happened(paid_on, 16):
+                    record_payment(customer=customer, amount=invoice.total, received_on=paid_on,
+                                   method=rng.choice(["bank_transfer", "alipay", "wechat_pay"]),
+                                   reference=f"DEMO-{invoice.number}", actor=agent)
             elif kind == "partial":
-                record_payment(customer=customer, amount=(invoice.total / 2).quantize(Decimal("0.01")),
-                               received_on=min(today, invoice.due_date), method="bank_transfer",
-                               reference=f"DEMO-{invoice.number}-P", actor=None)
-    # One void invoice, to show every state.
-    mistake = create_invoice(customer=customers[0], actor=None, issue=True, issue_date=months[-1],
-                             lines=[LineInput(description="Duplicate of a monthly invoice", quantity=Decimal(1), unit_price=Decimal("99.00"))])
+                with _happened(min(today, invoice.due_date), 16):
+                    record_payment(customer=customer, amount=(invoice.total / 2).quantize(Decimal("0.01")),
+                                   received_on=min(today, invoice.due_date), method="bank_transfer",
+                                   reference=f"DEMO-{invoice.number}-P", actor=agent)
+    # One invoice issued twice by mistake and voided by the agent the next day, to show every state.
+    with _happened(months[-1], 9):
+        mistake = create_invoice(customer=customers[2], actor=None, issue=True, issue_date=months[-1], notify_customer=False,
+                                 lines=[LineInput(description="Duplicate of a monthly invoice", quantity=Decimal(1),
+                                                  unit_price=Decimal("99.00"))])
     if mistake.status == "issued":
-        void_invoice(mistake, actor=None, reason="Issued twice by mistake")
+        with _happened(min(today, months[-1] + dt.timedelta(days=1)), 10):
+            void_invoice(mistake, actor=agent, reason="本月账单重复开具，作废此张（客户来电确认）")
 
-    # Customers who never pay have been suspended for non-payment, a while ago.
+    # Customers who never pay were suspended for non-payment by collections, 21 days after the due date of
+    # their oldest unpaid invoice, with the reason collections gives.
     for customer in [c for c in customers if behaviour[c.pk] == "never"][:3]:
         sub = customer.subscriptions.filter(status="active").first()
-        if sub is None:
+        oldest = customer.invoices.filter(status="issued").order_by("due_date").first()
+        if sub is None or oldest is None or oldest.due_date + dt.timedelta(days=21) >= today:
             continue
-        sub = suspend_subscription(sub, actor=None, reason_code="non_payment", reason="Invoices more than 21 days overdue")
-        with transaction.atomic():
-            Subscription.objects.filter(pk=sub.pk).update(suspended_at=timezone.now() - dt.timedelta(days=rng.randint(10, 50)))
+        suspended_on = oldest.due_date + dt.timedelta(days=21)
+        with _happened(suspended_on, 9):
+            suspend_subscription(sub, actor=None, reason_code="non_payment",
+                                 reason=f"Non-payment: invoice {oldest.number} unpaid 21 days after its due date")
     # Today's collections run: reminders, notices and suspensions as the policy says (emails go to var/mail).
     from partnerdesk.dunning.engine import run_collections
 
@@ -110,8 +165,6 @@ def load_demo(*, simulator, today: dt.date | None = None, seed: int = 2026) -> d
 
 def ensure_demo_users(password: str) -> list[tuple[str, str, str]]:
     """Create (or reset the password of) one user per role and two customer portal users."""
-    from partnerdesk.customers.models import Customer
-
     portal = [("portal", Customer.objects.order_by("id").first()), ("portal2", Customer.objects.order_by("id")[1:2].first())]
     out = []
     for username, role in DEMO_USERS:
@@ -124,11 +177,11 @@ def ensure_demo_users(password: str) -> list[tuple[str, str, str]]:
     return out
 
 
-def _ensure(username, role, customer, password):
+def _ensure(username, role, customer, password) -> User:
     user = User.objects.filter(username=username).first()
     if user is None:
-        create_user(actor=None, username=username, password=password, role=role, customer=customer,
-                    email=f"{username}@partnerdesk.invalid", validate=False)
-    else:
-        user.set_password(password)
-        user.save(update_fields=["password"])
+        return create_user(actor=None, username=username, password=password, role=role, customer=customer,
+                           email=f"{username}@partnerdesk.invalid", validate=False)
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    return user

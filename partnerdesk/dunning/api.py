@@ -2,6 +2,7 @@ import datetime as dt
 from decimal import Decimal
 
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from ninja import Router, Schema
 from ninja.pagination import paginate
 
@@ -13,6 +14,7 @@ from partnerdesk.errors import Conflict, InvalidInput
 from . import engine, services
 from .models import CollectionsAction, CollectionsPolicy, CollectionsRun, Dispute, OperatorRequest
 from .publication import published_policy
+from .queries import filter_requests
 
 router = Router(tags=["collections"])
 
@@ -149,12 +151,17 @@ class OperatorRequestOut(Schema):
     id: int
     subscription_id: int
     customer_id: int
-    action: str
-    cause: str
-    status: str
+    action: str  # suspend, reactivate
+    cause: str  # inv:…:st:… (collections), payment:… (a payment), manual:USER:… (asked for by hand)
+    reason: str
+    reason_code: str  # by hand: the suspension reason code
+    requested_by_id: int | None  # by hand: who asked
+    status: str  # pending (attempts > 0: failing, retried with backoff), in_progress, done, skipped, cancelled
     attempts: int
     next_attempt_at: dt.datetime
     last_error: str
+    created_at: dt.datetime
+    done_at: dt.datetime | None
 
 
 class RetriedOut(Schema):
@@ -186,7 +193,7 @@ def acknowledge(request, customer_id: Id):
     require(request.user, "collections.acknowledge")
     pub = published_policy(customer)
     if pub.policy is None:
-        raise InvalidInput("this customer is exempt from collections", field="customer_id")
+        raise InvalidInput(_("this customer is exempt from collections"), field="customer_id")
     services.acknowledge_policy(customer=customer, user=request.user, policy=pub.policy)
     return 201, customer_policy(request, customer_id)
 
@@ -207,7 +214,7 @@ def set_profile(request, customer_id: Id, payload: ProfileIn):
     if payload.policy_id is not None:
         policy = CollectionsPolicy.objects.filter(pk=payload.policy_id).first()
         if policy is None:
-            raise InvalidInput("no such policy", field="policy_id")
+            raise InvalidInput(_("no such policy"), field="policy_id")
     services.set_profile(customer=customer, actor=request.user, policy=policy, exempt=payload.exempt, reason=payload.reason)
     return customer_policy(request, customer_id)
 
@@ -234,7 +241,7 @@ def add_promise(request, customer_id: Id, payload: PromiseIn):
     if payload.invoice_id is not None:
         invoice = Invoice.objects.filter(pk=payload.invoice_id, customer=customer).first()
         if invoice is None:
-            raise InvalidInput("no such invoice for this customer", field="invoice_id")
+            raise InvalidInput(_("no such invoice for this customer"), field="invoice_id")
     return 201, services.add_promise(customer=customer, amount=payload.amount, promised_date=payload.promised_date,
                                      invoice=invoice, note=payload.note, actor=request.user)
 
@@ -243,7 +250,7 @@ def add_promise(request, customer_id: Id, payload: PromiseIn):
 def preview(request, days: int = 7, customer_id: Id | None = None, as_of: BusinessDate | None = None):
     require(request.user, "collections.view")
     if not 1 <= days <= 60:
-        raise InvalidInput("days must be between 1 and 60", field="days")
+        raise InvalidInput(_("days must be between 1 and 60"), field="days")
     customer_ids = [get_customer_or_404(request.user, customer_id).pk] if customer_id else None
     return engine.preview(as_of or timezone.localdate(), days, customer_ids=customer_ids)
 
@@ -254,12 +261,12 @@ def run(request, payload: RunIn):
     require(request.user, "collections.manage")
     if payload.as_of is not None and payload.as_of > timezone.localdate() and not payload.dry_run:
         # A future day would make every later stage due at once, suspensions included; preview it instead.
-        raise InvalidInput("a collections run cannot be for a future day (use dry_run or the preview)", field="as_of")
+        raise InvalidInput(_("a collections run cannot be for a future day (use dry_run or the preview)"), field="as_of")
     result = engine.run_collections(payload.as_of, dry_run=payload.dry_run)
     if result.status == "busy":
         since = timezone.localtime(result.held_since).strftime("%Y-%m-%d %H:%M:%S") if result.held_since else "?"
-        raise Conflict(f"another collections run is in progress (held by {result.held_by} since {since}); nothing was done",
-                       field="as_of", code="run_in_progress")
+        raise Conflict(_("another collections run is in progress (held by %(holder)s since %(since)s); nothing was done"),
+                       field="as_of", code="run_in_progress", holder=result.held_by, since=since)
     if result.run_id:
         return CollectionsRun.objects.get(pk=result.run_id)
     return {"id": None, "as_of": result.as_of, "dry_run": payload.dry_run, "status": result.status, "started_at": None,
@@ -277,10 +284,12 @@ def list_runs(request):
 @router.get("/collections/operator-requests", response=list[OperatorRequestOut],
             summary="Suspensions and reactivations queued for the operator (failures are retried)")
 @paginate(Pagination)
-def operator_requests(request, status: Code | None = None):
+def operator_requests(request, status: Code | None = None, action: Code | None = None, customer_id: Id | None = None,
+                      cause: Code | None = None):
+    """Newest first; `cause` is manual (asked for by hand) or collections (the runs and payments)."""
     require(request.user, "collections.view")
-    qs = OperatorRequest.objects.order_by("-id")
-    return qs.filter(status=status) if status else qs
+    return filter_requests(OperatorRequest.objects.order_by("-id"), status=status, action=action,
+                           customer=get_customer_or_404(request.user, customer_id) if customer_id else None, cause=cause)
 
 
 @router.post("/collections/operator-requests/retry", response=RetriedOut,
@@ -295,3 +304,11 @@ def retry_requests(request, customer_id: Id | None = None):
 def process_requests(request):
     require(request.user, "collections.manage")
     return services.process_operator_requests()
+
+
+# After the routes under /collections/operator-requests/ with their own names (process, retry), which it would match.
+@router.get("/collections/operator-requests/{request_id}", response=OperatorRequestOut,
+            summary="One operator request (a 202 from suspend or reactivate names it)")
+def operator_request(request, request_id: Id):
+    require(request.user, "collections.view")
+    return get_scoped_or_404(OperatorRequest.objects.all(), request.user, request_id)

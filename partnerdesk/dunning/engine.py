@@ -83,7 +83,7 @@ class DueStage:
 @dataclass
 class RunResult:
     as_of: dt.date
-    status: str  # finished, busy (another run holds the lock), dry_run
+    status: str  # finished, busy (another run holds the lock), dry_run, nothing_due (not recorded: see run_collections)
     due: list = field(default_factory=list)
     counts: dict = field(default_factory=dict)
     run_id: int | None = None
@@ -644,6 +644,13 @@ def run_collections(as_of: dt.date | None = None, *, dry_run: bool = False, batc
         totals["due"] = len(due)
         moved = totals.pop("moved", 0)
         recorded = time.perf_counter()
+        if _nothing_done(totals) and CollectionsRun.objects.filter(
+                as_of=as_of, dry_run=False, status="finished").exclude(pk=run.pk).exists():
+            # A day's run that found nothing due after one that finished: not recorded again (each click of "Run
+            # now" would add a row of zeros). What the day's runs did stays on the first.
+            CollectionsRun.objects.filter(pk=run.pk).delete()
+            return RunResult(as_of, "nothing_due", due=due, counts=dict(totals), decide_seconds=decided - started,
+                             record_seconds=recorded - decided)
         with transaction.atomic():
             run.status, run.finished_at, run.counts = "finished", timezone.now(), dict(totals)
             run.save()
@@ -659,6 +666,10 @@ def run_collections(as_of: dt.date | None = None, *, dry_run: bool = False, batc
     tidy_seconds = _tidy_invoice_table(moved=moved)
     return RunResult(as_of, "finished", due=due, counts=dict(totals), run_id=run.pk,
                      decide_seconds=decided - started, record_seconds=recorded - decided, tidy_seconds=tidy_seconds)
+
+
+def _nothing_done(totals: dict) -> bool:
+    return not any(totals.get(k) for k in ("due", "actions", "emails", "calls", "operator_requests", "deletion_warnings"))
 
 
 def _batches(due: list[DueStage], batch_size: int) -> list[list[DueStage]]:
@@ -750,6 +761,7 @@ class PreviewItem:
     invoice_number: str
     stage: str
     actions: list[str]
+    subscription_id: int | None = None  # a data-deletion warning's subscription
 
 
 def preview(as_of: dt.date, days: int, *, customer_ids=None) -> list[PreviewItem]:
@@ -792,5 +804,5 @@ def preview_deletion_warnings(as_of: dt.date, days: int, *, customer_ids=None) -
         if key not in done:
             done.add(key)  # sent by the first run it is due on
             items.append(PreviewItem(day, sub.customer_id, sub.customer.name, str(sub), "Data deletion warning",
-                                     ["deletion_warning"]))
+                                     ["deletion_warning"], sub.pk))
     return items

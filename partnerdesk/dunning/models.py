@@ -195,6 +195,9 @@ class RequestStatus(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
 
 
+MANUAL_CAUSE = "manual:"  # the cause of a request made by hand: manual:<user id>:<nonce>
+
+
 class OperatorRequest(models.Model):
     """A suspension or reactivation to carry out at the operator; retried in the background until it is."""
 
@@ -208,8 +211,13 @@ class OperatorRequest(models.Model):
     customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="+", db_index=False,
                                  db_constraint=False)
     action = models.CharField(max_length=12, choices=[(SUSPEND, _("Suspend")), (REACTIVATE, _("Reactivate"))])
-    cause = models.CharField(max_length=120)
+    cause = models.CharField(max_length=120)  # inv:…:st:… (collections), payment:… (ledger), manual:USER:NONCE (by hand)
     reason = models.TextField()
+    # Set on requests made by hand: the suspension reason code and who asked. A database default, as the run's
+    # INSERT … SELECT names its columns.
+    reason_code = models.CharField(max_length=20, blank=True, default="", db_default="")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+", db_index=False, db_constraint=False)
     status = models.CharField(max_length=12, choices=RequestStatus.choices, default=RequestStatus.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(default=timezone.now)
@@ -225,6 +233,15 @@ class OperatorRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.subscription}"
+
+    @property
+    def by_hand(self) -> bool:
+        return self.cause.startswith(MANUAL_CAUSE)
+
+    @property
+    def failing(self) -> bool:
+        """Waiting for another attempt after the operator refused or did not answer."""
+        return self.status == RequestStatus.PENDING and self.attempts > 0
 
 
 class CollectionsRun(models.Model):

@@ -12,6 +12,7 @@ import datetime as dt
 from django.db import transaction
 from django.db.models import Case, F, IntegerField, Value, When
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from partnerdesk.audit.services import record
 from partnerdesk.billing.models import Invoice
@@ -54,12 +55,12 @@ def update_policy(policy: CollectionsPolicy, *, settings: dict, stages: list[dic
     from the previous default.
     """
     if not reason.strip():
-        raise InvalidInput("a reason is required to change a policy", field="reason")
+        raise InvalidInput(_("a reason is required to change a policy"), field="reason")
     if not stages:
-        raise InvalidInput("a policy needs at least one stage", field="stages")
+        raise InvalidInput(_("a policy needs at least one stage"), field="stages")
     offsets = [s["offset_days"] for s in stages]
     if len(set(offsets)) != len(offsets):
-        raise InvalidInput("two stages fall on the same day", field="stages")
+        raise InvalidInput(_("two stages fall on the same day"), field="stages")
     policy = CollectionsPolicy.objects.select_for_update().get(pk=policy.pk)
     before = policy_state(policy)
     was_default = policy.is_default
@@ -68,13 +69,13 @@ def update_policy(policy: CollectionsPolicy, *, settings: dict, stages: list[dic
     old_position = {pk: s.position for pk, s in old.items()}
     keep = {s["id"] for s in stages if s.get("id")}
     if keep - old.keys():
-        raise InvalidInput("a stage belongs to another policy", field="stages")
+        raise InvalidInput(_("a stage belongs to another policy"), field="stages")
 
     unknown = set(settings) - set(POLICY_FIELDS)
     if unknown:
-        raise InvalidInput(f"unknown policy settings: {', '.join(sorted(unknown))}", field="settings")
+        raise InvalidInput(_("unknown policy settings: %(names)s"), field="settings", names=", ".join(sorted(unknown)))
     if was_default and settings.get("is_default") is False:
-        raise InvalidInput("there must be a default policy: make another policy the default instead", field="is_default")
+        raise InvalidInput(_("there must be a default policy: make another policy the default instead"), field="is_default")
     if settings.get("is_default") and not was_default:
         CollectionsPolicy.objects.filter(is_default=True).exclude(pk=policy.pk).update(is_default=False)
     for name, value in settings.items():

@@ -33,6 +33,9 @@ class InvoiceTimeline:
     suspension_date: dt.date | None
     deletion_date: dt.date | None
     on_hold: bool = False
+    # The invoice's own subscriptions suspended for non-payment (those billed on it; all the customer's if it
+    # names none): its actual suspension and deletion dates, and its deletion warnings, are theirs.
+    suspended: list = field(default_factory=list)
 
 
 @dataclass
@@ -64,10 +67,14 @@ def published_policy(customer, *, as_of: dt.date | None = None) -> PublishedPoli
     held = held_invoice_ids(as_of, [customer.pk])
     # Once access is actually suspended, its real dates replace the planned ones (a run can be late, the
     # operator slow): the day the subscriptions were suspended, and the operator's deletion date from it.
-    deletions = [sub.data_deletion_date for sub in Subscription.objects.filter(
-        customer=customer, status=SubscriptionStatus.SUSPENDED, suspension_reason=SuspensionReason.NON_PAYMENT)]
-    actual_deletion = min((d for d in deletions if d), default=None)
-    for invoice in Invoice.objects.filter(customer=customer, status__in=OPEN_STATUSES).order_by("due_date", "id"):
+    suspended = list(Subscription.objects.filter(customer=customer, status=SubscriptionStatus.SUSPENDED,
+                                                 suspension_reason=SuspensionReason.NON_PAYMENT).order_by("id"))
+    invoices = list(Invoice.objects.filter(customer=customer, status__in=OPEN_STATUSES).order_by("due_date", "id"))
+    billed = _subscriptions_billed(invoices)
+    for invoice in invoices:
+        own = billed.get(invoice.pk)
+        subs = [sub for sub in suspended if own is None or sub.pk in own]
+        actual_deletion = min((sub.data_deletion_date for sub in subs if sub.data_deletion_date), default=None)
         dates = [StageDate(s, stage_date(invoice.due_date, s, policy.grace_days), False) for s in stages]
         for d in dates:
             if d.stage.suspend and actual_deletion and invoice.collections_stage >= d.stage.position:
@@ -76,7 +83,20 @@ def published_policy(customer, *, as_of: dt.date | None = None) -> PublishedPoli
         reminder = next((d.date for d in dates if d.stage.send_notice), None)
         suspension = next((d.date for d in dates if d.stage.suspend), None)
         deletion = suspension + dt.timedelta(days=DATA_DELETION_DAYS) if suspension else None
-        published.invoices.append(InvoiceTimeline(invoice, dates, reminder, suspension, deletion, invoice.pk in held))
+        published.invoices.append(InvoiceTimeline(invoice, dates, reminder, suspension, deletion, invoice.pk in held,
+                                                  subs if actual_deletion else []))
     published.acknowledged = (PolicyAcknowledgement.objects.filter(customer=customer, policy=policy, policy_version=policy.version)
                               .select_related("user").order_by("-at").first())
     return published
+
+
+def _subscriptions_billed(invoices) -> dict[int, set[int]]:
+    """{invoice id: the subscriptions its lines bill}, for the invoices that name any."""
+    from partnerdesk.billing.models import InvoiceLine
+
+    billed: dict[int, set[int]] = {}
+    for invoice_id, sub_id in InvoiceLine.objects.filter(invoice__in=[i.pk for i in invoices],
+                                                         subscription__isnull=False).values_list("invoice_id",
+                                                                                                 "subscription_id"):
+        billed.setdefault(invoice_id, set()).add(sub_id)
+    return billed

@@ -5,19 +5,24 @@ import datetime as dt
 import logging
 import os
 import socket
+import uuid
+from dataclasses import dataclass
 
 from django.db import transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
+from partnerdesk import bounds
 from partnerdesk.audit.services import record, snapshot
-from partnerdesk.billing.models import OPEN_STATUSES, Invoice
+from partnerdesk.billing.models import OPEN_STATUSES, Invoice, InvoiceStatus
 from partnerdesk.billing.money import ZERO
 from partnerdesk.billing.services import apply_credit_on_account, open_invoices, overdue_balance, parse_amount
 from partnerdesk.customers.models import Subscription, SubscriptionStatus, SuspensionReason
-from partnerdesk.errors import Conflict, DomainError, InvalidInput
+from partnerdesk.errors import Conflict, DomainError, InvalidInput, status_word
 
 from .models import (
+    MANUAL_CAUSE,
     ActionKind,
     CallTask,
     CollectionsAction,
@@ -45,12 +50,13 @@ STALE_CLAIM = dt.timedelta(minutes=10)
 def open_dispute(*, invoice, reason: str, actor) -> Dispute:
     """Put an invoice on hold while the customer disputes it."""
     if not reason.strip():
-        raise InvalidInput("a reason is required", field="reason")
+        raise InvalidInput(_("a reason is required"), field="reason")
     invoice = type(invoice).objects.select_for_update().select_related("customer").get(pk=invoice.pk)
     if not invoice.is_open:
-        raise Conflict(f"invoice {invoice} is {invoice.status}; only an open invoice can be disputed", field="invoice_id")
+        raise Conflict(_("invoice %(number)s is %(status)s; only an open invoice can be disputed"), field="invoice_id",
+                       number=str(invoice), status=status_word(InvoiceStatus, invoice.status))
     if Dispute.objects.filter(invoice=invoice, status=HoldStatus.OPEN).exists():
-        raise Conflict("this invoice already has an open dispute", field="invoice_id")
+        raise Conflict(_("this invoice already has an open dispute"), field="invoice_id")
     dispute = Dispute.objects.create(customer=invoice.customer, invoice=invoice, reason=reason)
     record(actor=actor, action="dispute.opened", obj=dispute, customer=invoice.customer,
            after={"invoice": invoice.number}, reason=reason)
@@ -62,9 +68,9 @@ def resolve_dispute(dispute: Dispute, *, resolution: str, actor) -> Dispute:
     """Close a dispute; collections resumes for the invoice from the stage it has reached."""
     dispute = Dispute.objects.select_for_update().select_related("customer").get(pk=dispute.pk)
     if dispute.status != HoldStatus.OPEN:
-        raise Conflict("the dispute is not open", field="status")
+        raise Conflict(_("the dispute is not open"), field="status")
     if not resolution.strip():
-        raise InvalidInput("a resolution is required", field="resolution")
+        raise InvalidInput(_("a resolution is required"), field="resolution")
     dispute.status, dispute.resolved_at, dispute.resolution = HoldStatus.RESOLVED, timezone.now(), resolution
     dispute.save()
     record(actor=actor, action="dispute.resolved", obj=dispute, customer=dispute.customer, reason=resolution)
@@ -83,15 +89,15 @@ def add_promise(*, customer, amount, promised_date: dt.date, actor, invoice=None
     """Record a promise to pay (or a payment plan ending on `promised_date`): collections holds until then."""
     amount = parse_amount(amount)
     if promised_date < timezone.localdate():
-        raise InvalidInput("the promised date is in the past", field="promised_date")
+        raise InvalidInput(_("the promised date is in the past"), field="promised_date")
     if promised_date > timezone.localdate() + PROMISE_HORIZON:
-        raise InvalidInput("a promise to pay can hold collections for a year at most", field="promised_date")
+        raise InvalidInput(_("a promise to pay can hold collections for a year at most"), field="promised_date")
     if invoice is not None and invoice.customer_id != customer.pk:
-        raise InvalidInput("the invoice belongs to another customer", field="invoice_id")
+        raise InvalidInput(_("the invoice belongs to another customer"), field="invoice_id")
     # More than is owed would hold nothing more, and reads like a typing mistake: say so.
     owed = invoice.balance if invoice is not None else open_invoices(customer).aggregate(s=Sum("balance"))["s"] or ZERO
     if amount > owed:
-        raise InvalidInput(f"the promise is for more than is owed ({owed})", field="amount")
+        raise InvalidInput(_("the promise is for more than is owed (%(owed)s)"), field="amount", owed=str(owed))
     promise = PromiseToPay.objects.create(customer=customer, invoice=invoice, amount=amount,
                                           promised_date=promised_date, note=note)
     record(actor=actor, action="promise.added", obj=promise, customer=customer,
@@ -103,9 +109,9 @@ def add_promise(*, customer, amount, promised_date: dt.date, actor, invoice=None
 def set_profile(*, customer, actor, policy=None, exempt: bool = False, reason: str = "") -> CollectionsProfile:
     """Give a customer its own policy, or exempt it from collections (a reason is required)."""
     if exempt and not reason.strip():
-        raise InvalidInput("a reason is required to exempt a customer", field="reason")
+        raise InvalidInput(_("a reason is required to exempt a customer"), field="reason")
     old_policy = policy_for(customer)
-    profile, _ = CollectionsProfile.objects.get_or_create(customer=customer)
+    profile, _created = CollectionsProfile.objects.get_or_create(customer=customer)
     before = snapshot(profile, ["policy", "exempt", "exempt_reason"])
     profile.policy, profile.exempt, profile.exempt_reason = policy, exempt, reason if exempt else ""
     profile.save()
@@ -144,14 +150,32 @@ def complete_call(task: CallTask, *, actor, note: str) -> CallTask:
     """A collections agent made the call: record what was agreed."""
     task = CallTask.objects.select_for_update().get(pk=task.pk)  # two agents closing it at once: one wins
     if task.done_at is not None:
-        raise Conflict("this call is already done", field="call_id")
+        raise Conflict(_("this call is already done"), field="call_id")
     if not note.strip():
-        raise InvalidInput("say what the customer said", field="note")
+        raise InvalidInput(_("say what the customer said"), field="note")
     task.done_at, task.assigned_to = timezone.now(), actor
     task.note = f"{task.note}\n{note}".strip()
     task.save()
     record(actor=actor, action="collections.call_done", obj=task, customer=task.customer, reason=note)
     return task
+
+
+@transaction.atomic
+def complete_calls(tasks, *, actor, note: str) -> list[CallTask]:
+    """One phone call about several invoices (a customer's calls of a day): each open task is marked done with
+    the same note, each audited. Those someone else marked done meanwhile are left as they are; Conflict if
+    none was still open."""
+    note = bounds.clean_text(note, field="note", max_length=2000).strip()
+    if not note:
+        raise InvalidInput(_("say what the customer said"), field="note")
+    ids = sorted({t.pk for t in tasks})
+    open_tasks = list(CallTask.objects.select_for_update(of=("self",)).filter(pk__in=ids, done_at__isnull=True)
+                      .select_related("customer").order_by("id"))
+    if not open_tasks:
+        raise Conflict(_("These calls are already done."), field="call_id")
+    if len({t.customer_id for t in open_tasks}) > 1:
+        raise InvalidInput(_("the calls must be to one customer"), field="call_id")
+    return [complete_call(task, actor=actor, note=note) for task in open_tasks]
 
 
 @transaction.atomic
@@ -189,9 +213,13 @@ def _claim_requests(worker: str, limit: int) -> list[int]:
     return claimed
 
 
+def _worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
 def process_operator_requests(*, limit: int = 100) -> dict:
     """Carry out pending suspensions and reactivations at the operator; failures are retried later."""
-    worker = f"{socket.gethostname()}:{os.getpid()}"
+    worker = _worker_name()
     counts = {"done": 0, "skipped": 0, "retry": 0}
     for req_id in _claim_requests(worker, limit):
         req = OperatorRequest.objects.select_related("subscription__customer").get(pk=req_id)
@@ -199,14 +227,17 @@ def process_operator_requests(*, limit: int = 100) -> dict:
     return counts
 
 
-def retry_failing_requests_now(*, actor, customer=None) -> int:
+def retry_failing_requests_now(*, actor, customer=None, request_ids=None) -> int:
     """Try the requests that failed at the operator again now, rather than at their next attempt: staff do this
-    once the operator is back after an outage. Returns how many are tried again."""
+    once the operator is back after an outage (all of them, a customer's, or those of `request_ids`). Returns
+    how many are tried again."""
     from . import tasks
 
     failing = OperatorRequest.objects.filter(status=RequestStatus.PENDING, attempts__gt=0).select_related("customer")
     if customer is not None:
         failing = failing.filter(customer=customer)
+    if request_ids is not None:
+        failing = failing.filter(pk__in=list(request_ids))
     retried = 0
     for req in failing.order_by("id"):
         # One request per transaction: holding many request rows at once could deadlock with a payment that
@@ -235,22 +266,26 @@ def _carry_out(req: OperatorRequest) -> str:
     needed = SubscriptionStatus.ACTIVE if req.action == OperatorRequest.SUSPEND else SubscriptionStatus.SUSPENDED
     if sub.status != needed and sub.status != wanted:
         return _skip(req, sub.customer, note=f"subscription is {sub.status}")
-    if req.action == OperatorRequest.SUSPEND and not _still_overdue(sub.customer):
-        # Paid (or disputed) since the run queued this: suspending now would be wrong.
+    if req.action == OperatorRequest.SUSPEND and not req.by_hand and not _still_overdue(sub.customer):
+        # Paid (or disputed) since the run queued this: suspending now would be wrong. (One asked for by hand is
+        # the agent's decision, for fraud say: it stands.)
         return _skip(req, sub.customer, note="nothing overdue any more")
+    # The audit names whoever asked for it by hand, even when the worker carries it out later.
+    actor = req.requested_by if req.by_hand else None
     try:
         if sub.status == needed:
             if req.action == OperatorRequest.SUSPEND:
-                sub = suspend_subscription(sub, actor=None, reason_code=SuspensionReason.NON_PAYMENT, reason=req.reason)
+                sub = suspend_subscription(sub, actor=actor, reason=req.reason,
+                                           reason_code=req.reason_code or SuspensionReason.NON_PAYMENT)
             else:
-                sub = reactivate_subscription(sub, actor=None, reason=req.reason)
+                sub = reactivate_subscription(sub, actor=actor, reason=req.reason)
     except DomainError as exc:
         if isinstance(exc, Conflict):
             try:  # the operator's copy changed: read it again before the next attempt
                 sync_subscriptions(sub.customer, actor=None)
             except DomainError:
                 pass
-        return _retry(req, exc.message)
+        return _retry(req, str(exc))  # kept in English; shown in the reader's language (service_messages)
     except Exception:
         # The operator made the change but the local write failed, say: the service has then put the operator's
         # state on the subscription and audited the failure. If that shows the change, this request did it and is
@@ -295,7 +330,12 @@ def _tell_customer_when_all_done(req: OperatorRequest, customer) -> None:
     from partnerdesk.notifications.services import queue_email
 
     # The callers hold the customer's lock (_lock_customer): workers check this one after another.
-    same_kind = OperatorRequest.objects.filter(customer=customer, action=req.action)
+    if req.by_hand:  # the agent who asked tells the customer, as before this went through the queue
+        OperatorRequest.objects.filter(pk=req.pk, told_at__isnull=True).exclude(
+            status__in=[RequestStatus.PENDING, RequestStatus.IN_PROGRESS]).update(told_at=timezone.now())
+        return
+    same_kind = OperatorRequest.objects.filter(customer=customer, action=req.action).exclude(
+        cause__startswith=MANUAL_CAUSE)
     untold = list(same_kind.filter(status=RequestStatus.DONE, told_at__isnull=True).select_related("subscription")
                   .order_by("id"))
     if not untold:
@@ -354,8 +394,10 @@ def _retry(req: OperatorRequest, error: str) -> str:
     delay = min(dt.timedelta(seconds=30 * 2 ** min(attempts - 1, 20)), MAX_BACKOFF)
     with transaction.atomic():
         _lock_customer(req.customer_id)
+        next_attempt = timezone.now() + delay
         OperatorRequest.objects.filter(pk=req.pk).update(status=RequestStatus.PENDING, attempts=attempts,
-                                                         last_error=error[:2000], next_attempt_at=timezone.now() + delay)
+                                                         last_error=error[:2000], next_attempt_at=next_attempt)
+        _schedule_attempt(next_attempt)
         # Waiting for its next attempt, it no longer holds up the email for what other requests have done.
         _tell_customer_when_all_done(req, req.customer)
     return "retry"
@@ -380,7 +422,9 @@ def reactivate_if_cleared(*, customer, cause: str, actor=None) -> list[OperatorR
         return []
     # Suspensions queued but not yet carried out (the operator was down) are no longer wanted; and the customer
     # is not told now of suspensions about to be undone: the "access restored" email closes the loop.
-    suspensions = OperatorRequest.objects.filter(customer=customer, action=OperatorRequest.SUSPEND)
+    # (A suspension asked for by hand, for fraud say, is not the collections' to drop.)
+    suspensions = OperatorRequest.objects.filter(customer=customer, action=OperatorRequest.SUSPEND).exclude(
+        cause__startswith=MANUAL_CAUSE)
     suspensions.filter(status=RequestStatus.PENDING).update(
         status=RequestStatus.CANCELLED, done_at=timezone.now(), last_error=f"not needed: {cause}")
     suspensions.filter(status=RequestStatus.DONE, told_at__isnull=True).update(told_at=timezone.now())
@@ -405,3 +449,109 @@ def reactivate_if_cleared(*, customer, cause: str, actor=None) -> list[OperatorR
 
             transaction.on_commit(lambda: tasks.process_operator_requests_task.enqueue())
     return requests
+
+
+def _schedule_attempt(at: dt.datetime) -> None:
+    """Have the worker come back for a retry at its time, where the task backend can defer (the database one);
+    `collections process-requests` and every run pick up what is due as well."""
+    from . import tasks
+
+    task = tasks.process_operator_requests_task
+    if task.get_backend().supports_defer:
+        transaction.on_commit(lambda: task.using(run_after=at).enqueue())
+
+
+# --- suspensions and reactivations asked for by hand --------------------------------------------------------
+
+
+@dataclass
+class ByHand:
+    """What became of a suspension or reactivation asked for by hand."""
+
+    request: OperatorRequest
+    subscription: Subscription
+    outcome: str  # "done" (the operator made it), "queued" (retried with backoff), "skipped" (nothing left to do)
+
+    @property
+    def queued(self) -> bool:
+        return self.outcome == "queued"
+
+
+def suspend_by_hand(subscription, *, actor, reason_code: str, reason: str) -> ByHand:
+    """Suspend a subscription at the operator through the queue of operator requests: carried out at once if
+    the operator answers, else left pending (the subscription shows "suspension pending") and retried with
+    backoff like the collections' own. Every input is checked before anything is queued."""
+    from partnerdesk.customers.services import check_suspension
+
+    reason = check_suspension(subscription, actor=actor, reason_code=reason_code, reason=reason)
+    return _by_hand(subscription, OperatorRequest.SUSPEND, actor=actor, reason=reason, reason_code=reason_code)
+
+
+def reactivate_by_hand(subscription, *, actor, reason: str) -> ByHand:
+    """Reactivate a subscription at the operator through the queue, as suspend_by_hand."""
+    from partnerdesk.customers.services import check_reactivation
+
+    reason = check_reactivation(subscription, actor=actor, reason=reason)
+    return _by_hand(subscription, OperatorRequest.REACTIVATE, actor=actor, reason=reason)
+
+
+def _by_hand(subscription, action: str, *, actor, reason: str, reason_code: str = "") -> ByHand:
+    suspending = action == OperatorRequest.SUSPEND
+    needed = SubscriptionStatus.ACTIVE if suspending else SubscriptionStatus.SUSPENDED
+    user = actor if getattr(actor, "pk", None) is not None else None
+    with transaction.atomic():
+        _lock_customer(subscription.customer_id)  # the order every request transaction takes its locks in
+        sub = Subscription.objects.select_for_update(of=("self",)).select_related("customer").get(pk=subscription.pk)
+        if sub.status != needed:  # changed since the form was shown
+            from partnerdesk.customers.services import check_reactivation, check_suspension
+
+            if suspending:
+                check_suspension(sub, actor=actor, reason_code=reason_code, reason=reason)
+            else:
+                check_reactivation(sub, actor=actor, reason=reason)
+        waiting = OperatorRequest.objects.filter(subscription=sub, status__in=[RequestStatus.PENDING,
+                                                                               RequestStatus.IN_PROGRESS])
+        if waiting.filter(action=action, cause__startswith=MANUAL_CAUSE).exists():
+            raise Conflict(_("This subscription already has a suspension asked for by hand waiting for the operator.")
+                           if suspending else
+                           _("This subscription already has a reactivation asked for by hand waiting for the operator."),
+                           field="status")
+        # The agent's decision overrides a queued request the other way (a reactivation after a payment, say);
+        # one a worker is carrying out right now cannot be called back.
+        opposite = waiting.exclude(action=action)
+        if opposite.filter(status=RequestStatus.IN_PROGRESS).exists():
+            raise Conflict(_("The operator is being asked to change this subscription right now; try again in a "
+                             "minute."), field="status")
+        overridden = list(opposite.values_list("pk", flat=True))
+        opposite.update(status=RequestStatus.CANCELLED, done_at=timezone.now(),
+                        last_error=f"not needed: {action} asked for by hand")
+        req = OperatorRequest.objects.create(
+            subscription=sub, customer=sub.customer, action=action,
+            cause=f"{MANUAL_CAUSE}{user.pk if user else 0}:{uuid.uuid4().hex[:12]}", reason=reason,
+            reason_code=reason_code, requested_by=user,
+            # Claimed by this process from the start: no worker takes it while this request tries it at once.
+            status=RequestStatus.IN_PROGRESS, claimed_by=_worker_name(), next_attempt_at=timezone.now())
+        record(actor=actor, action="operator_request.queued", obj=req, customer=sub.customer, reason=reason,
+               after={"action": action, "subscription": str(sub), "reason_code": reason_code,
+                      "cancelled_requests": overridden})
+    try:
+        outcome = _carry_out(OperatorRequest.objects.select_related("subscription__customer", "requested_by")
+                             .get(pk=req.pk))
+    except Exception:
+        # Left claimed, as after a crash: a worker carries it out again once the claim is stale.
+        logger.exception("Operator request %s (by hand): the first attempt failed unexpectedly", req.pk)
+        outcome = "retry"
+    req.refresh_from_db()
+    sub.refresh_from_db()
+    return ByHand(req, sub, {"done": "done", "retry": "queued", "skipped": "skipped"}[outcome])
+
+
+def pending_by_subscription(subscriptions) -> dict[int, str]:
+    """{subscription id: "suspend" or "reactivate"} for those with a request waiting for the operator (the
+    newest wins): the pages show "suspension pending" or "reactivation pending"."""
+    ids = [s.pk for s in subscriptions]
+    pending = {}
+    for sub_id, action in (OperatorRequest.objects.filter(subscription_id__in=ids, status__in=[
+            RequestStatus.PENDING, RequestStatus.IN_PROGRESS]).order_by("id").values_list("subscription_id", "action")):
+        pending[sub_id] = action
+    return pending

@@ -31,7 +31,8 @@ DEFAULT_TOKEN_LIFETIME_SECONDS = 3599.0
 
 
 class OperatorError(Exception):
-    """The operator call failed; `message` is safe to show and to log (it never holds secrets)."""
+    """The operator call failed; `message` is safe to show and to log (it never holds secrets). `detail` is the
+    technical part (what was asked, what the operator answered), which PartnerDesk quotes in its own sentence."""
 
     default_code = "operator_error"
 
@@ -44,9 +45,11 @@ class OperatorError(Exception):
         request_id: str | None = None,
         correlation_id: str | None = None,
         maybe_applied: bool = False,
+        detail: str | None = None,
     ):
         super().__init__(message)
         self.message = message
+        self.detail = detail or message
         self.status = status
         self.code = code or self.default_code
         self.request_id = request_id
@@ -367,6 +370,7 @@ class OperatorGateway:
                     raise OperatorUnavailable(
                         f"The operator is unavailable: {method} {path} failed after {attempt} attempts "
                         f"(last: {failure.description}). Try again later.",
+                        detail=f"{method} {path} failed after {attempt} attempts (last: {failure.description})",
                         status=failure.status, request_id=request_id, correlation_id=correlation_id,
                         maybe_applied=maybe_applied,
                     ) from None
@@ -417,14 +421,17 @@ class OperatorGateway:
         if status in (409, 412):
             return OperatorConflict(
                 f"The subscription changed at the operator since it was read (HTTP {status}{suffix}). "
-                "Re-read it from the operator and try again.", **context)
+                "Re-read it from the operator and try again.", detail=f"HTTP {status}{suffix}", **context)
         if status == 404:
-            return OperatorNotFound(f"The operator does not know {path} (HTTP 404{suffix}).", **context)
+            return OperatorNotFound(f"The operator does not know {path} (HTTP 404{suffix}).",
+                                    detail=f"{path}, HTTP 404{suffix}", **context)
         if status == 401:
             return OperatorAuthError(
-                f"The operator refused our credentials (HTTP 401{suffix}) even after renewing the token.", **context)
+                f"The operator refused our credentials (HTTP 401{suffix}) even after renewing the token.",
+                detail=f"HTTP 401{suffix}", **context)
         if 400 <= status < 500:
-            return OperatorRejected(f"The operator rejected {method} {path} (HTTP {status}{suffix}).", **context)
+            return OperatorRejected(f"The operator rejected {method} {path} (HTTP {status}{suffix}).",
+                                    detail=f"{method} {path}, HTTP {status}{suffix}", **context)
         return OperatorError(f"Unexpected answer from the operator to {method} {path} (HTTP {status}{suffix}).",
                              **context)
 

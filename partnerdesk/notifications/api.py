@@ -2,6 +2,7 @@
 
 import datetime as dt
 
+from django.utils.translation import gettext_lazy as _
 from ninja import Router, Schema
 from ninja.pagination import paginate
 
@@ -11,6 +12,7 @@ from partnerdesk.api_schemas import Code, Id, Pagination, Reason, Text
 from partnerdesk.errors import InvalidInput
 
 from . import services
+from .defaults import CONFIDENTIAL_TEMPLATES
 from .models import EmailStatus, OutboundEmail
 
 router = Router(tags=["email"])
@@ -33,6 +35,15 @@ class EmailOut(Schema):
     message_id: str
     dedupe_key: str | None
     context: dict
+
+    # An invitation's link sets a password: it is never read back (CONFIDENTIAL_TEMPLATES).
+    @staticmethod
+    def resolve_body(obj):
+        return "" if obj.template_key in CONFIDENTIAL_TEMPLATES else obj.body
+
+    @staticmethod
+    def resolve_context(obj):
+        return {} if obj.template_key in CONFIDENTIAL_TEMPLATES else obj.context
 
 
 class RetryIn(Schema):
@@ -72,7 +83,7 @@ def list_customer_emails(request, customer_id: Id, status: Code | None = None):
     emails = OutboundEmail.objects.filter(customer=customer)
     if status:
         if status not in EmailStatus.values:
-            raise InvalidInput(f"status must be one of {', '.join(EmailStatus.values)}", field="status")
+            raise InvalidInput(_("status must be one of %(choices)s"), field="status", choices=", ".join(EmailStatus.values))
         emails = emails.filter(status=status)
     return emails
 

@@ -18,6 +18,10 @@ Context variables the senders pass (all optional; a template shows what it needs
     support_email     where to write for help   }
     support_hours     when support answers      }
     portal_url        the customer portal       }
+    invitation_url    the link that lets an invited user set a password (accounts.* templates)
+    invited_by        who sent the invitation
+    role_name         the invited staff user's role, in the email's language
+    expiry_date       the last day the invitation link works
 
 Every context key ending in "_date" is formatted for the email's language, and "amount_due" gets
 thousands separators, before the template sees them (rendering.prepare_context).
@@ -45,7 +49,15 @@ SAMPLE_CONTEXT = {
     "partner_name": "Northwind Cloud",
     "support_email": "billing@northwind.example.cn",
     "portal_url": "https://partnerdesk.example.cn/portal/",
+    # invitations (accounts.services)
+    "invitation_url": "https://partnerdesk.example.cn/invitation/MTI/cjx2k1-0a1b2c3d4e5f/",
+    "invited_by": "Wang Fang",
+    "role_name": "Billing agent",
+    "expiry_date": "2026-12-01",
 }
+
+# Emails whose text holds a secret (a link that sets a password): nobody reads them back through the API.
+CONFIDENTIAL_TEMPLATES = frozenset({"accounts.invitation", "accounts.portal_invitation"})
 
 # Used for support_hours when neither the sender nor settings.NOTIFICATIONS gives it.
 SUPPORT_HOURS = {
@@ -57,6 +69,75 @@ SUPPORT_HOURS = {
 _SUBSCRIPTION_LIST = "{% for name in subscriptions %}  · {{ name }}\n{% endfor %}"
 
 DEFAULTS: dict[str, dict[str, Template]] = {
+    # --- an invoice is issued (the invoice PDF is attached) ---------------------------------------------
+    "invoice.issued": {
+        "zh-CN": Template(
+            "发票 {{ invoice_number }}：应付 {{ currency }} {{ amount_due }}，{{ due_date }} 到期",
+            """{{ customer_name }} 您好：
+
+感谢您通过 {{ partner_name }} 使用由世纪互联运营的 Microsoft 云服务。
+
+我们已为您开具以下发票，PDF 版本见附件：
+
+  发票编号：{{ invoice_number }}
+  应付金额：{{ currency }} {{ amount_due }}
+  到期日期：{{ due_date }}
+
+付款方式（银行转账、支付宝、微信支付）详见附件发票。付款时请在附言中注明发票编号 {{ invoice_number }}，以便我们及时核销。
+{% if portal_url %}
+您也可以登录客户门户查看和下载发票及对账单：{{ portal_url }}
+{% endif %}
+如对发票有任何疑问，欢迎随时联系我们：{{ support_email }}（服务时间：{{ support_hours }}）。
+
+祝商祺！
+{{ partner_name }}
+""",
+        ),
+        "zh-TW": Template(
+            "發票 {{ invoice_number }}：應付 {{ currency }} {{ amount_due }}，{{ due_date }} 到期",
+            """{{ customer_name }} 您好：
+
+感謝您透過 {{ partner_name }} 使用由世紀互聯營運的 Microsoft 雲端服務。
+
+我們已為您開立下列發票，PDF 版本請見附件：
+
+  發票號碼：{{ invoice_number }}
+  應付金額：{{ currency }} {{ amount_due }}
+  到期日期：{{ due_date }}
+
+付款方式（銀行轉帳、支付寶、微信支付）詳見附件發票。付款時請於附言註明發票號碼 {{ invoice_number }}，以便我們及時沖銷。
+{% if portal_url %}
+您也可以登入客戶入口網站查看及下載發票與對帳單：{{ portal_url }}
+{% endif %}
+如對發票有任何疑問，歡迎隨時與我們聯絡：{{ support_email }}（服務時間：{{ support_hours }}）。
+
+順頌商祺
+{{ partner_name }}
+""",
+        ),
+        "en": Template(
+            "Invoice {{ invoice_number }}: {{ currency }} {{ amount_due }} due on {{ due_date }}",
+            """Dear {{ customer_name }},
+
+Thank you for using the Microsoft cloud operated by 21Vianet through {{ partner_name }}.
+
+We have issued the following invoice; the PDF is attached:
+
+  Invoice:     {{ invoice_number }}
+  Amount due:  {{ currency }} {{ amount_due }}
+  Due date:    {{ due_date }}
+
+How to pay (bank transfer, Alipay, WeChat Pay) is set out on the attached invoice. Please quote the invoice number {{ invoice_number }} as the payment reference, so that we can match your payment promptly.
+{% if portal_url %}
+You can also view and download your invoices and statement in the customer portal: {{ portal_url }}
+{% endif %}
+If you have any questions about this invoice, contact us at {{ support_email }} ({{ support_hours }}).
+
+Kind regards,
+{{ partner_name }}
+""",
+        ),
+    },
     # --- an invoice falls due soon ----------------------------------------------------------------------
     "collections.reminder": {
         "zh-CN": Template(
@@ -361,6 +442,115 @@ Under 21Vianet's rules, all data of a subscription that is not reactivated withi
 To avoid losing your data, please pay as soon as possible; we will reactivate your subscriptions as soon as we have confirmed your payment. If you have decided not to continue, your administrators should export and back up any data you want to keep before that date.
 
 If you have any questions, please contact us at {{ support_email }} ({{ support_hours }}).
+
+{{ partner_name }} Billing Team
+""",
+        ),
+    },
+
+    # --- a staff user is invited (accounts.services.invite_staff_user) -------------------------------------
+    "accounts.invitation": {
+        "zh-CN": Template(
+            "邀请：加入 {{ partner_name }} 的 PartnerDesk",
+            """您好：
+
+{% if invited_by %}{{ invited_by }} 邀请您{% else %}我们邀请您{% endif %}加入 {{ partner_name }} 的 PartnerDesk{% if role_name %}，角色为“{{ role_name }}”{% endif %}。
+
+请打开以下链接设置密码，然后用本邮件的收件地址登录：
+
+  {{ invitation_url }}
+
+该链接只能使用一次，有效期至 {{ expiry_date }}。如果您并未期待这封邮件，可以直接忽略，您的地址不会被用于登录。
+
+如有疑问，请联系：{{ support_email }}
+
+{{ partner_name }}
+""",
+        ),
+        "zh-TW": Template(
+            "邀請：加入 {{ partner_name }} 的 PartnerDesk",
+            """您好：
+
+{% if invited_by %}{{ invited_by }} 邀請您{% else %}我們邀請您{% endif %}加入 {{ partner_name }} 的 PartnerDesk{% if role_name %}，角色為「{{ role_name }}」{% endif %}。
+
+請開啟以下連結設定密碼，然後以本郵件的收件地址登入：
+
+  {{ invitation_url }}
+
+此連結只能使用一次，有效期限至 {{ expiry_date }}。如果您並未預期收到這封郵件，可以直接忽略，您的地址不會被用來登入。
+
+如有疑問，請聯絡：{{ support_email }}
+
+{{ partner_name }}
+""",
+        ),
+        "en": Template(
+            "Invitation: join {{ partner_name }} on PartnerDesk",
+            """Hello,
+
+{% if invited_by %}{{ invited_by }} has invited you{% else %}You have been invited{% endif %} to join {{ partner_name }} on PartnerDesk{% if role_name %} as {{ role_name }}{% endif %}.
+
+Open this link to set your password, then sign in with the address this email was sent to:
+
+  {{ invitation_url }}
+
+The link works once, until {{ expiry_date }}. If you did not expect this email, ignore it: your address cannot be used to sign in without it.
+
+Questions? Write to {{ support_email }}.
+
+{{ partner_name }}
+""",
+        ),
+    },
+    # --- a customer's contact is invited to the portal (accounts.services.invite_portal_user) -------------
+    "accounts.portal_invitation": {
+        "zh-CN": Template(
+            "邀请：使用 {{ partner_name }} 客户门户查看 {{ customer_name }} 的账单",
+            """您好：
+
+{% if invited_by %}{{ invited_by }} 邀请您{% else %}我们邀请您{% endif %}使用 {{ partner_name }} 的客户门户。在门户中，您可以随时查看 {{ customer_name }} 的发票、付款记录、对账单和订阅状态。
+
+请打开以下链接设置密码，然后用本邮件的收件地址登录：
+
+  {{ invitation_url }}
+
+该链接只能使用一次，有效期至 {{ expiry_date }}。如果您并未期待这封邮件，可以直接忽略。
+
+如对账单有任何疑问，欢迎联系我们：{{ support_email }}（服务时间：{{ support_hours }}）。
+
+{{ partner_name }} 账务团队
+""",
+        ),
+        "zh-TW": Template(
+            "邀請：使用 {{ partner_name }} 客戶入口網站查看 {{ customer_name }} 的帳單",
+            """您好：
+
+{% if invited_by %}{{ invited_by }} 邀請您{% else %}我們邀請您{% endif %}使用 {{ partner_name }} 的客戶入口網站。在入口網站中，您可以隨時查看 {{ customer_name }} 的發票、付款紀錄、對帳單和訂閱狀態。
+
+請開啟以下連結設定密碼，然後以本郵件的收件地址登入：
+
+  {{ invitation_url }}
+
+此連結只能使用一次，有效期限至 {{ expiry_date }}。如果您並未預期收到這封郵件，可以直接忽略。
+
+如對帳單有任何疑問，歡迎與我們聯絡：{{ support_email }}（服務時間：{{ support_hours }}）。
+
+{{ partner_name }} 帳務團隊
+""",
+        ),
+        "en": Template(
+            "Invitation: see {{ customer_name }}'s billing in the {{ partner_name }} customer portal",
+            """Hello,
+
+{% if invited_by %}{{ invited_by }} has invited you{% else %}You have been invited{% endif %} to the {{ partner_name }} customer portal, where you can see {{ customer_name }}'s invoices, payments, statement and subscriptions at any time.
+
+Open this link to set your password, then sign in with the address this email was sent to:
+
+  {{ invitation_url }}
+
+The link works once, until {{ expiry_date }}. If you did not expect this email, ignore it.
+
+If you have any questions about your bill, please contact us at {{ support_email }} ({{ support_hours }}).
 
 {{ partner_name }} Billing Team
 """,

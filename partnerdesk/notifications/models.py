@@ -64,6 +64,9 @@ class OutboundEmail(models.Model):
     language = models.CharField(_("language"), max_length=5, choices=Language.choices, default=Language.ZH_CN)
     template_key = models.CharField(_("template"), max_length=80)
     context = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    # What to attach, made when sending (attachments.py): [{"kind": "invoice_pdf", "invoice_id": 12}]. Null for
+    # none, so the bulk inserts of the collections run need not name the column.
+    attachments = models.JSONField(_("attachments"), null=True, blank=True)
     dedupe_key = models.CharField(max_length=200, null=True, blank=True)  # unique: see Meta
     status = models.CharField(_("status"), max_length=10, choices=EmailStatus.choices, default=EmailStatus.QUEUED)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)

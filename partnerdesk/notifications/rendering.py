@@ -7,6 +7,9 @@ from decimal import Decimal, InvalidOperation
 from django.conf import settings
 from django.template import Context, Engine, TemplateSyntaxError
 from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.translation import gettext_lazy as _
+
+from partnerdesk.errors import InvalidInput
 
 from .defaults import SUPPORT_HOURS, default_template
 
@@ -19,13 +22,15 @@ _CHECKING_ENGINE = Engine(loaders=[], autoescape=False, string_if_invalid=_UNKNO
 _EN_MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
 
-class TemplateProblem(Exception):
-    """A template that does not compile or render; `part` is "subject" or "body"."""
+class TemplateProblem(InvalidInput):
+    """A template that does not compile or render; `part` ("subject" or "body") is the field at fault."""
 
-    def __init__(self, part: str, message: str):
-        super().__init__(message)
+    def __init__(self, part: str, message, **params):
+        super().__init__(message, field=part, part=_PART_NAMES[part], **params)
         self.part = part
-        self.message = message
+
+
+_PART_NAMES = {"subject": _("subject"), "body": _("body")}
 
 
 def format_date(value, language: str) -> str:
@@ -105,21 +110,21 @@ def render_source(subject: str, body: str, context: dict, language: str, *, chec
         try:
             text = engine.from_string(source).render(Context(ctx, autoescape=False))
         except TemplateSyntaxError as exc:
-            raise TemplateProblem(part, f"the {part} template does not compile: {exc}")
+            raise TemplateProblem(part, _("the %(part)s template does not compile: %(detail)s"), detail=str(exc))
         except Exception as exc:  # a template can fail in many ways at render time; all of them refuse it
-            raise TemplateProblem(part, f"the {part} template cannot be rendered: {exc}")
+            raise TemplateProblem(part, _("the %(part)s template cannot be rendered: %(detail)s"), detail=str(exc))
         if check and "\x00unknown:" in text:
             name = text.split("\x00unknown:", 1)[1].split("\x00", 1)[0]
-            raise TemplateProblem(part, f"the {part} template uses an unknown variable {name!r}")
+            raise TemplateProblem(part, _("the %(part)s template uses an unknown variable %(name)s"), name=repr(name))
         if check and ("{{" in text or "{%" in text):
             # Django leaves a tag it cannot read, such as "{{ due_date }", as text; the customer would see it.
-            raise TemplateProblem(part, f"the {part} template has a tag that is not closed properly")
+            raise TemplateProblem(part, _("the %(part)s template has a tag that is not closed properly"))
         out.append(text)
     subject_text, body_text = _tidy_subject(out[0]), _tidy_body(out[1])
     if not subject_text:
-        raise TemplateProblem("subject", "the subject renders empty")
+        raise TemplateProblem("subject", _("the subject renders empty"))
     if not body_text.strip():
-        raise TemplateProblem("body", "the body renders empty")
+        raise TemplateProblem("body", _("the body renders empty"))
     return subject_text, body_text
 
 
@@ -140,7 +145,7 @@ def template_source(key: str, language: str, overrides: dict | None = None) -> t
         return row.subject, row.body
     default = default_template(key, language) or default_template(key, "en")
     if default is None:
-        raise TemplateProblem("body", f"there is no template {key!r}")
+        raise TemplateProblem("body", _("there is no email template %(key)s"), key=repr(key))
     return default.subject, default.body
 
 

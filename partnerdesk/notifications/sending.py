@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from partnerdesk.audit.services import record, snapshot
 
+from .attachments import AttachmentProblem, make_all
 from .models import AUDITED_FIELDS, EmailStatus, OutboundEmail
 from .rendering import TemplateProblem, render_email
 
@@ -112,9 +113,18 @@ def deliver(email: OutboundEmail, worker_id: str, mailer, overrides: dict) -> tu
     try:
         subject, body = render_email(email, overrides=overrides)
     except TemplateProblem as exc:
-        return _fail(email, worker_id, error=exc.message, permanent=True), False
+        return _fail(email, worker_id, error=str(exc), permanent=True), False  # (kept in English, as all errors)
     if not email.to_address:
         return _fail(email, worker_id, error=NO_RECIPIENT, permanent=True, subject=subject, body=body), False
+    try:
+        # Made afresh on every attempt: nothing is stored, and a retry carries the same document.
+        files = make_all(email)
+    except AttachmentProblem as exc:
+        return _fail(email, worker_id, error=f"attachment: {exc}", permanent=True, subject=subject, body=body), False
+    except Exception as exc:  # a renderer's failure may pass (memory, a font cache): retried with backoff
+        logger.exception("email %s: making an attachment failed", email.pk)
+        return _fail(email, worker_id, error=f"attachment: {_describe(exc)}", permanent=False, subject=subject,
+                     body=body), False
     # The same Message-ID on every attempt: if a worker dies between the SMTP answer and marking the row
     # sent, the resend is recognisably the same message (mail systems and clients drop duplicates).
     message_id = f"<partnerdesk-email-{email.pk}@{_mail_domain()}>"
@@ -124,6 +134,8 @@ def deliver(email: OutboundEmail, worker_id: str, mailer, overrides: dict) -> tu
         reply_to=[reply_to] if reply_to else None, connection=mailer,
         headers={"Message-ID": message_id, "Content-Language": email.language},
     )
+    for file in files:
+        message.attach(file.filename, file.content, file.mimetype)
     try:
         mailer.open()
         if not mailer.send_messages([message]):

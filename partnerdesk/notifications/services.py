@@ -12,6 +12,7 @@ from django.core.mail import get_connection
 from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from partnerdesk.audit.services import record, snapshot
 from partnerdesk.batch_sql import (
@@ -22,8 +23,9 @@ from partnerdesk.batch_sql import (
     sql_value,
 )
 from partnerdesk.customers.models import Customer, Language
-from partnerdesk.errors import Conflict, InvalidInput, NotFound
+from partnerdesk.errors import Conflict, InvalidInput, NotFound, status_word
 
+from .attachments import check as check_attachments
 from .defaults import DEFAULTS, SAMPLE_CONTEXT, default_template
 from .models import AUDITED_FIELDS, EmailStatus, EmailTemplate, OutboundEmail
 from .rendering import TemplateProblem, render_email, render_source
@@ -46,12 +48,12 @@ def _require_transaction(name: str) -> None:
 
 def _check_template_key(key, *, field: str = "template_key") -> None:
     if key not in DEFAULTS:
-        raise InvalidInput(f"unknown email template {key!r}", field=field)
+        raise InvalidInput(_("unknown email template %(key)s"), field=field, key=repr(key))
 
 
 def _check_language(language, *, field: str = "language") -> None:
     if language not in Language.values:
-        raise InvalidInput(f"language must be one of {', '.join(Language.values)}", field=field)
+        raise InvalidInput(_("language must be one of %(choices)s"), field=field, choices=", ".join(Language.values))
 
 
 def _clean_address(address, *, field: str = "to") -> str:
@@ -59,7 +61,7 @@ def _clean_address(address, *, field: str = "to") -> str:
     try:
         validate_email(address)
     except ValidationError:
-        raise InvalidInput(f"{address!r} is not an email address", field=field)
+        raise InvalidInput(_("%(email)s is not an email address"), field=field, email=repr(address))
     return address
 
 
@@ -87,25 +89,30 @@ def schedule_send() -> None:
 
 
 def queue_email(*, customer, template_key: str, context: dict, dedupe_key: str | None = None,
-                to: str | None = None, language: str | None = None, actor=None) -> OutboundEmail:
-    """Queue one email as part of the current transaction; it is sent after commit, once per dedupe_key."""
+                to: str | None = None, language: str | None = None, actor=None,
+                attachments: list[dict] | None = None) -> OutboundEmail:
+    """Queue one email as part of the current transaction; it is sent after commit, once per dedupe_key.
+
+    `attachments` names files made when the email is sent (attachments.py), e.g. [{"kind": "invoice_pdf", ...}].
+    """
     _require_transaction("queue_email")
     _check_template_key(template_key)
     if language:
         _check_language(language)
     if not isinstance(context, dict):
-        raise InvalidInput("the context must be a mapping of names to values", field="context")
+        raise InvalidInput(_("the context must be a mapping of names to values"), field="context")
+    attachments = check_attachments(attachments)
     if to is not None:
         to = _clean_address(to)
     if customer is None and not to:
-        raise InvalidInput("an email that is not for a customer needs an address", field="to")
+        raise InvalidInput(_("an email that is not for a customer needs an address"), field="to")
     if dedupe_key:
         existing = OutboundEmail.objects.filter(dedupe_key=dedupe_key).first()
         if existing is not None:
             return existing
     address, lang = _resolve_recipient(customer, to, language)
     email = OutboundEmail(customer=customer, to_address=address, language=lang, template_key=template_key,
-                          context=context, dedupe_key=dedupe_key or None)
+                          context=context, dedupe_key=dedupe_key or None, attachments=attachments or None)
     if not address:
         # Kept, as failed: the change that caused it still goes through, and the gap shows on the customer page.
         email.status, email.last_error = EmailStatus.FAILED, NO_RECIPIENT
@@ -152,7 +159,7 @@ def queue_emails_bulk(rows: list[dict]) -> int:
             _check_language(row["language"], field=f"rows[{i}].language")
         to = _clean_address(row["to"], field=f"rows[{i}].to") if row.get("to") else ""
         if customer_id is None and not to:
-            raise InvalidInput("an email that is not for a customer needs an address", field=f"rows[{i}].to")
+            raise InvalidInput(_("an email that is not for a customer needs an address"), field=f"rows[{i}].to")
         if customer_id is not None and not (to and row.get("language")):
             unresolved.add(customer_id)
         cleaned.append((customer_id, to, row))
@@ -282,10 +289,11 @@ def mark_bounced(email: OutboundEmail, *, reason: str, actor) -> OutboundEmail:
     """Record that a sent email came back (the bounce message is the reason)."""
     reason = (reason or "").strip()
     if not reason:
-        raise InvalidInput("give the reason (the bounce message)", field="reason")
+        raise InvalidInput(_("give the reason (the bounce message)"), field="reason")
     email = OutboundEmail.objects.select_for_update().get(pk=email.pk)
     if email.status != EmailStatus.SENT:
-        raise Conflict(f"only a sent email can bounce; this one is {email.status}", field="status")
+        raise Conflict(_("only a sent email can bounce; this one is %(status)s"), field="status",
+                       status=status_word(EmailStatus, email.status))
     before = snapshot(email, AUDITED_FIELDS)
     email.status, email.last_error = EmailStatus.BOUNCED, reason[:2000]
     email.save(update_fields=["status", "last_error"])
@@ -298,7 +306,8 @@ def retry(email: OutboundEmail, *, actor, reason: str = "") -> OutboundEmail:
     """Send a failed or bounced email again (to the customer's current address if the old one is gone)."""
     email = OutboundEmail.objects.select_for_update(of=("self",)).select_related("customer").get(pk=email.pk)
     if email.status not in (EmailStatus.FAILED, EmailStatus.BOUNCED):
-        raise Conflict(f"only a failed or bounced email can be retried; this one is {email.status}", field="status")
+        raise Conflict(_("only a failed or bounced email can be retried; this one is %(status)s"), field="status",
+                       status=status_word(EmailStatus, email.status))
     before = snapshot(email, AUDITED_FIELDS)
     if email.customer is not None:
         known = {c.email.lower() for c in email.customer.contacts.all()}
@@ -306,7 +315,8 @@ def retry(email: OutboundEmail, *, actor, reason: str = "") -> OutboundEmail:
             # The address was missing or has been corrected on the customer since: use the current one.
             email.to_address = _resolve_recipient(email.customer, None, email.language)[0] or email.to_address
     if not email.to_address:
-        raise Conflict(NO_RECIPIENT + "; add one to the customer first", field="to_address")
+        raise Conflict(_("the customer has no billing contact with an email address; add one to the customer first"),
+                       field="to_address")
     email.status, email.attempts, email.claimed_by = EmailStatus.QUEUED, 0, ""
     email.next_attempt_at = timezone.now()
     email.save(update_fields=["status", "attempts", "claimed_by", "next_attempt_at", "to_address"])
@@ -320,9 +330,10 @@ def retry(email: OutboundEmail, *, actor, reason: str = "") -> OutboundEmail:
 
 def _check_template_exists(key, language) -> None:
     if key not in DEFAULTS:
-        raise NotFound(f"there is no email template {key!r}", field="key")
+        raise NotFound(_("there is no email template %(key)s"), field="key", key=repr(key))
     if language not in Language.values:
-        raise NotFound(f"templates exist in {', '.join(Language.values)}, not {language!r}", field="language")
+        raise NotFound(_("templates exist in %(languages)s, not %(language)s"), field="language",
+                       languages=", ".join(Language.values), language=repr(language))
 
 
 def template_info(key: str, language: str) -> dict:
@@ -357,15 +368,15 @@ def update_template(*, key: str, language: str, subject: str, body: str, actor, 
     _check_template_exists(key, language)
     subject, body = (subject or "").strip(), (body or "").replace("\r\n", "\n")
     if not subject:
-        raise InvalidInput("the subject is required", field="subject")
+        raise InvalidInput(_("the subject is required"), field="subject")
     if len(subject) > 300:
-        raise InvalidInput("the subject template is longer than 300 characters", field="subject")
+        raise InvalidInput(_("the subject template is longer than 300 characters"), field="subject")
     if not body.strip():
-        raise InvalidInput("the body is required", field="body")
+        raise InvalidInput(_("the body is required"), field="body")
     try:
         render_source(subject, body, SAMPLE_CONTEXT, language, check=True)
     except TemplateProblem as exc:
-        raise InvalidInput(exc.message, field=exc.part)
+        raise InvalidInput(exc.template, field=exc.part, **exc.params) from None
     row = EmailTemplate.objects.select_for_update().filter(key=key, language=language).first()
     if row is None:
         default = default_template(key, language)

@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from django.db.models import Case, Count, DecimalField, F, OuterRef, Q, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext_lazy as _
 
 from partnerdesk.billing.models import Allocation, Invoice, InvoiceStatus
 from partnerdesk.errors import InvalidInput
@@ -133,7 +134,7 @@ class DsoDetail:
 def dso_detail(as_of: dt.date, *, period_days: int = 90) -> DsoDetail:
     """DSO with the figures it is computed from (see days_sales_outstanding)."""
     if not isinstance(period_days, int) or not 1 <= period_days <= 3660:
-        raise InvalidInput("the period must be between 1 and 3660 days", field="period_days")
+        raise InvalidInput(_("the period must be between 1 and 3660 days"), field="period_days")
     receivables = aging(as_of).total.total
     start = as_of - dt.timedelta(days=period_days - 1)
     invoiced = _money(Invoice.objects.filter(issue_date__gte=start, issue_date__lte=as_of)
@@ -201,9 +202,9 @@ def collections_by_day(since: dt.date, until: dt.date) -> CollectionsReport:
     from partnerdesk.dunning.models import CollectionsAction, CollectionsRun
 
     if until < since:
-        raise InvalidInput("the end date is before the start date", field="until")
+        raise InvalidInput(_("the end date is before the start date"), field="until")
     if (until - since).days + 1 > MAX_REPORT_DAYS:
-        raise InvalidInput(f"a report covers at most {MAX_REPORT_DAYS} days", field="since")
+        raise InvalidInput(_("a report covers at most %(days)s days"), field="since", days=MAX_REPORT_DAYS)
     days = {since + dt.timedelta(days=n): DayActivity(since + dt.timedelta(days=n), dict.fromkeys(ACTION_KINDS, 0))
             for n in range((until - since).days + 1)}
     totals = dict.fromkeys(ACTION_KINDS, 0)

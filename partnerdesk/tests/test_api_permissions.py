@@ -50,10 +50,25 @@ def world(users, tokens, customer_a, customer_b, operator):
         sent = queue_email(customer=customer_a, template_key="collections.reminder", context={"invoice_number": issued.number},
                            dedupe_key="matrix-sent")
     OutboundEmail.objects.filter(pk=failed.pk).update(status="failed", last_error="550 mailbox unavailable")
+    people = _users_and_teams_world(customer_a)
     OutboundEmail.objects.filter(pk=sent.pk).update(status="sent")
     return {"A": customer_a.pk, "B": customer_b.pk, "sub": sub.pk, "sus": sus.pk, "inv": issued.pk, "draft": draft.pk,
             "pay": payment.pk, "other_inv": other_invoice.pk, "tenant_a": str(customer_a.tenant_id),
-            "dispute": dispute.pk, "failed_email": failed.pk, "sent_email": sent.pk}
+            "dispute": dispute.pk, "failed_email": failed.pk, "sent_email": sent.pk, **people}
+
+
+def _users_and_teams_world(customer_a) -> dict:
+    """A staff user, a deactivated one, one invited, a team, and customer A's contact (users and teams routes)."""
+    from partnerdesk.accounts import services as accounts
+
+    member = accounts.create_user(actor=None, username="member1", password="x", role="billing_agent", validate=False)
+    gone = accounts.create_user(actor=None, username="gone1", password="x", role="finance", validate=False)
+    accounts.deactivate_user(gone, actor=None, reason="left")
+    invited = accounts.invite_staff_user(actor=None, email="invited@partner.example.cn", role="auditor",
+                                         link_base="http://testserver/")
+    team = accounts.create_team(actor=None, name="Billing")
+    return {"member": member.pk, "gone": gone.pk, "invited": invited.pk, "team": team.pk,
+            "contact": customer_a.contacts.first().pk}
 
 
 def everyone(status):
@@ -122,6 +137,9 @@ MATRIX = [
     ("POST", "/subscriptions/{sus}/reactivate", {"reason": "paid in full"}, change(200, {"admin", "billing_agent", "collections"})),
     ("GET", "/invoices", None, everyone(200)),
     ("GET", "/invoices/{inv}", None, read_own()),
+    ("GET", "/invoices/{inv}/pdf", None, read_own()),
+    ("GET", "/invoices/{draft}/pdf", None, {**read_own(), "customer_a": 404}),  # a draft is never the customer's
+    ("GET", "/customers/{A}/statement.pdf?as_of=2026-11-24", None, read_own()),
     ("POST", "/invoices", {"customer_id": "{A}", "lines": [{"description": "Azure usage", "unit_price": "120.50"}]},
      create(201, {"admin", "billing_agent", "finance"})),
     ("POST", "/invoices/{draft}/issue", None, change_draft(200, {"admin", "billing_agent", "finance"})),
@@ -132,6 +150,16 @@ MATRIX = [
     ("POST", "/payments", {"customer_id": "{A}", "amount": "50.00", "received_on": "2026-11-02", "method": "bank_transfer"},
      create(201, {"admin", "billing_agent", "collections", "finance"})),
     ("POST", "/payments/{pay}/refunds", {"amount": "20.00", "reason": "overpaid"}, change(201, {"admin", "finance"})),
+    ("POST", "/payments/{pay}/reverse", {"reason": "recorded twice"}, change(200, {"admin", "billing_agent", "collections", "finance"})),
+    ("POST", "/payments/{pay}/allocations/move", {"from_invoice_id": "{inv}", "to_invoice_id": "{open_inv}", "reason": "wrong invoice"},
+     change(200, {"admin", "billing_agent", "collections", "finance"})),
+    ("PUT", "/invoices/{draft}", {"lines": [{"description": "Azure usage", "unit_price": "90.00"}], "reason": "seat count"},
+     change_draft(200, {"admin", "billing_agent", "finance"})),
+    ("POST", "/customers/{A}/contacts", {"name": "陈静", "email": "chen@contoso.example.cn", "kind": "technical"},
+     change(201, {"admin", "billing_agent"})),
+    ("PATCH", "/customers/{A}/contacts/{contact}", {"email": "chen.jing@contoso.example.cn"}, change(200, {"admin", "billing_agent"})),
+    ("DELETE", "/customers/{A}/contacts/{contact}", None, change(200, {"admin", "billing_agent"})),
+    ("GET", "/search?q=Contoso", None, staff_only()),
     ("GET", "/audit", None, staff_only()),
     ("GET", "/audit/export.csv", None, staff_only()),
     ("DELETE", "/tokens/{own_token}", None, everyone(200)),
@@ -155,6 +183,7 @@ MATRIX = [
     ("POST", "/collections/runs", {"as_of": "2026-11-24"}, only(200, {"admin", "collections"})),
     ("GET", "/collections/runs", None, staff_only()),
     ("GET", "/collections/operator-requests", None, staff_only()),
+    ("GET", "/collections/operator-requests/{opreq}", None, staff_only()),
     ("POST", "/collections/operator-requests/process", None, only(200, {"admin", "collections"})),
     ("POST", "/collections/operator-requests/retry", None, only(200, {"admin", "collections"})),
     # email
@@ -167,6 +196,19 @@ MATRIX = [
     ("PUT", "/email-templates/collections.notice/en", {"subject": "Overdue: {{ invoice_number }}", "body": "Please pay {{ amount_due }}."},
      only(200, {"admin"})),
     ("DELETE", "/email-templates/collections.notice/en", None, only(200, {"admin"})),
+    # users and teams
+    ("GET", "/users", None, only(200, {"admin"})),
+    ("POST", "/users", {"email": "new.hire@partner.example.cn", "role": "billing_agent", "team_ids": ["{team}"]},
+     only(201, {"admin"})),
+    ("GET", "/users/{member}", None, only(200, {"admin"})),
+    ("PATCH", "/users/{member}", {"role": "finance", "team_ids": ["{team}"], "reason": "moved"}, only(200, {"admin"})),
+    ("POST", "/users/{member}/deactivate", {"reason": "left the company"}, only(200, {"admin"})),
+    ("POST", "/users/{gone}/reactivate", {"reason": "came back"}, only(200, {"admin"})),
+    ("POST", "/users/{invited}/invitation", None, only(200, {"admin"})),
+    ("POST", "/customers/{A}/contacts/{contact}/portal-invitation", {}, only(201, {"admin"})),
+    ("GET", "/teams", None, only(200, {"admin"})),
+    ("POST", "/teams", {"name": "North", "member_ids": ["{member}"]}, only(201, {"admin"})),
+    ("PATCH", "/teams/{team}", {"name": "South", "add_ids": ["{member}"]}, only(200, {"admin"})),
     # reports
     ("GET", "/reports/aging?as_of=2026-11-24", None, only(200, {"admin", "collections", "finance", "auditor"})),
     ("GET", "/reports/dso?as_of=2026-11-24", None, only(200, {"admin", "collections", "finance", "auditor"})),
@@ -187,9 +229,19 @@ def _fill(value, world):
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize(("method", "path", "body", "expected"), MATRIX, ids=[f"{m} {p}" for m, p, _, _ in MATRIX])
 def test_api_permission_matrix(client, world, users, tokens, role, method, path, body, expected):
-    if "{open_inv}" in path:
+    if "{contact}" in path:
+        from partnerdesk.customers.services import add_contact
+
+        contact = add_contact(Customer.objects.get(pk=world["A"]), actor=None, name="陈静", email="chen@contoso.example.cn")
+        world = {**world, "contact": contact.pk}
+    if "{open_inv}" in path + json.dumps(body):
         # Credit on account is applied as soon as an invoice is issued, so the open invoice is made here.
         world = {**world, "open_inv": make_invoice(Customer.objects.get(pk=world["A"]), "1000.00").pk}
+    if "{opreq}" in path:
+        from partnerdesk.dunning.models import OperatorRequest
+
+        world = {**world, "opreq": OperatorRequest.objects.create(subscription_id=world["sub"], customer_id=world["A"],
+                                                                  action="suspend", cause="matrix", reason="matrix").pk}
     if "{own_token}" in path:
         world = {**world, "own_token": ApiToken.objects.get(user=users[role]).pk}
     url = "/api/v1" + _fill(path, world)
@@ -204,7 +256,7 @@ def test_api_permission_matrix(client, world, users, tokens, role, method, path,
     else:
         resp = client.generic(method, url, _fill(body or {}, world), content_type="application/json", headers=headers)
     assert resp.status_code == expected[role], resp.content[:300]
-    text = resp.content.decode()
+    text = resp.content.decode(errors="replace")  # (a PDF is bytes)
     if resp.status_code in (403, 404):
         assert AuditEntry.objects.count() == before, "a refused request changed something"
         assert "Contoso" not in text

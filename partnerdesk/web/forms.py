@@ -13,16 +13,15 @@ from django.utils.translation import gettext_lazy as _
 
 from partnerdesk.accounts.services import login_throttled, record_login_failure
 from partnerdesk.billing.models import PaymentMethod
-from partnerdesk.customers.models import CustomerStatus, SuspensionReason
+from partnerdesk.customers.models import SuspensionReason
 from partnerdesk.dunning.models import CollectionsPolicy, PolicyStage
 from partnerdesk.errors import DomainError
-from partnerdesk.service_messages import translate_service_message
 
 
 def add_domain_error(form: forms.Form, exc: DomainError) -> None:
     """Show a service's refusal on the field it names (or above the form if the form has no such field)."""
     field = exc.field if exc.field in form.fields else None
-    form.add_error(field, translate_service_message(exc.message))
+    form.add_error(field, exc.message)
 
 
 def client_ip(request) -> str:
@@ -86,14 +85,6 @@ class DateInput(forms.DateInput):
 
     def __init__(self, attrs=None):
         super().__init__(attrs, format="%Y-%m-%d")
-
-
-class CustomerSearchForm(forms.Form):
-    q = forms.CharField(label=_("Search"), required=False, max_length=200,
-                        widget=forms.TextInput(attrs={"placeholder": _("Name, tenant id, domain or contact email"),
-                                                      "type": "search"}))
-    status = forms.ChoiceField(label=_("Status"), required=False,
-                               choices=[("", _("All statuses")), *CustomerStatus.choices])
 
 
 class RecordPaymentForm(forms.Form):
@@ -311,6 +302,26 @@ def parse_day_list(text: str, *, low: int, high: int) -> list[int]:
     return sorted(days)
 
 
+def show_default_names(form, names) -> None:
+    """The names PartnerDesk gave the default policy ("Standard", "First notice") are edited in the reader's
+    language; saved unchanged, they stay the default's (still shown to each reader in their own language)."""
+    from partnerdesk.service_messages import translate_system_text
+
+    for name in names:
+        stored = getattr(form.instance, name, "") if form.instance.pk else ""
+        if stored and translate_system_text(stored) != stored:
+            form.initial[name] = translate_system_text(stored)
+
+
+def kept_default_name(form, name: str) -> str:
+    """The cleaned value of a field shown by show_default_names: the stored default if left as shown."""
+    from partnerdesk.service_messages import translate_system_text
+
+    value = form.cleaned_data[name]
+    stored = getattr(form.instance, name, "") if form.instance.pk else ""
+    return stored if stored and value == translate_system_text(stored) else value
+
+
 class PolicyForm(forms.ModelForm):
     min_overdue_amount = forms.CharField(label=_("Minimum overdue amount (CNY)"), max_length=32,
                                          help_text=_("Below this overdue balance nothing happens after the due date. 0 = no minimum."))
@@ -332,6 +343,13 @@ class PolicyForm(forms.ModelForm):
             self.initial["deletion_warning_days"] = ", ".join(str(d) for d in self.instance.deletion_warning_days or [])
             self.initial["min_overdue_amount"] = f"{self.instance.min_overdue_amount:.2f}"
         self.fields["grace_days"].help_text = _("Added to every stage after the due date.")
+        show_default_names(self, ["name", "description"])
+
+    def clean_name(self):
+        return kept_default_name(self, "name")
+
+    def clean_description(self):
+        return kept_default_name(self, "description")
 
     def clean_min_overdue_amount(self):
         return Decimal(clean_amount_text(self.cleaned_data["min_overdue_amount"], allow_zero=True))
@@ -391,6 +409,10 @@ class StageForm(forms.ModelForm):
         choices = list(self.fields["template_key"].choices)
         if current and current not in dict(choices):
             self.fields["template_key"].choices = [*choices, (current, current)]
+        show_default_names(self, ["name"])
+
+    def clean_name(self):
+        return kept_default_name(self, "name")
 
     def clean_offset_days(self):
         value = self.cleaned_data["offset_days"]

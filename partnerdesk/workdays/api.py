@@ -1,5 +1,6 @@
 import datetime as dt
 
+from django.utils.translation import gettext_lazy as _
 from ninja import Field, Router, Schema
 
 from partnerdesk.accounts.permissions import require
@@ -62,10 +63,10 @@ def _year_out(year: int) -> dict:
 
 def _confirmed(payload: YearIn) -> bool:
     if payload.status is not None and payload.status not in YearStatus.values:
-        raise InvalidInput(f"status must be one of {', '.join(YearStatus.values)}", field="status")
+        raise InvalidInput(_("status must be one of %(choices)s"), field="status", choices=", ".join(YearStatus.values))
     by_status = None if payload.status is None else payload.status == YearStatus.CONFIRMED
     if by_status is not None and payload.confirmed is not None and by_status != payload.confirmed:
-        raise InvalidInput("status and confirmed disagree", field="confirmed")
+        raise InvalidInput(_("status and confirmed disagree"), field="confirmed")
     return bool(by_status if by_status is not None else payload.confirmed)
 
 

@@ -16,9 +16,11 @@ import holidays
 from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
+from django.utils.dates import WEEKDAYS
+from django.utils.translation import gettext_lazy as _
 
 from partnerdesk.audit.services import record
-from partnerdesk.errors import Conflict, InvalidInput
+from partnerdesk.errors import Conflict, InvalidInput, Refusal
 
 from .models import CalendarDay, CalendarYear, DayKind, YearSource, YearStatus
 
@@ -33,8 +35,9 @@ Day = tuple[dt.date, str, str]  # (date, kind, name)
 class CalendarFileError(InvalidInput):
     """A calendar file that cannot be loaded, naming the row (the header is row 1) and the column."""
 
-    def __init__(self, row: int, column: str, message: str):
-        super().__init__(f"row {row}, column {column}: {message}", field=column)
+    def __init__(self, row: int, column: str, problem: Refusal):
+        super().__init__(_("row %(row)s, column %(column)s: %(problem)s"), field=column, row=row, column=column,
+                         problem=problem)
         self.row = row
         self.column = column
 
@@ -146,7 +149,7 @@ def shift(start: dt.date, n: int, kind: str) -> dt.date:
         return _as_date(start) + dt.timedelta(days=n)
     if kind == "business":
         return add_working_days(start, n)
-    raise InvalidInput(f"kind must be one of {', '.join(SHIFT_KINDS)}", field="kind")
+    raise InvalidInput(_("kind must be one of %(choices)s"), field="kind", choices=", ".join(SHIFT_KINDS))
 
 
 def calendar_days(year: int) -> list[Day]:
@@ -195,19 +198,21 @@ def year_status(year: int) -> dict:
 
 def _check_year(year) -> None:
     if isinstance(year, bool) or not isinstance(year, int) or not MIN_YEAR <= year <= MAX_YEAR:
-        raise InvalidInput(f"the year must be between {MIN_YEAR} and {MAX_YEAR}", field="year")
+        raise InvalidInput(_("the year must be between %(low)s and %(high)s"), field="year", low=MIN_YEAR, high=MAX_YEAR)
 
 
-def _day_problem(year: int, day: dt.date, kind: str, seen: set) -> tuple[str, str] | None:
-    """What is wrong with one listed day, as (column, message), or None."""
+def _day_problem(year: int, day: dt.date, kind: str, seen: set) -> tuple[str, Refusal] | None:
+    """What is wrong with one listed day, as (column, refusal), or None."""
     if day.year != year:
-        return "date", f"{day} is not in {year}"
+        return "date", Refusal(_("%(day)s is not in %(year)s"), day=str(day), year=year)
     if kind not in DayKind.values:
-        return "kind", f"kind must be one of {', '.join(DayKind.values)}, not {kind!r}"
+        return "kind", Refusal(_("kind must be one of %(choices)s, not %(kind)s"), choices=", ".join(DayKind.values),
+                               kind=repr(kind))
     if kind == DayKind.WORKDAY and day.weekday() < 5:
-        return "kind", f"{day} is a {day:%A}; a make-up working day falls on a Saturday or Sunday"
+        return "kind", Refusal(_("%(day)s is a %(weekday)s; a make-up working day falls on a Saturday or Sunday"),
+                               day=str(day), weekday=WEEKDAYS[day.weekday()])
     if day in seen:
-        return "date", f"{day} is listed more than once"
+        return "date", Refusal(_("%(day)s is listed more than once"), day=str(day))
     return None
 
 
@@ -217,14 +222,14 @@ def _clean_days(year: int, days) -> list[Day]:
         try:
             day, kind, name = item
         except (TypeError, ValueError):
-            raise InvalidInput("each day is (date, kind, name)", field=f"days[{i}]")
+            raise InvalidInput(_("each day is (date, kind, name)"), field=f"days[{i}]")
         if isinstance(day, str):
             try:
                 day = dt.date.fromisoformat(day.strip())
             except ValueError:
-                raise InvalidInput(f"{day!r} is not a date (YYYY-MM-DD)", field=f"days[{i}].date")
+                raise InvalidInput(_("%(value)s is not a date (YYYY-MM-DD)"), field=f"days[{i}].date", value=repr(day))
         if not isinstance(day, dt.date) or isinstance(day, dt.datetime):
-            raise InvalidInput("not a date", field=f"days[{i}].date")
+            raise InvalidInput(_("not a date"), field=f"days[{i}].date")
         kind = str(kind or "").strip().lower()
         problem = _day_problem(year, day, kind, seen)
         if problem:
@@ -241,22 +246,23 @@ def parse_calendar_csv(text: str, year: int) -> list[Day]:
     header = [h.strip().lower() for h in next(reader, [])]
     for column in ("date", "kind"):
         if column not in header:
-            raise CalendarFileError(1, column, "required column missing from the header (date,kind,name)")
+            raise CalendarFileError(1, column, Refusal(_("required column missing from the header (date,kind,name)")))
     unknown = [h for h in header if h not in ("date", "kind", "name")]
     if unknown:
-        raise CalendarFileError(1, unknown[0], "unknown column; expected date, kind, name")
+        raise CalendarFileError(1, unknown[0], Refusal(_("unknown column; expected %(columns)s"), columns="date, kind, name"))
     days, seen = [], set()
     for values in reader:
         row_no = reader.line_num
         if not any(v.strip() for v in values):
             continue
         if len(values) > len(header):
-            raise CalendarFileError(row_no, header[-1], "more values than columns")
+            raise CalendarFileError(row_no, header[-1], Refusal(_("more values than columns")))
         row = dict(zip(header, (v.strip() for v in values), strict=False))
         try:
             day = dt.date.fromisoformat(row.get("date", ""))
         except ValueError:
-            raise CalendarFileError(row_no, "date", f"{row.get('date', '')!r} is not a date (YYYY-MM-DD)")
+            raise CalendarFileError(row_no, "date", Refusal(_("%(value)s is not a date (YYYY-MM-DD)"),
+                                                            value=repr(row.get("date", ""))))
         kind = row.get("kind", "").lower()
         problem = _day_problem(year, day, kind, seen)
         if problem:
@@ -264,7 +270,7 @@ def parse_calendar_csv(text: str, year: int) -> list[Day]:
         seen.add(day)
         days.append((day, kind, row.get("name", "")[:100]))
     if not days:
-        raise CalendarFileError(2, "date", "the file lists no days")
+        raise CalendarFileError(2, "date", Refusal(_("the file lists no days")))
     return days
 
 
@@ -297,10 +303,10 @@ def set_year(year: int, days: list[Day], *, actor, confirmed: bool, source: str 
     """Replace a year's listed days, all or nothing; confirmed means it matches the published schedule."""
     _check_year(year)
     if source not in YearSource.values:
-        raise InvalidInput(f"source must be one of {', '.join(YearSource.values)}", field="source")
+        raise InvalidInput(_("source must be one of %(choices)s"), field="source", choices=", ".join(YearSource.values))
     clean = _clean_days(year, days)
     if confirmed and not any(kind == DayKind.HOLIDAY for _, kind, _ in clean):
-        raise InvalidInput(f"a confirmed calendar for {year} needs its holidays", field="days")
+        raise InvalidInput(_("a confirmed calendar for %(year)s needs its holidays"), field="days", year=year)
     status = YearStatus.CONFIRMED if confirmed else YearStatus.PROVISIONAL
     return _replace_year(year, clean, actor=actor, status=status, source=source, note=(note or "").strip(),
                          action="calendar.year_set")
@@ -311,8 +317,8 @@ def load_year_from_package(year: int, *, actor, confirm: bool = False) -> Calend
     _check_year(year)
     known = package_has_schedule(year)
     if confirm and not known:
-        raise Conflict(f"the holidays package has no State Council schedule for {year} (fixed-date holidays "
-                       "only); load the published schedule from a file instead", field="confirm")
+        raise Conflict(_("the holidays package has no State Council schedule for %(year)s (fixed-date holidays "
+                         "only); load the published schedule from a file instead"), field="confirm", year=year)
     note = f"holidays {holidays.__version__}" + ("" if known else ": fixed-date holidays only, no make-up days")
     status = YearStatus.CONFIRMED if confirm else YearStatus.PROVISIONAL
     return _replace_year(year, list(_package_days(year)), actor=actor, status=status, source=YearSource.PACKAGE,

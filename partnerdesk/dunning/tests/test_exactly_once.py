@@ -72,7 +72,8 @@ def outcome(smtp_server, operator):
 def clean_run(as_of, smtp_server):
     with at(AS_OF):
         result = engine.run_collections(as_of, batch_size=2)
-    assert result.status == "finished"
+    # (nothing_due: an earlier run of the day finished all the work, so this one is not recorded again)
+    assert result.status in ("finished", "nothing_due")
     return wait_for_quiet(smtp_server)
 
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 from partnerdesk.audit.models import AuditEntry
 from partnerdesk.conftest import make_customer
 from partnerdesk.customers.models import BillingContact
+from partnerdesk.customers.services import add_contact
 from partnerdesk.notifications import sending, services
 from partnerdesk.notifications.models import EmailStatus, OutboundEmail
 
@@ -74,9 +75,8 @@ def test_the_customer_receives_the_email_in_its_language(smtp_server, django_cap
 
 def test_the_email_goes_to_the_primary_contact_in_the_contacts_language(smtp_server):
     customer = make_customer("Contoso 上海", language="zh-CN")
-    BillingContact.objects.create(customer=customer, name="Wang Fang", email="ap@contoso.example.cn",
-                                  language="en", is_primary=True)
-    customer.contacts.exclude(email="ap@contoso.example.cn").update(is_primary=False)
+    # Made primary through the service: a customer has one primary billing contact (a database constraint).
+    add_contact(customer, actor=None, name="Wang Fang", email="ap@contoso.example.cn", language="en", is_primary=True)
     email = queue(customer)
     assert (email.to_address, email.language) == ("ap@contoso.example.cn", "en")
 

@@ -20,7 +20,9 @@ BADGE_TONES = {
     "suspended": "danger", "pending": "warn", "deleted": "muted", "expired": "muted", "disabled": "muted",
     "none": "muted",
     # invoices
-    "draft": "muted", "issued": "info", "partially_paid": "warn", "paid": "ok", "void": "muted",
+    "draft": "muted", "issued": "info", "partially_paid": "warn", "paid": "ok", "void": "muted", "overdue": "danger",
+    # customers in the list: what matters (see web.views.customers)
+    "exempt": "info",
     # disputes and promises to pay
     "open": "warn", "resolved": "ok", "kept": "ok", "broken": "danger", "cancelled": "muted",
     # emails
@@ -41,6 +43,7 @@ STATEMENT_KINDS = {
     "payment": _("Payment"),
     "credit_note": _("Credit note"),
     "refund": _("Refund"),
+    "payment_reversal": _("Payment reversed"),
 }
 
 
@@ -167,6 +170,22 @@ def action_label(code) -> str:
     from partnerdesk.audit.labels import action_label as label
 
     return label(code)
+
+
+@register.filter
+def audit_actor(entry) -> str:
+    """Who made an audit entry, in the reader's language where PartnerDesk itself acted."""
+    from partnerdesk.audit.labels import actor_name
+
+    return actor_name(entry.actor_label, entry.actor_id)
+
+
+@register.filter
+def audit_object(entry) -> str:
+    """What an audit entry is about, in the reader's language where PartnerDesk named it."""
+    from partnerdesk.audit.labels import object_name
+
+    return object_name(entry.object_type, entry.object_repr)
 
 
 @register.filter

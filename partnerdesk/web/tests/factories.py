@@ -18,8 +18,11 @@ def make_customer(name, domain, email, **fields):
                            contact={"name": "Wang Fang", "email": email}, **fields)
 
 
-def make_invoice(customer, amount, *, issue_date=dt.date(2026, 1, 5), due_date=None, description="Microsoft 365 E3"):
+def make_invoice(customer, amount, *, issue_date=dt.date(2026, 1, 5), due_date=None, description="Microsoft 365 E3",
+                 notify_customer=False):
+    """An issued invoice to start a test from (without the "invoice issued" email unless asked)."""
     return create_invoice(customer=customer, actor=None, issue=True, issue_date=issue_date, due_date=due_date,
+                          notify_customer=notify_customer,
                           lines=[LineInput(description=description, quantity=Decimal("1"), unit_price=Decimal(amount))])
 
 

@@ -25,8 +25,13 @@ def done_url(call):
     return reverse("call_complete", args=[call.customer_id, call.pk])
 
 
+def group_prefix(call) -> str:
+    """The form of the customer's calls of the day (one phone call, whatever the number of invoices)."""
+    return f"calls-{call.customer_id}-{call.due_on:%Y%m%d}"
+
+
 def note_field(body: str, call) -> str:
-    match = re.search(r'<div class="field[^"]*">\s*<label for="id_call-' + str(call.pk) + r'-note">.*?</div>', body, re.S)
+    match = re.search(r'<div class="field[^"]*">\s*<label for="id_' + group_prefix(call) + r'-note">.*?</div>', body, re.S)
     assert match
     return match.group(0)
 
@@ -36,12 +41,13 @@ def test_agents_get_the_form_where_calls_are_listed(people, acme, call, page):
     url = reverse("dashboard") if page == "dashboard" else reverse("customer_detail", args=[acme.pk])
     for role in ["admin", "collections"]:
         body = client_for(people[role]).get(url).content.decode()
-        assert done_url(call) in body and "Mark done" in body, role
-        assert f'name="call-{call.pk}-note"' in body
+        group_url = reverse("calls_complete", args=[call.customer_id])
+        assert group_url in body and "Mark done" in body, role
+        assert f'name="{group_prefix(call)}-note"' in body and f'name="call" value="{call.pk}"' in body
     for role in ["billing_agent", "finance", "auditor"]:
         body = client_for(people[role]).get(url).content.decode()
         assert call.invoice.number in body, role  # the call is listed ...
-        assert done_url(call) not in body, role  # ... but only agents may close it
+        assert reverse("calls_complete", args=[call.customer_id]) not in body, role  # ... but only agents may close it
 
 
 def test_marking_a_call_done_from_the_dashboard(people, call):

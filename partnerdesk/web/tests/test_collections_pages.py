@@ -148,15 +148,18 @@ def test_the_preview_shows_the_data_deletion_warnings_to_come(people, acme, acme
     assert "Data deletion warning · <strong>2026-12-14</strong>" in row
 
 
-def test_running_collections_now_needs_collections_manage_and_a_post(people, frozen):
-    assert client_for(people["collections"]).get(reverse("collections_run_now")).status_code == 405
+def test_running_collections_now_needs_collections_manage_and_confirms_first(people, frozen):
+    confirm = client_for(people["collections"]).get(reverse("collections_run_now"))
+    assert confirm.status_code == 200 and "Nothing is due today." in confirm.content.decode()
+    assert not CollectionsRun.objects.exists()
     for role in ["billing_agent", "finance", "auditor"]:
         assert client_for(people[role]).post(reverse("collections_run_now")).status_code == 403
+        assert client_for(people[role]).get(reverse("collections_run_now")).status_code == 403
     response = client_for(people["collections"]).post(reverse("collections_run_now"), follow=True)
     run = CollectionsRun.objects.get()
     assert run.as_of == dt.date(2026, 10, 20) and run.status == "finished"
     body = response.content.decode()
-    assert "Collections run for 2026-10-20 finished" in body
+    assert "Collections run for 2026-10-20 finished: nothing was due." in body
     assert response.redirect_chain[-1][0] == reverse("collections_runs")
 
 

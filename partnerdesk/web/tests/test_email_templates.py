@@ -81,9 +81,9 @@ def test_saving_a_change(people):
 
 @pytest.mark.parametrize("subject, body, field, message", [
     ("Overdue {{ invoice_number }}", "Dear {{ customer_nmae }},\n", "body",
-     "Unknown variable &#x27;customer_nmae&#x27;: use one of the variables listed on this page."),
-    ("Overdue {% if invoice_number %}", "Please pay.\n", "subject", "The template does not compile:"),
-    ("Overdue {{ invoice_number }", "Please pay.\n", "subject", "A tag is not closed properly"),
+     "The body template uses an unknown variable &#x27;customer_nmae&#x27;."),
+    ("Overdue {% if invoice_number %}", "Please pay.\n", "subject", "The subject template does not compile:"),
+    ("Overdue {{ invoice_number }", "Please pay.\n", "subject", "The subject template has a tag that is not closed properly."),
     ("", "Please pay.\n", "subject", "This field is required."),
     ("Overdue", "   \n", "body", "This field is required."),
 ])

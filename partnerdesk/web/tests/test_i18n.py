@@ -27,8 +27,14 @@ def test_staff_pages_in_each_language(people, acme, invoices, language, customer
 
 @pytest.mark.parametrize("language, issued", [("zh-hans", "已开具"), ("zh-hant", "已開立")])
 def test_model_choice_labels_are_translated(people, invoices, language, issued):
+    import datetime as dt
+
+    from .factories import make_invoice
+
+    # The fixture's invoices are past due (shown as overdue); this one is not due yet.
+    make_invoice(people["acme_user"].customer, "10.00", issue_date=dt.date(2026, 11, 20), due_date=dt.date(2026, 12, 20))
     body = client_for(people["acme_user"], language=language).get(reverse("portal_invoices")).content.decode()
-    assert issued in body
+    assert issued in body and "逾期" in body
 
 
 def test_default_language_is_simplified_chinese(db):

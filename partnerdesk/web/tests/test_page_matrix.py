@@ -6,6 +6,7 @@ fail if one has no row here, so a page cannot be added without saying who may op
 """
 
 import dataclasses
+import uuid
 from collections.abc import Callable
 from functools import cached_property
 
@@ -16,6 +17,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from partnerdesk.accounts.services import create_api_token
+from partnerdesk.billing import documents
 from partnerdesk.conftest import make_invoice
 from partnerdesk.customers.services import sync_subscriptions
 from partnerdesk.dunning.models import CallTask
@@ -98,6 +100,12 @@ class World:
                                        due_on=timezone.localdate(), note=f"{self.invoice.number}: Final notice")
 
     @cached_property
+    def run(self):
+        from partnerdesk.dunning.models import CollectionsRun
+
+        return CollectionsRun.objects.create(as_of=timezone.localdate(), status="finished", counts={"due": 0})
+
+    @cached_property
     def token(self):
         return create_api_token(user=self.users["customer_a"], name="A's script", actor=None)[0]
 
@@ -117,6 +125,14 @@ MATRIX = [
     Row("dashboard", "GET", staff("*")),
     Row("customer_list", "GET", staff("*")),
     Row("customer_import", "GET", staff("admin", "billing_agent")),
+    Row("customer_list_csv", "GET", staff("*")),
+    Row("customer_bulk", "POST", staff("admin", "billing_agent", ok=302),
+        data=lambda w: {"customers": [w.a.pk], "action": "owner", "owner": w.users["finance"].pk}),
+    Row("search", "GET", staff("*")),
+    Row("invoice_list", "GET", staff("*")),
+    Row("invoice_list_csv", "GET", staff("*")),
+    Row("payment_list", "GET", staff("*")),
+    Row("payment_list_csv", "GET", staff("*")),
     Row("customer_detail", "GET", staff("*"), lambda w: [w.a.pk]),
     Row("customer_sync", "POST", staff("admin", "billing_agent", "collections", ok=302),
         lambda w: w.a_at_the_operator()),
@@ -140,12 +156,71 @@ MATRIX = [
         lambda w: {"profile-mode": "exempt", "profile-reason": "strategic account"}),
     Row("call_complete", "POST", staff("admin", "collections", ok=302), lambda w: [w.a.pk, w.call.pk],
         lambda w: {"back": "dashboard", f"call-{w.call.pk}-note": "will pay Friday"}),
+    Row("calls_complete", "POST", staff("admin", "collections", ok=302), lambda w: [w.a.pk],
+        lambda w: {"back": "dashboard", "call": [w.call.pk], f"calls-{w.a.pk}-{w.call.due_on:%Y%m%d}-note": "will pay"}),
     Row("email_retry", "POST", staff("admin", "billing_agent", "collections", ok=302), lambda w: [w.a.pk, w.email.pk]),
     Row("customer_collections_policy", "GET", staff("*"), lambda w: [w.a.pk]),
     Row("customer_collections_policy_pdf", "GET", staff("*"), lambda w: [w.a.pk]),
     Row("invoice_detail", "GET", staff("*"), lambda w: [w.invoice.pk]),
+    Row("invoice_pdf", "GET", staff("*"), lambda w: [w.invoice.pk]),
+    Row("invoice_print", "GET", staff("*"), lambda w: [w.invoice.pk]),
+    Row("customer_statement_pdf", "GET", staff("*"), lambda w: [w.a.pk]),
+    Row("customer_statement_print", "GET", staff("*"), lambda w: [w.a.pk]),
+    # changing customer and ledger records (web/views/customer_records.py and ledger.py)
+    Row("customer_new", "GET", staff("admin", "billing_agent")),
+    Row("customer_new", "POST", staff("admin", "billing_agent", ok=302), data=lambda w: {
+        "name": "Northwind 深圳", "tenant_id": str(uuid.uuid4()), "payment_terms_days": "30", "credit_limit": "0",
+        "language": "zh-CN", "time_zone": "Asia/Shanghai", "contact_name": "刘洋", "contact_email": "ly@nw.example.cn"}),
+    Row("customer_edit", "GET", staff("admin", "billing_agent"), lambda w: [w.a.pk]),
+    Row("customer_edit", "POST", staff("admin", "billing_agent", ok=302), lambda w: [w.a.pk], lambda w: {
+        "name": w.a.name, "tenant_id": str(w.a.tenant_id), "primary_domain": w.a.primary_domain,
+        "payment_terms_days": "45", "credit_limit": "0", "language": "zh-CN", "time_zone": "Asia/Shanghai",
+        "status": "active", "reason": "new contract"}),
+    Row("customer_deactivate", "GET", staff("admin", "billing_agent"), lambda w: [w.a.pk]),
+    Row("customer_deactivate", "POST", staff("admin", "billing_agent", ok=302), lambda w: [w.a.pk],
+        lambda w: {"reason": "moved to another partner"}),
+    Row("contact_new", "GET", staff("admin", "billing_agent"), lambda w: [w.a.pk]),
+    Row("contact_new", "POST", staff("admin", "billing_agent", ok=302), lambda w: [w.a.pk], lambda w: {
+        "name": "陈静", "email": "chen@contoso.example.cn", "kind": "technical", "language": "zh-CN",
+        "time_zone": "Asia/Shanghai"}),
+    Row("contact_edit", "GET", staff("admin", "billing_agent"), lambda w: [w.a.pk, a_contact(w).pk]),
+    Row("contact_edit", "POST", staff("admin", "billing_agent", ok=302), lambda w: [w.a.pk, a_contact(w).pk],
+        lambda w: {"name": "陈静", "email": "chen.jing@contoso.example.cn", "kind": "billing", "language": "zh-CN",
+                   "time_zone": "Asia/Shanghai"}),
+    Row("contact_remove", "POST", staff("admin", "billing_agent", ok=302), lambda w: [w.a.pk, a_contact(w).pk]),
+    Row("invoice_new", "GET", staff("admin", "billing_agent", "finance"), lambda w: [w.a.pk]),
+    Row("invoice_new", "POST", staff("admin", "billing_agent", "finance", ok=302), lambda w: [w.a.pk], lambda w: {
+        "lines-TOTAL_FORMS": "1", "lines-INITIAL_FORMS": "0", "lines-0-description": "Azure",
+        "lines-0-quantity": "1", "lines-0-unit_price": "120.00", "lines-0-tax_rate": "0.06"}),
+    Row("invoice_edit", "GET", staff("admin", "billing_agent", "finance"), lambda w: [a_draft(w).pk]),
+    Row("invoice_edit", "POST", staff("admin", "billing_agent", "finance", ok=302), lambda w: [a_draft(w).pk],
+        lambda w: {"lines-TOTAL_FORMS": "1", "lines-INITIAL_FORMS": "0", "lines-0-description": "Azure",
+                   "lines-0-quantity": "2", "lines-0-unit_price": "120.00", "lines-0-tax_rate": "0"}),
+    Row("invoice_issue", "POST", staff("admin", "billing_agent", "finance", ok=302), lambda w: [a_draft(w).pk]),
+    Row("invoice_void", "GET", staff("admin", "billing_agent", "finance"), lambda w: [w.invoice.pk]),
+    Row("invoice_void", "POST", staff("admin", "billing_agent", "finance", ok=302), lambda w: [w.invoice.pk],
+        lambda w: {"reason": "duplicate"}),
+    Row("credit_note_new", "GET", staff("admin", "finance"), lambda w: [w.invoice.pk]),
+    Row("credit_note_new", "POST", staff("admin", "finance", ok=302), lambda w: [w.invoice.pk], lambda w: {
+        "lines-TOTAL_FORMS": "1", "lines-INITIAL_FORMS": "0", "lines-0-description": "Goodwill",
+        "lines-0-amount": "10.00", "reason": "goodwill"}),
+    Row("payment_detail", "GET", staff("*"), lambda w: [a_payment(w).pk]),
+    Row("payment_refund", "GET", staff("admin", "finance"), lambda w: [a_payment(w).pk]),
+    Row("payment_refund", "POST", staff("admin", "finance", ok=302), lambda w: [a_payment(w).pk],
+        lambda w: {"amount": "10.00", "method": "alipay", "reason": "overpaid"}),
+    Row("payment_reverse", "GET", staff("admin", "billing_agent", "collections", "finance"), lambda w: [a_payment(w).pk]),
+    Row("payment_reverse", "POST", staff("admin", "billing_agent", "collections", "finance", ok=302),
+        lambda w: [a_payment(w).pk], lambda w: {"reason": "recorded twice", "confirm": "on"}),
+    Row("allocation_move", "GET", staff("admin", "billing_agent", "collections", "finance"),
+        lambda w: [a_payment_to_move(w).pk]),
+    Row("allocation_move", "POST", staff("admin", "billing_agent", "collections", "finance", ok=302),
+        lambda w: [a_payment_to_move(w).pk], lambda w: {"from_invoice": w.invoice.pk, "to_invoice": another_invoice(w).pk,
+                                                "amount": "10.00", "reason": "paid the other one"}),
     Row("collections_preview", "GET", staff("*")),
     Row("collections_runs", "GET", staff("*")),
+    Row("collections_run_now", "GET", staff("admin", "collections")),
+    Row("collections_run_detail", "GET", staff("*"), lambda w: [w.run.pk]),
+    Row("operator_requests", "GET", staff("*")),
     Row("collections_run_now", "POST", staff("admin", "collections", ok=302)),
     Row("operator_requests_retry", "POST", staff("admin", "collections", ok=302)),
     Row("policy_list", "GET", staff("*")),
@@ -165,6 +240,30 @@ MATRIX = [
     Row("email_template_edit", "POST", staff("admin", ok=302), lambda w: TEMPLATE,
         lambda w: {"subject": "Reminder {{ invoice_number }}", "body": "Please pay {{ amount_due }}.\n", "save": ""}),
     Row("email_template_reset", "POST", staff("admin", ok=302), lambda w: TEMPLATE),
+    Row("payment_instructions", "GET", staff("*")),
+    Row("payment_instructions", "POST", staff("admin", ok=302),
+        data=lambda w: {"bank_name_en": "China Merchants Bank", "reason": "new account"}),
+    # users and teams (administrators); the invitation page is the link's holder's, signed in or not
+    Row("user_list", "GET", staff("admin")),
+    Row("user_invite", "GET", staff("admin")),
+    Row("user_invite", "POST", staff("admin", ok=302),
+        data=lambda w: {"email": "new.hire@partner.example.cn", "role": "billing_agent", "language": "en"}),
+    Row("user_detail", "GET", staff("admin"), lambda w: [w.users["billing_agent"].pk]),
+    Row("user_detail", "POST", staff("admin", ok=302), lambda w: [w.users["billing_agent"].pk],
+        lambda w: {"role": "finance", "reason": "moved"}),
+    Row("user_deactivate", "POST", staff("admin", ok=302), lambda w: [w.users["finance"].pk],
+        lambda w: {"reason": "left"}),
+    Row("user_reactivate", "POST", staff("admin", ok=302), lambda w: [w.users["finance"].pk],
+        lambda w: {"reason": "back"}),
+    Row("user_resend_invitation", "POST", staff("admin", ok=302), lambda w: [invited_user().pk]),
+    Row("team_list", "GET", staff("admin")),
+    Row("team_list", "POST", staff("admin", ok=302), data=lambda w: {"name": "North"}),
+    Row("team_detail", "GET", staff("admin"), lambda w: [a_team().pk]),
+    Row("team_detail", "POST", staff("admin", ok=302), lambda w: [a_team().pk], lambda w: {"name": "South"}),
+    Row("team_members", "POST", staff("admin", ok=302), lambda w: [a_team().pk],
+        lambda w: {"user": w.users["collections"].pk}),
+    Row("portal_invite", "POST", staff("admin", ok=302), lambda w: [w.a.pk, w.a.contacts.first().pk]),
+    Row("invitation_accept", "GET", everyone(200, anonymous=200), lambda w: ["MQ", "1-bad"]),
     # everyone signed in: their own tokens (A's user's token is not found for anyone else)
     Row("token_list", "GET", everyone(200)),
     Row("token_list", "POST", everyone(200), data=lambda w: {"name": "script"}),
@@ -175,12 +274,66 @@ MATRIX = [
     Row("portal_invoice_detail", "GET", portal(b=404), lambda w: [w.invoice.pk]),
     Row("portal_payments", "GET", portal()),
     Row("portal_statement", "GET", portal()),
+    Row("portal_invoice_pdf", "GET", portal(b=404), lambda w: [w.invoice.pk]),
+    Row("portal_invoice_print", "GET", portal(b=404), lambda w: [w.invoice.pk]),
+    Row("portal_statement_pdf", "GET", portal()),
+    Row("portal_statement_print", "GET", portal()),
     Row("portal_subscriptions", "GET", portal()),
     Row("portal_collections_policy", "GET", portal()),
     Row("portal_collections_policy_print", "GET", portal()),
     Row("portal_collections_policy_pdf", "GET", portal()),
     Row("portal_collections_policy_acknowledge", "POST", portal(302)),
 ]
+
+def invited_user():
+    from partnerdesk.accounts.services import invite_staff_user
+
+    return invite_staff_user(actor=None, email="invited@partner.example.cn", role="auditor", link_base="http://testserver/")
+
+
+def a_team():
+    from partnerdesk.accounts.services import create_team
+
+    return create_team(actor=None, name="Billing")
+
+
+def _once(w, name, make):
+    """An object of customer A made on first use by a row (kept on the world, like its cached properties)."""
+    if name not in w.__dict__:
+        w.__dict__[name] = make()
+    return w.__dict__[name]
+
+
+def a_contact(w):
+    from partnerdesk.customers.services import add_contact
+
+    return _once(w, "_contact", lambda: add_contact(w.a, actor=None, name="陈静", email="chen@contoso.example.cn"))
+
+
+def a_draft(w):
+    return _once(w, "_draft", lambda: make_invoice(w.a, "80.00", issue=False))
+
+
+def a_payment(w):
+    """2,000.00 from A: 1,280.00 pays the world's invoice, 720.00 stays credit on account."""
+    from partnerdesk.billing.services import record_payment
+
+    return _once(w, "_payment", lambda: record_payment(customer=w.a, amount="2000.00", received_on=timezone.localdate(),
+                                                       method="alipay", actor=None).payment)
+
+
+def another_invoice(w):
+    return _once(w, "_another_invoice", lambda: make_invoice(w.a, "500.00"))
+
+
+def a_payment_to_move(w):
+    """1,280.00 from A paying the world's invoice, with another of A's invoices open to move it to."""
+    from partnerdesk.billing.services import record_payment
+
+    another_invoice(w)
+    return _once(w, "_payment_to_move", lambda: record_payment(
+        customer=w.a, amount="1280.00", received_on=timezone.localdate(), method="alipay", actor=None).payment)
+
 
 CASES = [pytest.param(row, role, id=f"{row.id}-{role}") for row in MATRIX for role in ROLES]
 
@@ -195,6 +348,7 @@ def body_of(response) -> bytes:
 def world(request, users, customer_a, customer_b, monkeypatch):
     # The PDF is the print page through WeasyPrint; here its HTML stands in, so the body check reads it (and fast).
     monkeypatch.setattr(policy_document, "_render_pdf", lambda html: html.encode())
+    monkeypatch.setattr(documents, "render_pdf", lambda html: html.encode())
     return World(request, users, customer_a, customer_b)
 
 

@@ -53,31 +53,36 @@ def test_suspending_a_suspended_subscription_is_a_message(people, acme, acme_sub
     assert "Only an active subscription can be suspended; this one is suspended." in response.content.decode()
 
 
-def test_operator_failure_is_a_message_and_nothing_changes(people, acme, acme_subscriptions, operator):
+def test_operator_failure_queues_the_request_and_nothing_changes(people, acme, acme_subscriptions, operator):
     import partnerdesk.gateway as gateway
 
     operator.fail_with = gateway.OperatorError("Partner Center returned 503")
     sub = acme_subscriptions["sub-acme-e3"]
     response = suspend(client_for(people["billing_agent"]), acme, sub)
-    assert response.status_code == 200
-    assert "Partner Center returned 503" in response.content.decode()
+    # Queued, retried with backoff: nothing changes until the operator confirms.
+    assert response.redirect_chain and "The operator cannot be reached just now" in response.content.decode()
     sub.refresh_from_db()
     assert sub.status == "active"
 
 
-def test_an_unreachable_operator_keeps_the_form_and_says_so_in_the_readers_language(people, acme, acme_subscriptions,
+def test_an_unreachable_operator_queues_the_suspension_and_says_so_in_the_readers_language(people, acme, acme_subscriptions,
                                                                                    operator):
     import partnerdesk.gateway as gateway
 
-    operator.fail_with = gateway.OperatorError(
+    operator.fail_with = gateway.OperatorUnavailable(
         "The operator is unavailable: PATCH /v1/customers/x/subscriptions/y failed after 4 attempts "
-        "(last: HTTP 503). Try again later.")
+        "(last: HTTP 503). Try again later.",
+        detail="PATCH /v1/customers/x/subscriptions/y failed after 4 attempts (last: HTTP 503)")
     sub = acme_subscriptions["sub-acme-e3"]
     response = suspend(client_for(people["billing_agent"], language="zh-hans"), acme, sub)
+    # Queued like the collections' own suspensions, and said so in plain words (the detail kept on the request).
+    assert response.redirect_chain
     body = response.content.decode()
-    assert response.status_code == 200 and response.context["form"].non_field_errors()
-    assert "运营方暂时无法访问，请稍后重试。" in body and "HTTP 503" in body  # the detail is kept for support
-    assert response.context["form"]["reason"].value()  # what was typed is still there to send again
+    assert "目前无法连接运营商。" in body and "暂停待处理" in body  # (the error itself is under "waiting for the operator")
+    from partnerdesk.dunning.models import OperatorRequest
+
+    request = OperatorRequest.objects.get(subscription=sub)
+    assert request.status == "pending" and "HTTP 503" in request.last_error and request.reason
 
 
 def test_reactivating(people, acme, acme_subscriptions):

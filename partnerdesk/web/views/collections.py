@@ -1,24 +1,30 @@
 """Staff collections pages: the dashboard, what the next days' runs will do, the runs, the policies, and the
 collections section of a customer's page with its forms (disputes, promises to pay, exemption, emails)."""
 
-from collections import OrderedDict
+from collections import OrderedDict, defaultdict
+from dataclasses import dataclass, field
 
+from django import forms
 from django.apps import apps
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Count
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from partnerdesk.accounts.permissions import get_customer_or_404, has_perm
 from partnerdesk.billing.models import OPEN_STATUSES, Invoice
+from partnerdesk.customers.models import Customer, Subscription
 from partnerdesk.dunning import engine
 from partnerdesk.dunning.models import (
+    ActionKind,
     CallTask,
     CollectionsAction,
     CollectionsPolicy,
@@ -34,9 +40,18 @@ from partnerdesk.dunning.models import (
 from partnerdesk.dunning.policies import schedule_for_invoice
 from partnerdesk.dunning.policy_editing import STAGE_FIELDS, copy_policy, sample_due_date, update_policy
 from partnerdesk.dunning.publication import published_policy
+from partnerdesk.dunning.queries import (
+    COLLECTIONS,
+    FAILING,
+    MANUAL,
+    REQUEST_ACTIONS,
+    filter_requests,
+    run_actions,
+)
 from partnerdesk.dunning.services import (
     add_promise,
     complete_call,
+    complete_calls,
     open_dispute,
     resolve_dispute,
     retry_failing_requests_now,
@@ -44,7 +59,6 @@ from partnerdesk.dunning.services import (
 )
 from partnerdesk.errors import Conflict, DomainError
 from partnerdesk.reports.services import aging, dso_detail
-from partnerdesk.service_messages import translate_service_message
 
 from ..access import customer_zone, staff_page
 from ..collections_text import PREVIEW_ACTIONS, RUN_COUNTS, process_text, stage_actions, stage_when
@@ -116,8 +130,11 @@ def dashboard(request):
 @require_POST
 @staff_page("collections.manage")
 def operator_requests_retry(request):
-    """Try the failing operator requests again now: the operator is back and staff will not wait for the backoff."""
-    retried = retry_failing_requests_now(actor=request.user)
+    """Try the failing operator requests again now (all, or the one posted as `request`): the operator is back and
+    staff will not wait for the backoff. Back to the page it was sent from (the dashboard, or the requests list)."""
+    one = request.POST.get("request", "")
+    ids = [int(one)] if one.isdigit() and len(one) < 19 else None
+    retried = retry_failing_requests_now(actor=request.user, request_ids=ids)
     if retried:
         # The worker carries them out in the background: those that fail again stay listed on the dashboard.
         messages.success(request, ngettext("%(n)s request is being tried again. If it fails again, it stays listed here.",
@@ -125,16 +142,91 @@ def operator_requests_retry(request):
                                            retried) % {"n": retried})
     else:
         messages.info(request, _("No operator request is waiting to be tried again."))
+    back = request.POST.get("next", "")
+    if back and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return redirect(back)
     return redirect(reverse("dashboard") + "#operator-requests")
 
 
-def _with_call_forms(calls, bound_form=None, bound_for=None) -> list:
-    """The open calls, each with its "mark done" form (the one just submitted, with its errors, if any)."""
-    calls = list(calls)
+# --- operator requests --------------------------------------------------------------------------------------------
+
+REQUESTS_PER_PAGE = 50
+
+
+class RequestFilterForm(forms.Form):
+    """The filters of the operator-requests page (all optional)."""
+
+    status = forms.ChoiceField(label=gettext_lazy("Status"), required=False, choices=[
+        ("", gettext_lazy("Any status")), (FAILING, gettext_lazy("Failing (retried with backoff)")),
+        *RequestStatus.choices])
+    action = forms.ChoiceField(label=gettext_lazy("Action"), required=False, choices=[
+        ("", gettext_lazy("Suspensions and reactivations")), *OperatorRequest._meta.get_field("action").choices])
+    cause = forms.ChoiceField(label=gettext_lazy("Asked for by"), required=False, choices=[
+        ("", gettext_lazy("Anyone")), (MANUAL, gettext_lazy("Staff, by hand")),
+        (COLLECTIONS, gettext_lazy("Collections (runs and payments)"))])
+    customer = forms.IntegerField(label=gettext_lazy("Customer"), required=False, min_value=1,
+                                  max_value=2 ** 63 - 1, widget=forms.Select)
+
+    def __init__(self, *args, customers=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["customer"].widget.choices = [("", _("All customers")), *customers]
+
+
+@staff_page("collections.view")
+def operator_requests(request):
+    """Every suspension and reactivation queued for the operator, newest first, with filters; failing ones can be
+    tried again at once."""
+    customers = (Customer.objects.filter(pk__in=OperatorRequest.objects.values("customer_id")).order_by("name")
+                 .values_list("pk", "name"))
+    form = RequestFilterForm(request.GET or None, customers=customers)
+    requests = OperatorRequest.objects.select_related("customer", "subscription", "requested_by").order_by("-id")
+    if form.is_bound and form.is_valid():
+        data = form.cleaned_data
+        customer = Customer.objects.filter(pk=data["customer"]).first() if data["customer"] else None
+        requests = filter_requests(requests, status=data["status"], action=data["action"], cause=data["cause"],
+                                   customer=customer)
+    elif form.is_bound:
+        requests = requests.none()
+    page = Paginator(requests, REQUESTS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "web/collections/operator_requests.html", {
+        "form": form, "page": page, "failing_count": filter_requests(OperatorRequest.objects, status=FAILING).count(),
+        "actions": REQUEST_ACTIONS,
+    })
+
+
+@dataclass
+class CallGroup:
+    """One phone call to make: a customer's open call tasks of a day, one per invoice, done with one form."""
+
+    customer: object
+    due_on: object
+    calls: list = field(default_factory=list)
+    done_form: object = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.customer.pk}-{self.due_on:%Y%m%d}"
+
+    @property
+    def invoices(self) -> list:
+        return [c.invoice for c in self.calls if c.invoice_id]
+
+
+def _call_groups(calls, bound_form=None, bound_for=None, limit=None) -> list[CallGroup]:
+    """The open calls as one call per customer and day, each with its "mark done" form (the one just
+    submitted, with its errors, if any), in the order of their first call."""
+    groups: dict[tuple, CallGroup] = {}
     for call in calls:
-        call.done_form = (bound_form if bound_for == call.pk and bound_form is not None
-                          else CallDoneForm(prefix=f"call-{call.pk}"))
-    return calls
+        key = (call.customer_id, call.due_on)
+        if key not in groups:
+            if limit is not None and len(groups) >= limit:
+                continue
+            groups[key] = CallGroup(call.customer, call.due_on)
+        groups[key].calls.append(call)
+    for group in groups.values():
+        group.done_form = (bound_form if bound_for == group.key and bound_form is not None
+                           else CallDoneForm(prefix=f"calls-{group.key}"))
+    return list(groups.values())
 
 
 def render_dashboard(request, **bound):
@@ -151,8 +243,9 @@ def render_dashboard(request, **bound):
         "runs": CollectionsRun.objects.filter(dry_run=False)[:5],
         "failing_requests": (OperatorRequest.objects.filter(status=RequestStatus.PENDING, attempts__gt=0)
                              .select_related("customer", "subscription").order_by("next_attempt_at", "id")[:20]),
-        "calls": _with_call_forms(CallTask.objects.filter(done_at__isnull=True).select_related("customer", "invoice")
-                                  .order_by("due_on", "id")[:20], bound.get("call_form"), bound.get("call_for")),
+        "calls": _call_groups(CallTask.objects.filter(done_at__isnull=True).select_related("customer", "invoice")
+                              .order_by("due_on", "customer_id", "id")[:500], bound.get("call_form"),
+                              bound.get("call_for"), limit=20),
         "open_disputes": Dispute.objects.filter(status=HoldStatus.OPEN).count(),
         "open_promises": PromiseToPay.objects.filter(status=HoldStatus.OPEN, promised_date__gte=today).count(),
         "email_problems": None,
@@ -199,25 +292,93 @@ def collections_runs(request):
                                                          "today": timezone.localdate()})
 
 
-@require_POST
+def _today_would_do(today) -> dict:
+    """What a run now would do (a dry run: nothing is recorded), for the confirmation page."""
+    result = engine.run_collections(today, dry_run=True)
+    actions = defaultdict(int)
+    for due in result.due:
+        stages = [s for s in engine._ordered_stages(due.policy) if due.done_position < s.position <= due.target.position]
+        target = due.target
+        if target.send_notice:
+            actions["reminder" if target.offset_days <= 0 else "notice"] += 1
+        for kind in ("call", "suspend", "cancel"):
+            if any(getattr(s, {"call": "call_task"}.get(kind, kind)) for s in stages):
+                actions[kind] += 1
+    warnings = result.counts.get("deletion_warnings", 0)
+    if warnings:
+        actions["deletion_warning"] = warnings
+    customers = {d.customer_id for d in result.due}
+    return {"due": result.due[:50], "due_count": len(result.due), "customer_count": len(customers),
+            "actions": [(PREVIEW_ACTIONS[k], n) for k, n in actions.items()], "nothing": not result.due and not warnings}
+
+
+@require_http_methods(["GET", "POST"])
 @staff_page("collections.manage")
 def collections_run_now(request):
-    """Run collections for today now (each due action is done exactly once, so a second run adds nothing)."""
+    """Run collections for today now, after a confirmation that says what it would do (each due action is done
+    exactly once: a second run adds nothing, and one that finds nothing due is not listed again)."""
+    today = timezone.localdate()
+    if request.method == "GET":
+        return render(request, "web/collections/run_confirm.html", {"today": today, "plan": _today_would_do(today)})
     try:
         result = engine.run_collections()
     except DomainError as exc:
-        messages.error(request, translate_service_message(exc.message))
+        messages.error(request, exc.message)
+        return redirect("collections_runs")
+    date = result.as_of.isoformat()
+    if result.status == "busy":
+        messages.warning(request, _("Another collections run is in progress. Try again in a few minutes."))
+    elif result.status == "nothing_due":
+        messages.info(request, _("Nothing was due for %(date)s: the run did nothing. (Today's earlier run is the "
+                                 "one listed.)") % {"date": date})
+    elif not result.counts.get("due") and not result.counts.get("deletion_warnings"):
+        messages.info(request, _("Collections run for %(date)s finished: nothing was due.") % {"date": date})
     else:
-        if result.status == "busy":
-            messages.warning(request, _("Another collections run is in progress. Try again in a few minutes."))
-        else:
-            counts = result.counts
-            messages.success(request, _(
-                "Collections run for %(date)s finished. Invoices that reached a stage: %(due)s. Emails queued: "
-                "%(emails)s. Suspensions requested: %(requests)s.") % {
-                "date": result.as_of.isoformat(), "due": counts.get("due", 0), "emails": counts.get("emails", 0),
-                "requests": counts.get("operator_requests", 0)})
+        counts = result.counts
+        messages.success(request, _(
+            "Collections run for %(date)s finished. Invoices that reached a stage: %(due)s. Emails queued: "
+            "%(emails)s. Suspensions requested: %(requests)s.") % {
+            "date": date, "due": counts.get("due", 0), "emails": counts.get("emails", 0),
+            "requests": counts.get("operator_requests", 0)})
+        return redirect("collections_run_detail", pk=result.run_id)
     return redirect("collections_runs")
+
+
+RUN_CUSTOMERS_PER_PAGE = 50
+# How a run's log entries are grouped per customer on its page.
+RUN_COLUMNS = OrderedDict([
+    ("notices", (ActionKind.REMINDER, ActionKind.NOTICE)),
+    ("calls", (ActionKind.CALL,)),
+    ("suspensions", (ActionKind.SUSPEND,)),
+    ("deletion_warnings", (ActionKind.DELETION_WARNING,)),
+    ("cancellations", (ActionKind.CANCEL,)),
+])
+
+
+@staff_page("collections.view")
+def collections_run_detail(request, pk):
+    """One run: its counts, and per customer what it did (notices, calls, suspensions, data-deletion warnings),
+    with links to the customers, invoices and subscriptions."""
+    engine.mark_interrupted_runs()
+    run = get_object_or_404(CollectionsRun, pk=pk, dry_run=False)
+    actions = run_actions(run)
+    customer_ids = (actions.order_by().values("customer_id").distinct())
+    customers = Customer.objects.filter(pk__in=customer_ids).order_by("name", "id")
+    page = Paginator(customers, RUN_CUSTOMERS_PER_PAGE).get_page(request.GET.get("page"))
+    rows = {c.pk: {"customer": c, **{k: [] for k in RUN_COLUMNS}} for c in page.object_list}
+    entries = list(actions.filter(customer_id__in=list(rows)).select_related("invoice", "subscription", "stage")
+                   .order_by("customer_id", "id"))
+    sub_ids = {s for e in entries if e.kind == ActionKind.SUSPEND for s in (e.detail or {}).get("subscriptions", [])}
+    subs = Subscription.objects.in_bulk(sub_ids)
+    for entry in entries:
+        column = next(k for k, kinds in RUN_COLUMNS.items() if entry.kind in kinds)
+        if entry.kind == ActionKind.SUSPEND:
+            entry.subscriptions = [subs[i] for i in (entry.detail or {}).get("subscriptions", []) if i in subs]
+        rows[entry.customer_id][column].append(entry)
+    return render(request, "web/collections/run_detail.html", {
+        "run": run, "page": page, "rows": [rows[c.pk] for c in page.object_list], "run_counts": RUN_COUNTS,
+        "customer_count": page.paginator.count,
+    })
 
 
 # --- policies --------------------------------------------------------------------------------------------------
@@ -327,12 +488,19 @@ def _invoice_rows(published):
     return rows
 
 
-def _next_deletion_warning(customer, invoice_rows, today):
-    """After an invoice's last stage, what still comes: the data-deletion warnings before the operator deletes a
-    suspended subscription's data. Looked up only if an invoice is there."""
-    if not any(row["next"] is None and row["timeline"].deletion_date for row in invoice_rows):
-        return None
-    return next(iter(engine.preview_deletion_warnings(today, 61, customer_ids=[customer.pk])), None)
+def _add_deletion_warnings(customer, invoice_rows, today) -> None:
+    """After an invoice's last stage, what still comes: the next data-deletion warning of the invoice's own
+    suspended subscriptions (each invoice its own: two subscriptions suspended on different days are warned on
+    different days). Looked up only if an invoice is there."""
+    waiting = [row for row in invoice_rows if row["next"] is None and row["timeline"].suspended]
+    for row in invoice_rows:
+        row["deletion_warning"] = None
+    if not waiting:
+        return
+    warnings = engine.preview_deletion_warnings(today, 61, customer_ids=[customer.pk])  # by date
+    for row in waiting:
+        own = {sub.pk for sub in row["timeline"].suspended}
+        row["deletion_warning"] = next((w for w in warnings if w.subscription_id in own), None)
 
 
 def _disputes(customer, bound_form=None, bound_for=None) -> list:
@@ -362,11 +530,11 @@ def customer_collections_context(request, customer, **bound) -> dict:
     else:
         mode = CollectionsProfileForm.EXEMPT if profile.exempt else CollectionsProfileForm.OWN
     invoice_rows = _invoice_rows(published)
+    _add_deletion_warnings(customer, invoice_rows, today)
     section = {
         "published": published,
         "profile": profile,
         "invoice_rows": invoice_rows,
-        "next_deletion_warning": _next_deletion_warning(customer, invoice_rows, today),
         "log": (CollectionsAction.objects.filter(customer=customer)
                 .select_related("invoice", "subscription", "stage")[:LOG_ROWS]),
         "disputes": _disputes(customer, bound.get("resolve_form"), bound.get("resolve_for")),
@@ -374,9 +542,9 @@ def customer_collections_context(request, customer, **bound) -> dict:
         "requests": (OperatorRequest.objects.filter(customer=customer, status__in=[RequestStatus.PENDING,
                                                                                      RequestStatus.IN_PROGRESS])
                      .select_related("subscription").order_by("id")),
-        "calls": _with_call_forms(CallTask.objects.filter(customer=customer, done_at__isnull=True)
-                                  .select_related("invoice").order_by("due_on", "id"),
-                                  bound.get("call_form"), bound.get("call_for")),
+        "calls": _call_groups(CallTask.objects.filter(customer=customer, done_at__isnull=True)
+                              .select_related("customer", "invoice").order_by("due_on", "id"),
+                              bound.get("call_form"), bound.get("call_for")),
         "emails": None,
         "dispute_form": bound.get("dispute_form") or DisputeForm(invoices=undisputed, prefix="dispute"),
         "promise_form": bound.get("promise_form") or PromiseForm(invoices=open_invoices, prefix="promise", today=today),
@@ -509,17 +677,51 @@ def call_complete(request, pk, call_pk):
         else:
             messages.success(request, _("Call to %(customer)s marked done.") % {"customer": customer.name})
             return redirect(done_url)
+    # The page shows one form per call group: give it back under the group's prefix, with its errors.
+    group = CallGroup(customer, task.due_on).key
+    form = CallDoneForm({f"calls-{group}-note": form.data.get(f"call-{task.pk}-note", "")}, prefix=f"calls-{group}")
+    form.full_clean()
     if from_dashboard:
-        return render_dashboard(request, call_form=form, call_for=task.pk)
-    return _rerender(request, customer, call_form=form, call_for=task.pk)
+        return render_dashboard(request, call_form=form, call_for=group)
+    return _rerender(request, customer, call_form=form, call_for=group)
+
+
+@require_POST
+@staff_page("collections.manage")
+def calls_complete(request, pk):
+    """One phone call made about several invoices: mark all of the customer's calls of that day done at once
+    (each audited), from the dashboard or the customer page."""
+    customer = get_customer_or_404(request.user, pk)
+    ids = [int(i) for i in request.POST.getlist("call") if i.isdigit() and len(i) < 19]
+    tasks = list(CallTask.objects.filter(customer=customer, pk__in=ids).order_by("due_on", "id"))
+    if not tasks:
+        raise Http404
+    group = CallGroup(customer, tasks[0].due_on)
+    from_dashboard = request.POST.get("back") == "dashboard"
+    done_url = reverse("dashboard") + "#calls" if from_dashboard else _section_url(customer, "calls")
+    form = CallDoneForm(request.POST, prefix=f"calls-{group.key}")
+    if form.is_valid():
+        try:
+            done = complete_calls(tasks, actor=request.user, note=form.cleaned_data["note"].strip())
+        except Conflict:  # someone marked them done in the meantime
+            messages.info(request, _("This call is already done."))
+            return redirect(done_url)
+        except DomainError as exc:
+            add_domain_error(form, exc)
+        else:
+            messages.success(request, ngettext("Call to %(customer)s marked done (%(count)d invoice).",
+                                               "Call to %(customer)s marked done (%(count)d invoices).", len(done))
+                             % {"customer": customer.name, "count": len(done)})
+            return redirect(done_url)
+    if from_dashboard:
+        return render_dashboard(request, call_form=form, call_for=group.key)
+    return _rerender(request, customer, call_form=form, call_for=group.key)
 
 
 @require_POST
 @staff_page("emails.manage")
 def email_retry(request, pk, email_pk):
     """Send a failed or bounced email again."""
-    from django.http import Http404
-
     if not emails_installed():
         raise Http404
     from partnerdesk.notifications.models import OutboundEmail
@@ -530,7 +732,7 @@ def email_retry(request, pk, email_pk):
     try:
         email = retry(email, actor=request.user, reason="retried from the customer page")
     except DomainError as exc:
-        messages.error(request, translate_service_message(exc.message))
+        messages.error(request, exc.message)
     else:
         messages.success(request, _("The email will be sent again to %(address)s.") % {"address": email.to_address})
     return redirect(_section_url(customer, "emails"))

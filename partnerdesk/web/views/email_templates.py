@@ -15,13 +15,14 @@ from partnerdesk.errors import DomainError
 from partnerdesk.notifications.defaults import DEFAULTS, SAMPLE_CONTEXT
 from partnerdesk.notifications.rendering import TemplateProblem, prepare_context, render_source
 from partnerdesk.notifications.services import all_templates, reset_template, template_info, update_template
-from partnerdesk.service_messages import translate_service_message
 
 from ..access import staff_page
 from ..forms import EmailTemplateForm, ResetTemplateForm, add_domain_error
 
 # What each template is for, in the order a customer meets them.
 TEMPLATES = {
+    "invoice.issued": (gettext_lazy("Invoice issued"),
+                       gettext_lazy("An invoice is issued; the invoice PDF, with how to pay, is attached.")),
     "collections.reminder": (gettext_lazy("Payment reminder"),
                              gettext_lazy("Before an invoice falls due.")),
     "collections.notice": (gettext_lazy("Overdue notice"),
@@ -32,6 +33,10 @@ TEMPLATES = {
                                 gettext_lazy("Access is restored after payment.")),
     "collections.deletion_warning": (gettext_lazy("Data deletion warning"),
                                      gettext_lazy("The data of a still-suspended subscription will be deleted on a date.")),
+    "accounts.invitation": (gettext_lazy("Staff invitation"),
+                            gettext_lazy("An administrator invited a colleague; the link sets a password.")),
+    "accounts.portal_invitation": (gettext_lazy("Portal invitation"),
+                                   gettext_lazy("A customer's contact is invited to the portal; the link sets a password.")),
 }
 
 # The variables a template may use (the senders pass them; see notifications.defaults).
@@ -50,6 +55,10 @@ VARIABLES = {
     "support_email": gettext_lazy("Where customers write for help."),
     "support_hours": gettext_lazy("When support answers."),
     "portal_url": gettext_lazy("The customer portal's address."),
+    "invitation_url": gettext_lazy("The invitation link that sets a password (invitations only)."),
+    "invited_by": gettext_lazy("Who sent the invitation."),
+    "role_name": gettext_lazy("The invited colleague's role."),
+    "expiry_date": gettext_lazy("The last day the invitation link works."),
 }
 
 
@@ -126,7 +135,7 @@ def email_template_edit(request, key, language):
             if previewing:
                 shown, problem = preview(data["subject"], data["body"], language)
                 if problem is not None:
-                    form.add_error(problem.part, translate_service_message(problem.message))
+                    form.add_error(problem.part, problem.message)
             else:
                 try:
                     update_template(key=key, language=language, subject=data["subject"], body=data["body"],
@@ -152,7 +161,7 @@ def email_template_edit(request, key, language):
         "can_edit": can_edit,
         "previewing": previewing and form.is_valid(),
         "preview": shown,
-        "problem": translate_service_message(problem.message) if problem is not None else None,
+        "problem": problem.message if problem is not None else None,
         "variables": variables(language),
         "other_languages": [{"code": code, "label": label} for code, label in Language.choices if code != language],
     })
@@ -168,7 +177,7 @@ def email_template_reset(request, key, language):
     try:
         reset_template(key=key, language=language, actor=request.user, reason=reason)
     except DomainError as exc:
-        messages.error(request, translate_service_message(exc.message))
+        messages.error(request, exc.message)
     else:
         messages.success(request, _("The email template “%(template)s” (%(language)s) is back to the built-in text.")
                          % {"template": _template_label(key), "language": _language_label(language)})

@@ -12,6 +12,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from partnerdesk.accounts.permissions import get_customer_or_404
+from partnerdesk.billing.documents import pdf_fonts, render_pdf
+from partnerdesk.customers.models import DJANGO_LANGUAGE
 from partnerdesk.dunning.models import PolicyAcknowledgement
 from partnerdesk.dunning.publication import published_policy
 from partnerdesk.dunning.services import acknowledge_policy
@@ -20,13 +22,9 @@ from ..access import customer_zone, portal_page, staff_page
 from ..collections_text import process_text
 
 # The customer's preferred language (Customer.language) as a language of this site.
-SITE_LANGUAGE = {"zh-CN": "zh-hans", "zh-TW": "zh-hant", "en": "en"}
-# WeasyPrint picks the first font that has a glyph: the right CJK variant first for each language.
-PDF_FONTS = {
-    "zh-hans": '"Noto Sans CJK SC", "Noto Sans CJK TC", sans-serif',
-    "zh-hant": '"Noto Sans CJK TC", "Noto Sans CJK SC", sans-serif',
-    "en": '"Noto Sans CJK SC", "Noto Sans CJK TC", sans-serif',
-}
+SITE_LANGUAGE = DJANGO_LANGUAGE
+# The one HTML-to-PDF renderer (the invoices' and statements' too); a module name here, so tests can stand in.
+_render_pdf = render_pdf
 
 
 def customer_language(customer) -> str:
@@ -42,7 +40,6 @@ def document_context(customer) -> dict:
     if published.policy is not None and published.acknowledged is None:
         earlier = (PolicyAcknowledgement.objects.filter(customer=customer, policy=published.policy)
                    .select_related("user").order_by("-at").first())
-    language = translation.get_language() or "zh-hans"
     return {
         "customer": customer,
         "published": published,
@@ -51,18 +48,8 @@ def document_context(customer) -> dict:
         "today": today,
         "zone": customer_zone(customer),
         "earlier_acknowledgement": earlier,
-        "pdf_fonts": PDF_FONTS.get(language, PDF_FONTS["en"]),
+        "pdf_fonts": pdf_fonts(),
     }
-
-
-def _render_pdf(html: str) -> bytes:
-    from weasyprint import HTML
-
-    def no_fetching(url, *args, **kwargs):
-        # Everything the document needs is inline; never let the renderer reach out (not even to this site).
-        raise ValueError(f"external resources are not loaded: {url}")
-
-    return HTML(string=html, url_fetcher=no_fetching, base_url="about:blank").write_pdf()
 
 
 def _pdf_response(request, context, *, filename: str) -> HttpResponse:

@@ -9,6 +9,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from partnerdesk.accounts.permissions import get_scoped_or_404, scope
+from partnerdesk.billing.documents import site_payment_details
 from partnerdesk.billing.models import Invoice, InvoiceStatus, Payment
 from partnerdesk.billing.services import balances
 from partnerdesk.customers.models import Subscription, SubscriptionStatus
@@ -60,7 +61,9 @@ def portal_invoices(request, customer):
 @portal_page("invoices.view")
 def portal_invoice_detail(request, customer, pk):
     invoice = get_scoped_or_404(_invoices(request, customer).select_related("customer"), request.user, pk)
-    return _render(request, customer, "web/portal/invoice.html", invoice_context(invoice))
+    # How to pay, in the reader's language, with the invoice number to quote.
+    return _render(request, customer, "web/portal/invoice.html", {**invoice_context(invoice),
+                                                                   "payment": site_payment_details()})
 
 
 @portal_page("payments.view")

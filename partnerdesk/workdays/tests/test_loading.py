@@ -64,7 +64,7 @@ def test_a_bad_row_is_refused_with_row_and_column(users, line, row, column):
     with pytest.raises(CalendarFileError) as err:
         parse_calendar_csv(CSV_2027 + "\n" + line + "\n", 2027)
     assert (err.value.row, err.value.column) == (row, column)
-    assert err.value.message.startswith(f"row {row}, column {column}: ")
+    assert str(err.value).startswith(f"Row {row}, column {column}: ")  # (str: in English)
 
 
 def test_a_bad_header_is_refused():
@@ -122,7 +122,7 @@ def test_cli_refuses_a_bad_file_with_exit_code_2_and_changes_nothing(tmp_path):
     with pytest.raises(CommandError) as err:
         call_command("calendar", "load", "2027", "--file", str(path))
     assert err.value.returncode == 2
-    assert str(err.value).startswith(f"{path}: row 9, column kind: ")
+    assert str(err.value).startswith(f"{path}: Row 9, column kind: 2027-03-01 is a Monday; ")
     assert not CalendarYear.objects.exists() and not CalendarDay.objects.exists()
     assert not AuditEntry.objects.filter(action__startswith="calendar.").exists()
 

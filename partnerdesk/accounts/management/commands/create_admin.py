@@ -1,7 +1,7 @@
 import getpass
 import os
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, no_translations
 
 from partnerdesk.accounts.models import Role
 from partnerdesk.accounts.services import create_user
@@ -17,6 +17,7 @@ class Command(BaseCommand):
         parser.add_argument("--password-env", default="PARTNERDESK_ADMIN_PASSWORD",
                             help="environment variable holding the password (default PARTNERDESK_ADMIN_PASSWORD)")
 
+    @no_translations  # the command line speaks English, refusals included
     def handle(self, *args, username, email, password_env, **options):
         password = os.environ.get(password_env)
         if not password:

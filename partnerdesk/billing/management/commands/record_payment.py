@@ -1,7 +1,7 @@
 import datetime as dt
 import uuid
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, no_translations
 
 from partnerdesk.billing.services import record_payment
 from partnerdesk.customers.models import Customer
@@ -20,6 +20,7 @@ class Command(BaseCommand):
         parser.add_argument("--reference", default="")
         parser.add_argument("--idempotency-key", default=None)
 
+    @no_translations  # the command line speaks English, refusals included
     def handle(self, *args, **o):
         ref = o["customer"]
         try:

@@ -4,7 +4,7 @@ import time
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, no_translations
 from django.utils import timezone
 
 BEIJING = ZoneInfo("Asia/Shanghai")
@@ -63,6 +63,7 @@ class Command(BaseCommand):
         sched = sub.add_parser("scheduler", help="enqueue the run every day at --at (Beijing time); runs until stopped")
         sched.add_argument("--at", default="09:00")
 
+    @no_translations  # the command line speaks English, refusals included
     def handle(self, *args, what, **o):
         from partnerdesk.dunning import engine, services
 

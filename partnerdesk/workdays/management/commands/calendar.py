@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, no_translations
 
 from partnerdesk.errors import DomainError
 from partnerdesk.workdays import services
@@ -23,6 +23,7 @@ class Command(BaseCommand):
         load.add_argument("--confirm", action="store_true", help="mark the year as the published schedule")
         load.add_argument("--note", default="", help="why (kept with the year and in the audit log)")
 
+    @no_translations  # the command line speaks English, refusals included
     def handle(self, *args, subcommand, year, **options):
         try:
             if subcommand == "load":
@@ -47,7 +48,7 @@ class Command(BaseCommand):
             services.set_year(year, days, actor=None, confirmed=confirm, source=YearSource.FILE,
                               note=note or f"loaded from {path.name}")
         except DomainError as exc:
-            raise CommandError(f"{file}: {exc.message}; nothing was changed", returncode=2)
+            raise CommandError(f"{file}: {exc.message} Nothing was changed.", returncode=2)
 
     def _show(self, year):
         status = services.year_status(year)
