@@ -2,6 +2,7 @@
 and a stand-in for the operator. Everything is built through the services."""
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
@@ -9,6 +10,7 @@ from partnerdesk.accounts.models import Role
 from partnerdesk.accounts.services import create_user
 from partnerdesk.customers.services import sync_subscriptions
 
+from .browser_support import CHROMIUM, CHROMIUM_ARGS, new_page, screenshot_open_pages
 from .factories import PASSWORD, STAFF, FakeOperator, make_customer, make_invoice
 
 
@@ -67,3 +69,35 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
     setattr(item, f"rep_{report.when}", report)
+
+
+@pytest.fixture
+def browser(monkeypatch, tmp_path, request):
+    """A Chromium browser (Playwright) for the browser tests. If the test fails, a screenshot of every page open
+    in it lands in tmp_path (see browser_support.screenshot_open_pages)."""
+    # Missing Chromium is a failure, not a skip: `make test` installs it (scripts/system-test-deps.sh).
+    assert Path(CHROMIUM).exists(), f"Chromium is not installed at {CHROMIUM}: run scripts/system-test-deps.sh as root"
+    from playwright import sync_api
+
+    # Playwright's sync API keeps an event loop running in this thread; the ORM calls in the test are safe.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        report = getattr(request.node, "rep_call", None)
+        if report is None or report.failed:
+            screenshot_open_pages(chromium, tmp_path)
+        chromium.close()
+
+
+@pytest.fixture
+def browser_context_options():
+    """Options for browser_page's context beyond asking for English; a test module overrides this fixture to
+    change them (downloads, JavaScript, the viewport)."""
+    return {}
+
+
+@pytest.fixture
+def browser_page(browser, browser_context_options):
+    """A fresh Chromium page asking for English; a screenshot lands in tmp_path if the test fails."""
+    return new_page(browser, **browser_context_options)

@@ -2,51 +2,13 @@
 only its own invoices, and the language switch turns the page into Simplified Chinese."""
 
 import re
-from pathlib import Path
 
 import pytest
 from django.urls import reverse
 
-from .factories import PASSWORD
+from .browser_support import sign_in, sign_out
 
 pytestmark = pytest.mark.real_clock  # (see partnerdesk/conftest.py: the suite's clock)
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--disable-background-networking", "--disable-component-update", "--no-first-run",
-                 "--disable-sync", "--disable-quic"]
-
-@pytest.fixture
-def browser_page(monkeypatch, tmp_path, request):
-    """A fresh Chromium page asking for English; a screenshot lands in tmp_path if the test fails."""
-    # Missing Chromium is a failure, not a skip: `make test` installs it (scripts/system-test-deps.sh).
-    assert Path(CHROMIUM).exists(), f"Chromium is not installed at {CHROMIUM}: run scripts/system-test-deps.sh as root"
-    from playwright import sync_api
-    # Playwright's sync API keeps an event loop running in this thread; the ORM calls in the test are safe.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(locale="en-US", extra_http_headers={"Accept-Language": "en"})
-        page = context.new_page()
-        page.set_default_timeout(10_000)
-        yield page
-        report = getattr(request.node, "rep_call", None)
-        if report is None or report.failed:
-            shot = tmp_path / "failure.png"
-            page.screenshot(path=str(shot), full_page=True)
-            print(f"screenshot of the failing page: {shot}")
-        browser.close()
-
-
-def sign_in(page, base, username):
-    page.goto(base + reverse("login"))
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form.stacked button[type=submit]")
-
-
-def sign_out(page):
-    page.click("header .who button")
-    page.wait_for_url(re.compile(r"/login/"))
 
 
 @pytest.mark.django_db(transaction=True)

@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from partnerdesk.dunning.engine import run_collections
 
-from .factories import PASSWORD, make_customer, make_invoice
-from .test_browser import CHROMIUM, CHROMIUM_ARGS
+from .browser_support import new_page, sign_in
+from .factories import make_customer, make_invoice
 
 pytestmark = pytest.mark.real_clock  # (see partnerdesk/conftest.py: the suite's clock)
 
@@ -69,28 +69,11 @@ def world(people, acme, globex, invoices, acme_subscriptions):
     return people
 
 
-@pytest.fixture
-def chromium(monkeypatch):
-    assert Path(CHROMIUM).exists(), f"Chromium is not installed at {CHROMIUM}: run scripts/system-test-deps.sh as root"
-    from playwright import sync_api
-
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
 def signed_in_page(browser, base, username, *, language, width, height):
     accept = {"zh-hans": "zh-CN,zh;q=0.9", "en": "en"}[language]
-    context = browser.new_context(viewport={"width": width, "height": height}, locale=accept.split(",")[0],
-                                  extra_http_headers={"Accept-Language": accept})
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    page.goto(base + reverse("login"))
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form.stacked button[type=submit]")
+    page = new_page(browser, viewport={"width": width, "height": height}, locale=accept.split(",")[0],
+                    extra_http_headers={"Accept-Language": accept})
+    sign_in(page, base, username)
     page.wait_for_url(re.compile(r"/(dashboard|portal)/$"))
     return page
 
@@ -104,8 +87,8 @@ def visit(page, base, name, shots: Path, tag: str) -> dict:
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("language", ["zh-hans", "en"])
-def test_staff_pages_hold_at_1366_pixels(live_server, transactional_db, world, chromium, tmp_path, language):
-    page = signed_in_page(chromium, live_server.url, "admin", language=language, width=1366, height=768)
+def test_staff_pages_hold_at_1366_pixels(live_server, transactional_db, world, browser, tmp_path, language):
+    page = signed_in_page(browser, live_server.url, "admin", language=language, width=1366, height=768)
     assert page.locator("html").get_attribute("lang") == language
     problems, dates = {}, 0
     for name in STAFF_PAGES:
@@ -128,8 +111,8 @@ def test_staff_pages_hold_at_1366_pixels(live_server, transactional_db, world, c
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("language", ["zh-hans", "en"])
-def test_the_portal_fits_a_phone(live_server, transactional_db, world, chromium, tmp_path, language):
-    page = signed_in_page(chromium, live_server.url, "acme_user", language=language, width=375, height=812)
+def test_the_portal_fits_a_phone(live_server, transactional_db, world, browser, tmp_path, language):
+    page = signed_in_page(browser, live_server.url, "acme_user", language=language, width=375, height=812)
     wide = {}
     for name in PORTAL_PAGES:
         seen = visit(page, live_server.url, name, tmp_path, f"portal-{language}")

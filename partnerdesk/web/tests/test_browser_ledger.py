@@ -13,49 +13,16 @@ from partnerdesk.audit.models import AuditEntry
 from partnerdesk.billing.models import CreditNote, Invoice, Payment
 from partnerdesk.customers.models import Customer
 
-from .factories import PASSWORD
+from .browser_support import sign_in, sign_out
 
 pytestmark = pytest.mark.real_clock  # (see partnerdesk/conftest.py: the suite's clock)
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--disable-background-networking", "--disable-component-update", "--no-first-run",
-                 "--disable-sync", "--disable-quic"]
 TENANT = "9c1f7e52-6b1d-4c1a-8f0e-2a7d5b3c4e61"
 
 
 @pytest.fixture
-def browser_page(monkeypatch, tmp_path, request):
-    """A fresh Chromium page asking for English; a screenshot lands in tmp_path if the test fails."""
-    assert Path(CHROMIUM).exists(), f"Chromium is not installed at {CHROMIUM}: run scripts/system-test-deps.sh as root"
-    from playwright import sync_api
-    # Playwright's sync API keeps an event loop running in this thread; the ORM calls in the test are safe.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(locale="en-US", extra_http_headers={"Accept-Language": "en"},
-                                      accept_downloads=True, java_script_enabled=False)
-        page = context.new_page()
-        page.set_default_timeout(10_000)
-        yield page
-        report = getattr(request.node, "rep_call", None)
-        if report is None or report.failed:
-            shot = tmp_path / "failure.png"
-            page.screenshot(path=str(shot), full_page=True)
-            print(f"screenshot of the failing page: {shot}")
-        browser.close()
-
-
-def sign_in(page, base, username):
-    page.goto(base + reverse("login"))
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form.stacked button[type=submit]")
-    page.wait_for_url(re.compile(r"/dashboard/$"))
-
-
-def sign_out(page):
-    page.click("header .who button")
-    page.wait_for_url(re.compile(r"/login/"))
+def browser_context_options():
+    return {"accept_downloads": True, "java_script_enabled": False}
 
 
 @pytest.mark.django_db(transaction=True)
@@ -65,6 +32,7 @@ def test_an_agent_keeps_the_ledger_from_the_web_desk(live_server, transactional_
 
     # (JavaScript is off in this browser: every step works with plain forms.)
     sign_in(page, base, "billing_agent")
+    page.wait_for_url(re.compile(r"/dashboard/$"))
 
     # A new customer with its primary billing contact.
     page.goto(base + reverse("customer_list"))
@@ -154,6 +122,7 @@ def test_an_agent_keeps_the_ledger_from_the_web_desk(live_server, transactional_
 
     # Finance credits part of the invoice, line by line.
     sign_in(page, base, "finance")
+    page.wait_for_url(re.compile(r"/dashboard/$"))
     page.goto(base + reverse("invoice_detail", args=[invoice.pk]))
     page.click("a:has-text('Issue credit note')")
     page.fill("textarea[name=reason]", "two seats billed twice")

@@ -3,43 +3,21 @@ number, a payment by its WeChat Pay reference and a contact by a Chinese name, a
 
 import datetime as dt
 import re
-from pathlib import Path
 
 import pytest
-from django.urls import reverse
 
 from partnerdesk.billing.services import record_payment
 from partnerdesk.customers.models import BillingContact
 
-from .factories import PASSWORD, make_invoice
+from .browser_support import sign_in
+from .factories import make_invoice
 
 pytestmark = pytest.mark.real_clock  # (see partnerdesk/conftest.py: the suite's clock)
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--disable-background-networking", "--disable-component-update", "--no-first-run",
-                 "--disable-sync", "--disable-quic"]
-
 
 @pytest.fixture
-def browser_page(monkeypatch, tmp_path, request):
-    """A fresh Chromium page asking for English; a screenshot lands in tmp_path if the test fails."""
-    assert Path(CHROMIUM).exists(), f"Chromium is not installed at {CHROMIUM}: run scripts/system-test-deps.sh as root"
-    from playwright import sync_api
-    # Playwright's sync API keeps an event loop running in this thread; the ORM calls in the test are safe.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(locale="en-US", extra_http_headers={"Accept-Language": "en"},
-                                      viewport={"width": 1366, "height": 900})
-        page = context.new_page()
-        page.set_default_timeout(10_000)
-        yield page
-        report = getattr(request.node, "rep_call", None)
-        if report is None or report.failed:
-            shot = tmp_path / "failure.png"
-            page.screenshot(path=str(shot), full_page=True)
-            print(f"screenshot of the failing page: {shot}")
-        browser.close()
+def browser_context_options():
+    return {"viewport": {"width": 1366, "height": 900}}
 
 
 def search_from_the_header(page, q):
@@ -62,10 +40,7 @@ def test_the_header_search_finds_an_invoice_a_payment_reference_and_a_chinese_co
     BillingContact.objects.create(customer=globex, name="陈静怡", email="chen.jingyi@globex.example.cn",
                                   phone="+86 10 6543 2100")
 
-    page.goto(base + reverse("login"))
-    page.fill("input[name=username]", "billing_agent")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form.stacked button[type=submit]")
+    sign_in(page, base, "billing_agent")
     page.wait_for_url(re.compile(r"/dashboard/$"))
 
     # The invoice number: one hit, of kind Invoice, overdue, linking to the invoice's page.

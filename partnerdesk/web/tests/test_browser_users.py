@@ -5,56 +5,17 @@ deactivates another user, whose API token then gets 401 and whose open session i
 import re
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
 from django.urls import reverse
 
 from partnerdesk.accounts.services import create_api_token, create_team
 
-from .factories import PASSWORD
+from .browser_support import new_page, sign_in
 
 pytestmark = pytest.mark.real_clock  # (see partnerdesk/conftest.py: the suite's clock)
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--disable-background-networking", "--disable-component-update", "--no-first-run",
-                 "--disable-sync", "--disable-quic"]
 NEW_PASSWORD = "Pudong-ledger-2026"
-
-
-@pytest.fixture
-def browser(monkeypatch, tmp_path, request):
-    """A Chromium browser; each new context asks for English. Screenshots of every open page land in tmp_path if
-    the test fails."""
-    assert Path(CHROMIUM).exists(), f"Chromium is not installed at {CHROMIUM}: run scripts/system-test-deps.sh as root"
-    from playwright import sync_api
-    # Playwright's sync API keeps an event loop running in this thread; the ORM calls in the test are safe.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        report = getattr(request.node, "rep_call", None)
-        if report is None or report.failed:
-            for i, context in enumerate(chromium.contexts):
-                for j, page in enumerate(context.pages):
-                    shot = tmp_path / f"failure-{i}-{j}.png"
-                    page.screenshot(path=str(shot), full_page=True)
-                    print(f"screenshot of a page at the failure: {shot}")
-        chromium.close()
-
-
-def new_page(browser):
-    context = browser.new_context(locale="en-US", extra_http_headers={"Accept-Language": "en"})
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    return page
-
-
-def sign_in(page, base, username, password=PASSWORD):
-    page.goto(base + reverse("login"))
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", password)
-    page.click("form.stacked button[type=submit]")
 
 
 def api_me(base, token) -> int:
