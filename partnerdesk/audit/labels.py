@@ -107,7 +107,7 @@ _OBJECT_PATTERNS = [  # (object type or None for any, pattern of the stored text
 
 def actor_name(actor_label: str, actor_id=None) -> str:
     """Who acted, as the reader reads it: PartnerDesk's own work (no user) is named in the reader's language."""
-    from partnerdesk.audit.services import SYSTEM_ACTOR
+    from partnerdesk.audit.models import SYSTEM_ACTOR
 
     if actor_id is None and actor_label == SYSTEM_ACTOR:
         return str(SYSTEM_ACTOR_LABEL)
@@ -115,9 +115,9 @@ def actor_name(actor_label: str, actor_id=None) -> str:
 
 
 def _template_name(key: str) -> str:
-    from partnerdesk.web.templatetags.desk import email_template_label
+    from partnerdesk.notifications.catalogue import template_label
 
-    return email_template_label(key)
+    return template_label(key)
 
 
 def object_name(object_type: str, object_repr: str) -> str:

@@ -3,6 +3,9 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+# The actor_label of PartnerDesk's own work (no user).
+SYSTEM_ACTOR = "system"
+
 
 class AuditEntryQuerySet(models.QuerySet):
     def update(self, **kwargs):

@@ -9,9 +9,7 @@ from decimal import Decimal
 from django.db import connection, models
 from django.db.models import Q
 
-from .models import AuditEntry
-
-SYSTEM_ACTOR = "system"
+from .models import SYSTEM_ACTOR, AuditEntry
 
 
 def _jsonable(value):

@@ -38,6 +38,7 @@ from partnerdesk.batch_sql import (
 from partnerdesk.billing.models import OPEN_STATUSES, Invoice
 from partnerdesk.customers.models import Subscription, SubscriptionStatus
 
+from .background import operator_requests_due
 from .models import (
     ActionKind,
     CollectionsAction,
@@ -744,10 +745,8 @@ def _record_batches(batches: list[list[DueStage]], *, as_of: dt.date, dates: "_D
 
 
 def _schedule_background_work():
-    from . import tasks
-
-    # Emails schedule their own sending when queued; operator requests are carried out by this task.
-    transaction.on_commit(lambda: tasks.process_operator_requests_task.enqueue())
+    # Emails schedule their own sending when queued; operator requests are carried out by the worker.
+    transaction.on_commit(lambda: operator_requests_due.send(sender=__name__))
 
 
 # --- preview -------------------------------------------------------------------------------------------------

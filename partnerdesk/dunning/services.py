@@ -21,6 +21,7 @@ from partnerdesk.billing.services import apply_credit_on_account, open_invoices,
 from partnerdesk.customers.models import Subscription, SubscriptionStatus, SuspensionReason
 from partnerdesk.errors import Conflict, DomainError, InvalidInput, status_word
 
+from .background import operator_requests_due
 from .models import (
     MANUAL_CAUSE,
     ActionKind,
@@ -231,8 +232,6 @@ def retry_failing_requests_now(*, actor, customer=None, request_ids=None) -> int
     """Try the requests that failed at the operator again now, rather than at their next attempt: staff do this
     once the operator is back after an outage (all of them, a customer's, or those of `request_ids`). Returns
     how many are tried again."""
-    from . import tasks
-
     failing = OperatorRequest.objects.filter(status=RequestStatus.PENDING, attempts__gt=0).select_related("customer")
     if customer is not None:
         failing = failing.filter(customer=customer)
@@ -250,7 +249,7 @@ def retry_failing_requests_now(*, actor, customer=None, request_ids=None) -> int
                        after={"next_attempt_at": now.isoformat()}, reason="tried again now")
                 retried += 1
     if retried:
-        tasks.process_operator_requests_task.enqueue()
+        operator_requests_due.send(sender=__name__)
     return retried
 
 
@@ -445,20 +444,14 @@ def reactivate_if_cleared(*, customer, cause: str, actor=None) -> list[OperatorR
                               "as_of": timezone.localdate(), "detail": {"cause": cause}})
                 requests.append(req)
         if requests:
-            from . import tasks
-
-            transaction.on_commit(lambda: tasks.process_operator_requests_task.enqueue())
+            transaction.on_commit(lambda: operator_requests_due.send(sender=__name__))
     return requests
 
 
 def _schedule_attempt(at: dt.datetime) -> None:
     """Have the worker come back for a retry at its time, where the task backend can defer (the database one);
     `collections process-requests` and every run pick up what is due as well."""
-    from . import tasks
-
-    task = tasks.process_operator_requests_task
-    if task.get_backend().supports_defer:
-        transaction.on_commit(lambda: task.using(run_after=at).enqueue())
+    transaction.on_commit(lambda: operator_requests_due.send(sender=__name__, run_after=at))
 
 
 # --- suspensions and reactivations asked for by hand --------------------------------------------------------

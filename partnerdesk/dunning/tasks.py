@@ -1,6 +1,9 @@
 """Background work: the daily collections run, operator requests, (emails are sent by partnerdesk.notifications.tasks)."""
 
+from django.dispatch import receiver
 from django_tasks import task
+
+from .background import operator_requests_due
 
 
 @task()
@@ -20,3 +23,12 @@ def process_operator_requests_task():
     from .services import process_operator_requests
 
     return process_operator_requests()
+
+
+@receiver(operator_requests_due)
+def enqueue_operator_requests(sender, run_after=None, **kwargs):
+    """Have the worker carry out the due operator requests (at `run_after` only where the backend can defer)."""
+    if run_after is None:
+        process_operator_requests_task.enqueue()
+    elif process_operator_requests_task.get_backend().supports_defer:
+        process_operator_requests_task.using(run_after=run_after).enqueue()

@@ -26,6 +26,7 @@ from partnerdesk.customers.models import Customer, Language
 from partnerdesk.errors import Conflict, InvalidInput, NotFound, status_word
 
 from .attachments import check as check_attachments
+from .background import emails_due
 from .defaults import DEFAULTS, SAMPLE_CONTEXT, default_template
 from .models import AUDITED_FIELDS, EmailStatus, EmailTemplate, OutboundEmail
 from .rendering import TemplateProblem, render_email, render_source
@@ -75,9 +76,7 @@ def _resolve_recipient(customer: Customer | None, to: str | None, language: str 
 
 
 def _enqueue_send_task() -> None:
-    from .tasks import send_pending_emails
-
-    send_pending_emails.enqueue()
+    emails_due.send(sender=__name__)
 
 
 def schedule_send() -> None:

@@ -16,6 +16,7 @@ from partnerdesk.billing.models import PaymentMethod
 from partnerdesk.customers.models import SuspensionReason
 from partnerdesk.dunning.models import CollectionsPolicy, PolicyStage
 from partnerdesk.errors import DomainError
+from partnerdesk.notifications.catalogue import TEMPLATES
 
 
 def add_domain_error(form: forms.Form, exc: DomainError) -> None:
@@ -380,11 +381,10 @@ class PolicyForm(forms.ModelForm):
 def stage_template_choices() -> list[tuple[str, str]]:
     from partnerdesk.notifications.defaults import DEFAULTS
 
-    labels = {"collections.reminder": _("Payment reminder"), "collections.notice": _("Overdue notice")}
     keys = ["collections.reminder", "collections.notice"]
     keys += sorted(k for k in DEFAULTS if k.startswith("collections.") and k not in keys
                    and k not in {"collections.suspended", "collections.reactivated", "collections.deletion_warning"})
-    return [(k, f"{labels[k]} ({k})" if k in labels else k) for k in keys]
+    return [(k, f"{TEMPLATES[k][0]} ({k})" if k in TEMPLATES else k) for k in keys]
 
 
 class StageForm(forms.ModelForm):

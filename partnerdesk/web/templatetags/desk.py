@@ -8,6 +8,7 @@ from django.utils.translation import ngettext
 
 from partnerdesk.accounts.permissions import has_perm
 from partnerdesk.billing.money import to_money
+from partnerdesk.notifications.catalogue import template_label
 
 register = template.Library()
 
@@ -191,6 +192,4 @@ def audit_object(entry) -> str:
 @register.filter
 def email_template_label(key) -> str:
     """An email template's name ("Overdue notice") rather than its key."""
-    from partnerdesk.web.views.email_templates import TEMPLATES
-
-    return str(TEMPLATES[key][0]) if key in TEMPLATES else key
+    return template_label(key)

@@ -46,6 +46,7 @@ from ..filters import (
     validate_ids,
 )
 from ..forms import ImportCustomersForm, ReactivateForm, SuspendForm, add_domain_error
+from .collections_section import customer_collections_context
 from .lists import bad_filters, csv_response
 
 CUSTOMERS_PER_PAGE = 25
@@ -176,8 +177,6 @@ def customer_detail(request, pk):
 
 def render_customer_detail(request, customer, **bound):
     """The customer page; `bound` carries a collections form just submitted with its errors."""
-    from .collections import customer_collections_context
-
     user = request.user
     with timezone.override(customer_zone(customer)):
         subscriptions = list(scope(Subscription.objects.filter(customer=customer), user))

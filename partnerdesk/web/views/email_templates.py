@@ -6,12 +6,12 @@ from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from partnerdesk.accounts.permissions import has_perm, require
 from partnerdesk.customers.models import Language
 from partnerdesk.errors import DomainError
+from partnerdesk.notifications.catalogue import TEMPLATES, VARIABLES, template_label
 from partnerdesk.notifications.defaults import DEFAULTS, SAMPLE_CONTEXT
 from partnerdesk.notifications.rendering import TemplateProblem, prepare_context, render_source
 from partnerdesk.notifications.services import all_templates, reset_template, template_info, update_template
@@ -19,55 +19,9 @@ from partnerdesk.notifications.services import all_templates, reset_template, te
 from ..access import staff_page
 from ..forms import EmailTemplateForm, ResetTemplateForm, add_domain_error
 
-# What each template is for, in the order a customer meets them.
-TEMPLATES = {
-    "invoice.issued": (gettext_lazy("Invoice issued"),
-                       gettext_lazy("An invoice is issued; the invoice PDF, with how to pay, is attached.")),
-    "collections.reminder": (gettext_lazy("Payment reminder"),
-                             gettext_lazy("Before an invoice falls due.")),
-    "collections.notice": (gettext_lazy("Overdue notice"),
-                           gettext_lazy("An invoice is overdue; tells the customer when subscriptions will be suspended.")),
-    "collections.suspended": (gettext_lazy("Subscriptions suspended"),
-                              gettext_lazy("Subscriptions were suspended for non-payment; what to do, and when data goes.")),
-    "collections.reactivated": (gettext_lazy("Subscriptions reactivated"),
-                                gettext_lazy("Access is restored after payment.")),
-    "collections.deletion_warning": (gettext_lazy("Data deletion warning"),
-                                     gettext_lazy("The data of a still-suspended subscription will be deleted on a date.")),
-    "accounts.invitation": (gettext_lazy("Staff invitation"),
-                            gettext_lazy("An administrator invited a colleague; the link sets a password.")),
-    "accounts.portal_invitation": (gettext_lazy("Portal invitation"),
-                                   gettext_lazy("A customer's contact is invited to the portal; the link sets a password.")),
-}
-
-# The variables a template may use (the senders pass them; see notifications.defaults).
-VARIABLES = {
-    "customer_name": gettext_lazy("The customer's company name."),
-    "invoice_number": gettext_lazy("The invoice number."),
-    "amount_due": gettext_lazy("The amount due, with thousands separators."),
-    "currency": gettext_lazy("The currency code, such as CNY."),
-    "due_date": gettext_lazy("The invoice's due date, written for the email's language."),
-    "days_overdue": gettext_lazy("Days since the due date."),
-    "suspension_date": gettext_lazy("When the subscriptions were or will be suspended."),
-    "deletion_date": gettext_lazy("When the operator deletes the data of a subscription that is still suspended."),
-    "subscriptions": gettext_lazy("The names of the subscriptions concerned, a list: the built-in text shows how to "
-                                  "write one per line."),
-    "partner_name": gettext_lazy("Your company's name (from the settings)."),
-    "support_email": gettext_lazy("Where customers write for help."),
-    "support_hours": gettext_lazy("When support answers."),
-    "portal_url": gettext_lazy("The customer portal's address."),
-    "invitation_url": gettext_lazy("The invitation link that sets a password (invitations only)."),
-    "invited_by": gettext_lazy("Who sent the invitation."),
-    "role_name": gettext_lazy("The invited colleague's role."),
-    "expiry_date": gettext_lazy("The last day the invitation link works."),
-}
-
 
 def _language_label(code: str) -> str:
     return dict(Language.choices).get(code, code)
-
-
-def _template_label(key: str) -> str:
-    return TEMPLATES[key][0] if key in TEMPLATES else key
 
 
 def _check(key: str, language: str) -> None:
@@ -103,7 +57,7 @@ def email_template_list(request):
     """Every template in every language; the ones an administrator changed are marked."""
     by_key: dict[str, dict] = {}
     for info in all_templates():
-        row = by_key.setdefault(info["key"], {"key": info["key"], "label": _template_label(info["key"]),
+        row = by_key.setdefault(info["key"], {"key": info["key"], "label": template_label(info["key"]),
                                               "description": TEMPLATES.get(info["key"], ("", ""))[1], "cells": []})
         row["cells"].append({**info, "language_label": _language_label(info["language"])})
     order = {key: i for i, key in enumerate(TEMPLATES)}
@@ -144,7 +98,7 @@ def email_template_edit(request, key, language):
                     add_domain_error(form, exc)
                 else:
                     messages.success(request, _("Saved the email template “%(template)s” (%(language)s). Emails sent "
-                                                "from now on use it.") % {"template": _template_label(key),
+                                                "from now on use it.") % {"template": template_label(key),
                                                                           "language": _language_label(language)})
                     return redirect("email_template_edit", key=key, language=language)
         if not form.is_valid():
@@ -153,7 +107,7 @@ def email_template_edit(request, key, language):
         "info": info,
         "key": key,
         "language": language,
-        "label": _template_label(key),
+        "label": template_label(key),
         "description": TEMPLATES.get(key, ("", ""))[1],
         "language_label": _language_label(language),
         "form": form,
@@ -180,5 +134,5 @@ def email_template_reset(request, key, language):
         messages.error(request, exc.message)
     else:
         messages.success(request, _("The email template “%(template)s” (%(language)s) is back to the built-in text.")
-                         % {"template": _template_label(key), "language": _language_label(language)})
+                         % {"template": template_label(key), "language": _language_label(language)})
     return redirect("email_template_edit", key=key, language=language)

@@ -1,0 +1,53 @@
+"""The email templates PartnerDesk sends: each one's name and purpose, and the variables a template may use.
+
+They live beside the templates (notifications.defaults) so that pages, forms and the audit trail read them
+from here rather than from one another."""
+
+from django.utils.translation import gettext_lazy
+
+# What each template is for, in the order a customer meets them.
+TEMPLATES = {
+    "invoice.issued": (gettext_lazy("Invoice issued"),
+                       gettext_lazy("An invoice is issued; the invoice PDF, with how to pay, is attached.")),
+    "collections.reminder": (gettext_lazy("Payment reminder"),
+                             gettext_lazy("Before an invoice falls due.")),
+    "collections.notice": (gettext_lazy("Overdue notice"),
+                           gettext_lazy("An invoice is overdue; tells the customer when subscriptions will be suspended.")),
+    "collections.suspended": (gettext_lazy("Subscriptions suspended"),
+                              gettext_lazy("Subscriptions were suspended for non-payment; what to do, and when data goes.")),
+    "collections.reactivated": (gettext_lazy("Subscriptions reactivated"),
+                                gettext_lazy("Access is restored after payment.")),
+    "collections.deletion_warning": (gettext_lazy("Data deletion warning"),
+                                     gettext_lazy("The data of a still-suspended subscription will be deleted on a date.")),
+    "accounts.invitation": (gettext_lazy("Staff invitation"),
+                            gettext_lazy("An administrator invited a colleague; the link sets a password.")),
+    "accounts.portal_invitation": (gettext_lazy("Portal invitation"),
+                                   gettext_lazy("A customer's contact is invited to the portal; the link sets a password.")),
+}
+
+# The variables a template may use (the senders pass them; see notifications.defaults).
+VARIABLES = {
+    "customer_name": gettext_lazy("The customer's company name."),
+    "invoice_number": gettext_lazy("The invoice number."),
+    "amount_due": gettext_lazy("The amount due, with thousands separators."),
+    "currency": gettext_lazy("The currency code, such as CNY."),
+    "due_date": gettext_lazy("The invoice's due date, written for the email's language."),
+    "days_overdue": gettext_lazy("Days since the due date."),
+    "suspension_date": gettext_lazy("When the subscriptions were or will be suspended."),
+    "deletion_date": gettext_lazy("When the operator deletes the data of a subscription that is still suspended."),
+    "subscriptions": gettext_lazy("The names of the subscriptions concerned, a list: the built-in text shows how to "
+                                  "write one per line."),
+    "partner_name": gettext_lazy("Your company's name (from the settings)."),
+    "support_email": gettext_lazy("Where customers write for help."),
+    "support_hours": gettext_lazy("When support answers."),
+    "portal_url": gettext_lazy("The customer portal's address."),
+    "invitation_url": gettext_lazy("The invitation link that sets a password (invitations only)."),
+    "invited_by": gettext_lazy("Who sent the invitation."),
+    "role_name": gettext_lazy("The invited colleague's role."),
+    "expiry_date": gettext_lazy("The last day the invitation link works."),
+}
+
+
+def template_label(key: str) -> str:
+    """An email template's name ("Overdue notice") rather than its key."""
+    return str(TEMPLATES[key][0]) if key in TEMPLATES else key
