@@ -673,8 +673,9 @@ def statement(customer, *, as_of: dt.date | None = None) -> Statement:
     as_of = as_of or timezone.localdate()
     # An invoice voided after the day was still owed on it; one voided on or before the day never shows.
     voided_later = Q(status=InvoiceStatus.VOID, voided_on__gt=as_of)
-    invoices = list(Invoice.objects.filter(customer=customer, issue_date__lte=as_of).exclude(status=InvoiceStatus.DRAFT)
-                    .filter(~Q(status=InvoiceStatus.VOID) | voided_later))
+    # A draft voided before it was issued (no number) was never owed: it never shows.
+    invoices = list(Invoice.objects.filter(customer=customer, issue_date__lte=as_of, number__isnull=False)
+                    .exclude(status=InvoiceStatus.DRAFT).filter(~Q(status=InvoiceStatus.VOID) | voided_later))
     lines = [StatementLine(i.issue_date, "invoice", i.number, i.total, ZERO) for i in invoices]
     lines += [StatementLine(p.received_on, "payment", p.reference or f"#{p.pk}", ZERO, p.amount)
               for p in Payment.objects.filter(customer=customer, received_on__lte=as_of)]

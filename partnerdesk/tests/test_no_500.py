@@ -339,3 +339,13 @@ def test_a_customer_user_gets_404_on_its_own_hidden_draft(api_client, tokens, cu
                  portal.post(f"/invoices/{draft.pk}/void", {"reason": "x"}),
                  portal.post(f"/invoices/{draft.pk}/credit-notes", {"amount": "1.00", "reason": "x"})]:
         refused(resp, status=404)
+
+
+def test_a_draft_voided_before_it_was_issued_never_shows_on_a_statement(agent, customer_a):
+    """Found by the fuzzer's random pass: the voided draft has no due date, and the statement sorted by it."""
+    draft = agent.post("/invoices", {"customer_id": customer_a.pk, "issue_date": "2026-10-01",
+                                     "lines": [{"description": "x", "unit_price": "10"}]}).json()
+    assert agent.post(f"/invoices/{draft['id']}/void", {"reason": "typed twice"}).status_code == 200
+    statement = agent.get(f"/customers/{customer_a.pk}/statement", as_of="2026-10-31")
+    assert statement.status_code == 200
+    assert statement.json()["lines"] == [] and statement.json()["open_items"] == []

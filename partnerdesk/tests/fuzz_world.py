@@ -1,0 +1,186 @@
+"""The data the API fuzzer runs against: two customers with the rows a partner really has (contacts, issued and
+draft invoices, payments, refunds, credit notes, disputes, a promise to pay, subscriptions mirrored from the
+operator simulator, emails, a changed email template, the year's calendar, a collections run with its notices
+and suspensions), so that the fuzzer's requests reach real rows (ids 1..N: the test resets the sequences).
+
+Customer A is the one whose user the customer pass acts as; customer B is "another customer": `World.foreign`
+is what identifies B, none of which may reach A's user.
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from partnerdesk.billing.services import issue_credit_note, record_payment, refund_payment
+from partnerdesk.conftest import make_invoice
+from partnerdesk.customers.models import BillingContact, Subscription
+from partnerdesk.customers.services import sync_subscriptions
+from partnerdesk.dunning.engine import run_collections
+from partnerdesk.dunning.services import add_promise, open_dispute
+from partnerdesk.notifications.services import queue_email, update_template
+from partnerdesk.tests.fuzz_api import Foreign
+from partnerdesk.workdays.services import load_year_from_package
+
+
+@dataclass
+class World:
+    a: object
+    b: object
+    counts: dict[str, int]  # rows per table, for the record
+    foreign: Foreign  # what identifies customer B
+    known: dict[str, list]  # a field name and values the app accepts: real ids, its enums, dates, amounts
+
+
+def _day(text: str) -> dt.date:
+    return dt.date.fromisoformat(text)
+
+
+def build_world(*, customer_a, customer_b, users, operator) -> World:
+    """Fill the database. Call it in a transactional test: the app under test must see committed rows."""
+    a, b = customer_a, customer_b
+    admin = users["admin"]
+    BillingContact.objects.create(customer=a, name="韩梅梅", email="finance@contoso.example.cn",
+                                  phone="+86 21 5555 0101", is_primary=False)
+    BillingContact.objects.create(customer=b, name="Zhang Wei", email="ap@fabrikam.example.cn",
+                                  phone="+86 10 5555 0199", is_primary=False)
+
+    # Subscriptions at the operator (the simulator), mirrored into PartnerDesk by a sync.
+    operator.add_subscription(a, offerName="Microsoft 365 E3", quantity=25)
+    operator.add_subscription(a, offerName="Exchange Online (Plan 1)", quantity=5)
+    operator.add_subscription(a, offerName="Microsoft Teams Rooms Pro", quantity=2, status="suspended")
+    operator.add_subscription(b, offerName="Microsoft 365 Business Basic", quantity=40)
+    operator.add_subscription(b, offerName="Azure plan", billingType="usage", quantity=1)
+    subs_a = sync_subscriptions(a, actor=admin)
+    subs_b = sync_subscriptions(b, actor=admin)
+
+    # Money received before any invoice is credit on account: part of it is refunded, the rest is applied
+    # to the invoices as they are issued.
+    pay_a = record_payment(customer=a, amount="500.00", received_on=_day("2026-07-02"), method="alipay",
+                           reference="ALI-2026070200042", actor=admin).payment
+    refund_payment(payment=pay_a, amount="50.00", reason="paid twice for a seat", actor=admin)
+    pay_b = record_payment(customer=b, amount="999.00", received_on=_day("2026-07-10"), method="bank_transfer",
+                           reference="ICBC-FAB-0710", actor=admin).payment
+    refund_payment(payment=pay_b, amount="99.00", reason="overpaid", actor=admin)
+
+    # Invoices: paid (from the credit), long overdue (past suspension), overdue (notices), not yet due,
+    # credited, disputed, draft.
+    make_invoice(a, "300.00", issue_date=_day("2026-08-01"))
+    a_old = make_invoice(a, "12800.00", issue_date=_day("2026-09-01"), subscription=subs_a[0])
+    a_overdue = make_invoice(a, "2560.50", issue_date=_day("2026-10-10"))
+    a_open = make_invoice(a, "980.00", issue_date=_day("2026-11-20"))
+    a_credited = make_invoice(a, "1500.00", issue_date=_day("2026-10-20"))
+    a_disputed = make_invoice(a, "640.00", issue_date=_day("2026-10-05"))
+    make_invoice(a, "88.00", issue=False)
+    b_old = make_invoice(b, "45000.00", issue_date=_day("2026-09-10"), subscription=subs_b[0])
+    b_open = make_invoice(b, "7300.00", issue_date=_day("2026-11-15"))
+    make_invoice(b, "120.00", issue=False)
+
+    record_payment(customer=a, amount="1000.00", received_on=_day("2026-09-20"), method="bank_transfer",
+                   reference="CMB-20260920-0001", actor=admin, allocations=[(a_old, "1000.00")])
+    record_payment(customer=a, amount="400.00", received_on=_day("2026-11-02"), method="wechat_pay",
+                   reference="WX-20261102-0042", actor=admin, allocations=[(a_overdue, "400.00")])
+    issue_credit_note(invoice=a_credited, amount="200.00", reason="seats removed mid-month", actor=admin)
+    open_dispute(invoice=a_disputed, reason="seats billed twice", actor=admin)
+    record_payment(customer=b, amount="5000.00", received_on=_day("2026-10-20"), method="wechat_pay",
+                   reference="WX-FAB-20261020-77", actor=admin, allocations=[(b_old, "5000.00")])
+    issue_credit_note(invoice=b_open, amount="300.00", reason="goodwill", actor=admin)
+    promise_b = add_promise(customer=b, amount="1000.00", promised_date=_day("2026-12-15"), invoice=b_old,
+                            note="CFO promised by phone", actor=admin)
+    dispute_b = open_dispute(invoice=b_open, reason="wrong unit price", actor=admin)
+
+    # Emails besides collections', and a template an admin changed.
+    with transaction.atomic():
+        queue_email(customer=a, template_key="collections.reminder", context={"invoice_number": a_open.number},
+                    dedupe_key="fuzz-a-reminder")
+        queue_email(customer=b, template_key="collections.reminder", context={"invoice_number": b_open.number},
+                    dedupe_key="fuzz-b-reminder")
+    update_template(key="collections.reminder", language="en", subject="Reminder: invoice {{ invoice_number }}",
+                    body="Dear customer, invoice {{ invoice_number }} falls due soon.", actor=admin, reason="tone")
+
+    # The year's working-day calendar, and a collections run: notices (sent to the SMTP test server), a call
+    # task, suspensions carried out at the simulator (the immediate task backend runs them at once).
+    load_year_from_package(2026, actor=admin, confirm=True)
+    run_collections(_day("2026-11-24"))
+
+    return World(a=a, b=b, counts=_counts(), foreign=_foreign(a, b, notes={promise_b.note, dispute_b.reason}),
+                 known=known_values())
+
+
+def _foreign(a, b, *, notes) -> Foreign:
+    from partnerdesk.billing.models import Invoice, Payment
+    from partnerdesk.notifications.models import OutboundEmail
+
+    invoices = list(Invoice.objects.filter(customer=b))
+    payments = list(Payment.objects.filter(customer=b))
+    subscriptions = list(Subscription.objects.filter(customer=b))
+    emails = list(OutboundEmail.objects.filter(customer=b))
+
+    def texts(customer):
+        contacts = list(customer.contacts.all())
+        return ({customer.name, str(customer.tenant_id), customer.primary_domain}
+                | {c.email for c in contacts} | {c.name for c in contacts})
+
+    foreign = Foreign(customer_id=b.pk)
+    foreign.texts = (texts(b) | {i.number for i in invoices if i.number} | {p.reference for p in payments}
+                     | {s.operator_id for s in subscriptions} | {e.to_address for e in emails} | notes)
+    foreign.texts -= texts(a) | {""}  # what A has too (the suite's default contact name) identifies no one
+    foreign.ids = {
+        "customer_id": {b.pk},
+        "invoice_id": {i.pk for i in invoices},
+        "payment_id": {p.pk for p in payments},
+        "subscription_id": {s.pk for s in subscriptions},
+    }
+    return foreign
+
+
+def _counts() -> dict[str, int]:
+    from partnerdesk.audit.models import AuditEntry
+    from partnerdesk.billing.models import Invoice, Payment
+    from partnerdesk.customers.models import Customer
+    from partnerdesk.dunning.models import CollectionsAction, OperatorRequest
+    from partnerdesk.notifications.models import OutboundEmail
+
+    models = [Customer, Invoice, Payment, Subscription, OutboundEmail, CollectionsAction, OperatorRequest, AuditEntry]
+    return {model.__name__: model.objects.count() for model in models}
+
+
+def known_values() -> dict[str, list]:
+    """Values that get a request past validation to the code behind it: the ids of real rows (both customers':
+    a customer's user must get 404 for the other's), the app's enums, dates around the suite's day, amounts up
+    to the largest the app takes."""
+    from partnerdesk.accounts.models import ApiToken
+    from partnerdesk.billing.models import Invoice, InvoiceStatus, Payment, PaymentMethod
+    from partnerdesk.customers.models import Customer, CustomerStatus, Language, SuspensionReason
+    from partnerdesk.dunning.models import CollectionsPolicy, Dispute, RequestStatus
+    from partnerdesk.notifications.defaults import DEFAULTS
+    from partnerdesk.notifications.models import EmailStatus, OutboundEmail
+    from partnerdesk.workdays.models import DayKind, YearStatus
+
+    def ids(model):
+        return list(model.objects.order_by("pk").values_list("pk", flat=True))
+
+    dates = ["2026-11-24", "2026-11-25", "2026-10-31", "2026-12-15", "2027-01-04"]
+    amounts = ["100.00", "1", "2560.50", "0.50", "12800.00", "999999999999.99"]
+    texts = ["客户要求调整", "duplicate invoice", "paid in full", "Zahlung erhalten"]
+    statuses = {*CustomerStatus.values, *InvoiceStatus.values, *EmailStatus.values, *RequestStatus.values,
+                *YearStatus.values}
+    return {
+        "customer_id": ids(Customer), "invoice_id": ids(Invoice), "payment_id": ids(Payment),
+        "subscription_id": ids(Subscription), "dispute_id": ids(Dispute), "email_id": ids(OutboundEmail),
+        "token_id": ids(ApiToken), "policy_id": ids(CollectionsPolicy), "year": [2025, 2026, 2027],
+        **dict.fromkeys(["as_of", "date", "since", "until", "received_on", "promised_date", "issue_date",
+                         "due_date"], dates),
+        **dict.fromkeys(["amount", "unit_price", "credit_limit"], amounts),
+        "quantity": ["1", "25", "2560.50", "9999999999"],  # 9999999999: the largest quantity a line takes
+        **dict.fromkeys(["reason", "resolution", "note", "notes", "description", "name"], texts),
+        "tax_rate": ["0.06", "0.13", "0"], "method": PaymentMethod.values, "currency": ["CNY"],
+        "status": sorted(statuses), "reason_code": SuspensionReason.values, "language": Language.values,
+        "key": sorted(DEFAULTS), "kind": DayKind.values, "time_zone": ["Asia/Shanghai", "Asia/Hong_Kong"],
+        "email": ["ops@northwind.example.cn"], "phone": ["+86 21 5555 0100"], "primary_domain": ["northwind.cn"],
+        "q": ["Contoso", "Fabrikam", "INV-2026", "fabrikam.partner.onmschina.cn"],
+        "action": ["invoice.created", "payment.recorded"], "actor": ["admin1", "system"],
+        "object_type": ["invoice", "payment"],
+        "subject": ["Invoice {{ invoice_number }}"], "body": ["Please pay {{ amount_due }} by {{ due_date }}."],
+        "limit": [1, 10, 50], "offset": [0, 1, 5], "days": [1, 7, 30], "period_days": [30, 90],
+    }
