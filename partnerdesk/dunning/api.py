@@ -6,9 +6,10 @@ from django.utils.translation import gettext_lazy as _
 from ninja import Router, Schema
 from ninja.pagination import paginate
 
+from partnerdesk.accounts.models import Role
 from partnerdesk.accounts.permissions import get_customer_or_404, get_scoped_or_404, require
 from partnerdesk.api_schemas import Amount, BusinessDate, Code, Id, Pagination, Reason
-from partnerdesk.billing.models import Invoice
+from partnerdesk.billing.models import Invoice, InvoiceStatus
 from partnerdesk.errors import Conflict, InvalidInput
 
 from . import engine, services
@@ -221,7 +222,10 @@ def set_profile(request, customer_id: Id, payload: ProfileIn):
 
 @router.post("/invoices/{invoice_id}/disputes", response={201: DisputeOut}, summary="Open a dispute: collections holds the invoice")
 def open_dispute(request, invoice_id: Id, payload: DisputeIn):
-    invoice = get_scoped_or_404(Invoice.objects.select_related("customer"), request.user, invoice_id)
+    invoices = Invoice.objects.select_related("customer")
+    if request.user.role == Role.CUSTOMER:  # a customer's user never learns that a draft exists
+        invoices = invoices.exclude(status=InvoiceStatus.DRAFT)
+    invoice = get_scoped_or_404(invoices, request.user, invoice_id)
     require(request.user, "disputes.manage")
     return 201, services.open_dispute(invoice=invoice, reason=payload.reason, actor=request.user)
 

@@ -1,7 +1,8 @@
 """The web forms. They check the shape of the input (translated messages); the services judge the rules."""
 
+import re
 import uuid
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django import forms
 from django.conf import settings
@@ -11,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from partnerdesk import bounds
 from partnerdesk.accounts.services import login_throttled, record_login_failure
 from partnerdesk.billing.models import PaymentMethod
 from partnerdesk.customers.models import SuspensionReason
@@ -66,12 +68,12 @@ class LoginForm(AuthenticationForm):
 def clean_amount_text(text: str, *, allow_zero: bool = False) -> str:
     """A CNY amount as typed ("¥1,234.50", "1234.5"): checked, and returned as a decimal string for the service."""
     raw = text.strip().replace(",", "").replace("，", "").removeprefix("¥").strip()
-    try:
-        value = Decimal(raw)
-        if not value.is_finite():
-            raise InvalidOperation
-    except (InvalidOperation, ValueError):
+    # ASCII digits only: Decimal() would also take "1e400" (and then fail to quantize it), "1_000" or "١٢٣".
+    if not re.fullmatch(r"-?[0-9]+(\.[0-9]+)?", raw):
         raise ValidationError(_("Enter an amount such as 1234.50."), code="invalid")
+    value = Decimal(raw)
+    if abs(value) > bounds.MAX_AMOUNT:
+        raise ValidationError(_("The amount is too large (at most %(max)s).") % {"max": bounds.MAX_AMOUNT}, code="max_value")
     if allow_zero and value < 0:
         raise ValidationError(_("The amount cannot be negative."), code="min_value")
     if not allow_zero and value <= 0:

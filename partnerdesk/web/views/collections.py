@@ -123,7 +123,7 @@ def operator_requests_retry(request):
     """Try the failing operator requests again now (all, or the one posted as `request`): the operator is back and
     staff will not wait for the backoff. Back to the page it was sent from (the dashboard, or the requests list)."""
     one = request.POST.get("request", "")
-    ids = [int(one)] if one.isdigit() and len(one) < 19 else None
+    ids = [int(one)] if one.isascii() and one.isdigit() and len(one) < 19 else None
     retried = retry_failing_requests_now(actor=request.user, request_ids=ids)
     if retried:
         # The worker carries them out in the background: those that fail again stay listed on the dashboard.
@@ -551,7 +551,7 @@ def calls_complete(request, pk):
     """One phone call made about several invoices: mark all of the customer's calls of that day done at once
     (each audited), from the dashboard or the customer page."""
     customer = get_customer_or_404(request.user, pk)
-    ids = [int(i) for i in request.POST.getlist("call") if i.isdigit() and len(i) < 19]
+    ids = [int(i) for i in request.POST.getlist("call") if i.isascii() and i.isdigit() and len(i) < 19]
     tasks = list(CallTask.objects.filter(customer=customer, pk__in=ids).order_by("due_on", "id"))
     if not tasks:
         raise Http404

@@ -5,6 +5,7 @@ Each calls billing.services, which validates and audits; a refusal comes back on
 from decimal import Decimal
 
 from django.contrib import messages
+from django.db import transaction
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -78,10 +79,11 @@ def _draft_page(request, customer, invoice=None):
                                          issue_date=data["issue_date"], due_date=data["due_date"], notes=data["notes"],
                                          reason=data["reason"], issue=issue)
             else:
-                invoice = update_draft(invoice, actor=request.user, lines=lines, issue_date=data["issue_date"],
-                                       due_date=data["due_date"], notes=data["notes"], reason=data["reason"])
-                if issue:
-                    invoice = issue_invoice(invoice, actor=request.user)
+                with transaction.atomic():  # "save and issue" saves nothing if the issue is refused
+                    invoice = update_draft(invoice, actor=request.user, lines=lines, issue_date=data["issue_date"],
+                                           due_date=data["due_date"], notes=data["notes"], reason=data["reason"])
+                    if issue:
+                        invoice = issue_invoice(invoice, actor=request.user)
         except DomainError as exc:
             add_service_error(form, exc, rows.formset)
         else:
@@ -191,6 +193,9 @@ def payment_detail(request, pk):
         })
 
 
+USED_REFUND_KEYS = "refund_form_keys"  # forms already carried out in this session
+
+
 @staff_page("credit.issue")
 def payment_refund(request, pk):
     """Pay back part of a payment's credit on account."""
@@ -199,12 +204,18 @@ def payment_refund(request, pk):
     with timezone.override(customer_zone(payment.customer)):
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
+            used = request.session.get(USED_REFUND_KEYS, [])
+            if data["form_key"] and data["form_key"] in used:  # the same form sent twice: one refund
+                messages.info(request, _("This refund was already recorded."))
+                return redirect("payment_detail", pk=payment.pk)
             try:
                 refund = refund_payment(payment=payment, amount=data["amount"], reason=data["reason"],
                                         method=data["method"], reference=data["reference"].strip(), actor=request.user)
             except DomainError as exc:
                 add_service_error(form, exc)
             else:
+                if data["form_key"]:
+                    request.session[USED_REFUND_KEYS] = (used + [data["form_key"]])[-20:]
                 messages.success(request, _("Refund of %(amount)s recorded.") % {
                     "amount": money(refund.amount, payment.currency)})
                 return redirect("payment_detail", pk=payment.pk)

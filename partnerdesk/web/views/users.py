@@ -205,7 +205,7 @@ def team_members(request, pk):
     remove = request.POST.get("remove")
     try:
         if remove:
-            member = get_object_or_404(team.members, pk=int(remove) if remove.isdigit() else 0)
+            member = get_object_or_404(team.members, pk=int(remove) if remove.isascii() and remove.isdigit() and len(remove) < 19 else 0)
             services.change_team(team, actor=request.user, remove_ids=[member.pk])
             messages.success(request, _("%(username)s removed from the team.") % {"username": member.username})
         else:
