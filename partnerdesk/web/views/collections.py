@@ -555,6 +555,7 @@ def calls_complete(request, pk):
     tasks = list(CallTask.objects.filter(customer=customer, pk__in=ids).order_by("due_on", "id"))
     if not tasks:
         raise Http404
+    tasks = [task for task in tasks if task.due_on == tasks[0].due_on]  # one call: one day's tasks
     group = CallGroup(customer, tasks[0].due_on)
     from_dashboard = request.POST.get("back") == "dashboard"
     done_url = reverse("dashboard") + "#calls" if from_dashboard else _section_url(customer, "calls")
