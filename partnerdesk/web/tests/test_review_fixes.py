@@ -46,3 +46,13 @@ def test_a_customer_user_gets_404_disputing_its_own_draft(api_client, tokens, cu
     draft = make(customer_a, "10.00", issue=False)
     resp = api_client.as_(tokens["customer_a"]).post(f"/invoices/{draft.pk}/disputes", {"reason": "x"})
     assert resp.status_code == 404
+
+
+def test_the_customer_page_heading_shows_suspended_and_overdue_not_active(people, acme, invoices):
+    from partnerdesk.customers.models import Subscription
+
+    Subscription.objects.create(customer=acme, operator_id="sub-heading-1", offer_name="Microsoft 365 E3", quantity=1,
+                                unit_price=Decimal("100.00"), status="suspended")
+    page = client_for(people["billing_agent"]).get(reverse("customer_detail", args=[acme.pk]))
+    heading = page.content.decode().split("<h1>", 1)[1].split("</h1>", 1)[0]
+    assert "Suspended" in heading and "Overdue" in heading and "Active" not in heading

@@ -198,6 +198,12 @@ def render_customer_detail(request, customer, **bound):
             "zone": customer_zone(customer),
             **customer_collections_context(request, customer, **bound),
         }
+        # The heading shows what matters, as the list does: suspended, overdue, exempt (not "Active" regardless).
+        customer.is_suspended = bool(context["suspended"])
+        customer.overdue = overdue
+        profile = getattr(customer, "collections_profile", None)
+        customer.is_exempt = bool(profile is not None and profile.exempt)
+        context["flags"] = customer_flags(customer)
         return render(request, "web/customers/detail.html", context)
 
 
