@@ -19,14 +19,12 @@ MAX_ID = 2**63 - 1
 MAX_INT = 2**63 - 1
 # A list's offset: far past any real list, and offset + limit still fits in 64 bits.
 MAX_OFFSET = 10**12
-MAX_PAGE = 1000
 
 # One amount (a payment, a line, a credit limit), and an invoice's total. 12 integer digits and the cents:
 # SQLite keeps 15 significant digits of a decimal column, and the money columns (18, 2) keep room for sums.
 MAX_AMOUNT = Decimal("999999999999.99")
 # An invoice line's quantity: whole seats or metered units with up to 6 decimal places.
 MAX_QUANTITY = Decimal("1000000000")
-QUANTITY_PLACES = 6
 # The documented amount pattern: ASCII digits only (Python's \d would take "١٢٣" and "１２３").
 AMOUNT_PATTERN = r"^[0-9]{1,12}(\.[0-9]{1,2})?$"
 SIGNED_AMOUNT_PATTERN = r"^-?[0-9]{1,12}(\.[0-9]{1,2})?$"

@@ -129,7 +129,7 @@ SYSTEM_PATTERNS = [
 def _kept_refusals() -> list:
     """Refusals a record keeps as `str(exc)`, in English (an operator request's last error): read back by
     their own msgid, whose placeholders become the pattern's groups."""
-    from partnerdesk.customers.services import OPERATOR_FAILURES
+    from partnerdesk.gateway.failures import OPERATOR_FAILURES
 
     patterns = []
     with translation.override(None):  # (the msgids themselves)

@@ -144,7 +144,7 @@ class TeamOut(Schema):
 
     @staticmethod
     def resolve_members(obj):
-        return list(obj.members.order_by("username"))
+        return sorted(obj.members.all(), key=lambda user: user.username)  # (the prefetched members)
 
 
 class TeamIn(Schema):

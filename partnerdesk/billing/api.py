@@ -7,7 +7,6 @@ from django.utils.translation import gettext_lazy as _
 from ninja import Field, Router, Schema
 from ninja.pagination import paginate
 
-from partnerdesk.accounts.models import Role
 from partnerdesk.accounts.permissions import get_customer_or_404, get_scoped_or_404, require, scope
 from partnerdesk.api_schemas import (
     Amount,
@@ -27,7 +26,8 @@ from partnerdesk.customers.models import Subscription
 from partnerdesk.errors import InvalidInput
 
 from . import documents, services
-from .models import Allocation, Invoice, InvoiceStatus, Payment
+from .models import Allocation, Invoice, Payment
+from .queries import visible_invoices
 
 router = Router(tags=["billing"])
 
@@ -240,12 +240,6 @@ def _decimal(value, field: str) -> Decimal:
     return number
 
 
-def _visible_invoices(user):
-    """Invoices the user may see; a customer's users never see drafts (they are not sent yet)."""
-    invoices = scope(Invoice.objects.all(), user)
-    if user.role == Role.CUSTOMER:
-        invoices = invoices.exclude(status=InvoiceStatus.DRAFT)
-    return invoices
 
 
 # --- invoices ---------------------------------------------------------------------------------------------
@@ -255,7 +249,7 @@ def _visible_invoices(user):
 @paginate(Pagination)
 def list_invoices(request, customer_id: Id | None = None, status: Code | None = None):
     require(request.user, "invoices.view")
-    invoices = _visible_invoices(request.user).prefetch_related("lines")
+    invoices = visible_invoices(request.user).prefetch_related("lines")
     if customer_id is not None:
         invoices = invoices.filter(customer_id=customer_id)
     if status:
@@ -266,7 +260,7 @@ def list_invoices(request, customer_id: Id | None = None, status: Code | None = 
 @router.get("/invoices/{invoice_id}", response=InvoiceOut, summary="One invoice")
 def get_invoice(request, invoice_id: Id):
     require(request.user, "invoices.view")
-    return get_scoped_or_404(_visible_invoices(request.user), request.user, invoice_id)
+    return get_scoped_or_404(visible_invoices(request.user), request.user, invoice_id)
 
 
 @router.post("/invoices", response={201: InvoiceOut}, summary="Create an invoice (draft, or issued with issue=true)")
@@ -300,7 +294,7 @@ def _line_inputs(customer, payload_lines) -> list:
 
 def _invoice_for_change(request, invoice_id: int, permission: str) -> Invoice:
     # A customer's user never learns that a draft exists: 404, as for any invoice it may not see.
-    invoice = get_scoped_or_404(_visible_invoices(request.user), request.user, invoice_id)
+    invoice = get_scoped_or_404(visible_invoices(request.user), request.user, invoice_id)
     require(request.user, permission)
     return invoice
 
@@ -426,7 +420,7 @@ def _pdf(document) -> HttpResponse:
 def invoice_pdf(request, invoice_id: Id):
     """The invoice with its lines, totals, due date, what is still owed and how to pay (application/pdf)."""
     require(request.user, "invoices.view")
-    return _pdf(documents.invoice_pdf(get_scoped_or_404(_visible_invoices(request.user).select_related("customer"),
+    return _pdf(documents.invoice_pdf(get_scoped_or_404(visible_invoices(request.user).select_related("customer"),
                                                         request.user, invoice_id)))
 
 

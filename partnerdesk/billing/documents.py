@@ -155,7 +155,7 @@ def invoice_context(invoice: Invoice, *, language: str) -> dict:
         "is_draft": invoice.status == InvoiceStatus.DRAFT,
         "is_void": invoice.status == InvoiceStatus.VOID,
         "amount_owed": invoice.balance,
-        "overdue": invoice.is_open and invoice.balance > 0 and invoice.due_date is not None and invoice.due_date < today,
+        "overdue": invoice.is_overdue(today),
         "payment": payment_details(language),
         "today": today,
         "document_language": language,

@@ -215,9 +215,7 @@ def _queue_invoice_issued(invoice: Invoice, *, actor) -> None:
 @transaction.atomic
 def void_invoice(invoice: Invoice, *, actor, reason: str) -> Invoice:
     """Cancel an invoice nothing has been applied to."""
-    reason = bounds.clean_text(reason, field="reason", max_length=bounds.REASON_LENGTH)
-    if not reason.strip():
-        raise InvalidInput(_("a reason is required to void an invoice"), field="reason")
+    reason = _required_reason(reason, _("a reason is required to void an invoice"))
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
     if invoice.status == InvoiceStatus.VOID:
         raise Conflict(_("the invoice is already void"), field="status")
@@ -402,9 +400,7 @@ class CreditLineInput:
 def issue_credit_note(*, invoice: Invoice, reason: str, actor, amount=None, lines: list[CreditLineInput] | None = None,
                       issued_on: dt.date | None = None) -> CreditNote:
     """Reduce what is owed on an invoice, up to its open balance, line by line (an amount alone is one line)."""
-    reason = bounds.clean_text(reason, field="reason", max_length=bounds.REASON_LENGTH)
-    if not reason.strip():
-        raise InvalidInput(_("a reason is required for a credit note"), field="reason")
+    reason = _required_reason(reason, _("a reason is required for a credit note"))
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
     if lines:
         parsed = []
@@ -446,10 +442,8 @@ def issue_credit_note(*, invoice: Invoice, reason: str, actor, amount=None, line
 def refund_payment(*, payment: Payment, amount, reason: str, actor, method: str | None = None, reference: str = "",
                    refunded_on: dt.date | None = None) -> Refund:
     """Pay back part of a payment's unallocated credit to the customer."""
-    reason = bounds.clean_text(reason, field="reason", max_length=bounds.REASON_LENGTH)
+    reason = _required_reason(reason, _("a reason is required for a refund"))
     reference = bounds.clean_text(reference, field="reference", max_length=bounds.REFERENCE_LENGTH)
-    if not reason.strip():
-        raise InvalidInput(_("a reason is required for a refund"), field="reason")
     payment = Payment.objects.select_for_update().get(pk=payment.pk)
     amount = parse_amount(amount, currency=payment.currency)
     if payment.is_reversed:

@@ -20,6 +20,7 @@ from partnerdesk import bounds
 from partnerdesk.audit.services import actor_label, record, snapshot
 from partnerdesk.billing.services import parse_amount
 from partnerdesk.errors import Conflict, DomainError, InvalidInput, OperatorFailure, status_word
+from partnerdesk.gateway.failures import OPERATOR_FAILURES
 
 from .models import (
     BillingContact,
@@ -449,19 +450,6 @@ def _gateway(gateway):
     from partnerdesk.gateway import get_gateway
 
     return get_gateway()
-
-
-# What PartnerDesk says of each of the gateway's errors (by class name), quoting the operator's answer (`detail`,
-# as the gateway wrote it) for support.
-OPERATOR_FAILURES = {
-    "OperatorConflict": _("The subscription changed at the operator since it was read; try again. (%(detail)s)"),
-    "OperatorUnavailable": _("The operator cannot be reached just now; try again later. (%(detail)s)"),
-    "OperatorNotFound": _("The operator does not know this customer or subscription. (%(detail)s)"),
-    "OperatorAuthError": _("The operator refused PartnerDesk's credentials; check the Partner Center settings. "
-                           "(%(detail)s)"),
-    "OperatorRejected": _("The operator rejected the request. (%(detail)s)"),
-    "OperatorError": _("The operator gave an answer PartnerDesk did not expect. (%(detail)s)"),
-}
 
 
 def _operator_call(fn, *args, **kwargs):

@@ -6,10 +6,9 @@ from django.utils.translation import gettext_lazy as _
 from ninja import Router, Schema
 from ninja.pagination import paginate
 
-from partnerdesk.accounts.models import Role
 from partnerdesk.accounts.permissions import get_customer_or_404, get_scoped_or_404, require
 from partnerdesk.api_schemas import Amount, BusinessDate, Code, Id, Pagination, Reason
-from partnerdesk.billing.models import Invoice, InvoiceStatus
+from partnerdesk.billing.queries import visible_invoices
 from partnerdesk.errors import Conflict, InvalidInput
 
 from . import engine, services
@@ -222,10 +221,7 @@ def set_profile(request, customer_id: Id, payload: ProfileIn):
 
 @router.post("/invoices/{invoice_id}/disputes", response={201: DisputeOut}, summary="Open a dispute: collections holds the invoice")
 def open_dispute(request, invoice_id: Id, payload: DisputeIn):
-    invoices = Invoice.objects.select_related("customer")
-    if request.user.role == Role.CUSTOMER:  # a customer's user never learns that a draft exists
-        invoices = invoices.exclude(status=InvoiceStatus.DRAFT)
-    invoice = get_scoped_or_404(invoices, request.user, invoice_id)
+    invoice = get_scoped_or_404(visible_invoices(request.user).select_related("customer"), request.user, invoice_id)
     require(request.user, "disputes.manage")
     return 201, services.open_dispute(invoice=invoice, reason=payload.reason, actor=request.user)
 
@@ -243,7 +239,7 @@ def add_promise(request, customer_id: Id, payload: PromiseIn):
     require(request.user, "collections.manage")
     invoice = None
     if payload.invoice_id is not None:
-        invoice = Invoice.objects.filter(pk=payload.invoice_id, customer=customer).first()
+        invoice = visible_invoices(request.user).filter(pk=payload.invoice_id, customer=customer).first()
         if invoice is None:
             raise InvalidInput(_("no such invoice for this customer"), field="invoice_id")
     return 201, services.add_promise(customer=customer, amount=payload.amount, promised_date=payload.promised_date,

@@ -150,6 +150,11 @@ def acknowledge_policy(*, customer, user, policy) -> PolicyAcknowledgement:
 def complete_call(task: CallTask, *, actor, note: str) -> CallTask:
     """A collections agent made the call: record what was agreed."""
     task = CallTask.objects.select_for_update().get(pk=task.pk)  # two agents closing it at once: one wins
+    return _complete_locked_call(task, actor=actor, note=note)
+
+
+def _complete_locked_call(task: CallTask, *, actor, note: str) -> CallTask:
+    """Mark done a call task the caller has already locked (select_for_update) and read afresh."""
     if task.done_at is not None:
         raise Conflict(_("this call is already done"), field="call_id")
     if not note.strip():
@@ -176,7 +181,7 @@ def complete_calls(tasks, *, actor, note: str) -> list[CallTask]:
         raise Conflict(_("These calls are already done."), field="call_id")
     if len({t.customer_id for t in open_tasks}) > 1:
         raise InvalidInput(_("the calls must be to one customer"), field="call_id")
-    return [complete_call(task, actor=actor, note=note) for task in open_tasks]
+    return [_complete_locked_call(task, actor=actor, note=note) for task in open_tasks]
 
 
 @transaction.atomic
@@ -265,7 +270,7 @@ def _carry_out(req: OperatorRequest) -> str:
     needed = SubscriptionStatus.ACTIVE if req.action == OperatorRequest.SUSPEND else SubscriptionStatus.SUSPENDED
     if sub.status != needed and sub.status != wanted:
         return _skip(req, sub.customer, note=f"subscription is {sub.status}")
-    if req.action == OperatorRequest.SUSPEND and not req.by_hand and not _still_overdue(sub.customer):
+    if req.action == OperatorRequest.SUSPEND and not req.by_hand and not still_overdue(sub.customer):
         # Paid (or disputed) since the run queued this: suspending now would be wrong. (One asked for by hand is
         # the agent's decision, for fraud say: it stands.)
         return _skip(req, sub.customer, note="nothing overdue any more")
@@ -405,7 +410,7 @@ def _retry(req: OperatorRequest, error: str) -> str:
 # --- reactivation when the overdue balance is cleared ----------------------------------------------------------
 
 
-def _still_overdue(customer) -> bool:
+def still_overdue(customer) -> bool:
     """Whether the customer has an overdue open invoice that is not under an open dispute."""
     disputed = Dispute.objects.filter(customer=customer, status=HoldStatus.OPEN).values("invoice_id")
     return open_invoices(customer).filter(due_date__lt=timezone.localdate(), balance__gt=0).exclude(
@@ -417,7 +422,7 @@ def reactivate_if_cleared(*, customer, cause: str, actor=None) -> list[OperatorR
 
     Invoices under an open dispute do not count: collections leaves them alone, and so does this check.
     """
-    if _still_overdue(customer):
+    if still_overdue(customer):
         return []
     # Suspensions queued but not yet carried out (the operator was down) are no longer wanted; and the customer
     # is not told now of suspensions about to be undone: the "access restored" email closes the loop.

@@ -17,17 +17,12 @@ def drop_reactivations_no_longer_deserved(sender, customer, cause, **kwargs):
     for it and not yet carried out are cancelled. One the operator already made stays (see reverse_payment)."""
     from django.utils import timezone
 
-    from .models import OperatorRequest, RequestStatus
-    from .services import _still_overdue
+    from .models import MANUAL_CAUSE, OperatorRequest, RequestStatus
+    from .services import still_overdue
 
-    if not _still_overdue(customer):
+    if not still_overdue(customer):
         return
-    from django.db.models import Q
-
     # Only those the ledger caused (a reactivation an agent asked for by hand stays).
-    automatic = Q()
-    for prefix in ("payment:", "credit:", "credit_note:", "void:", "allocation:"):
-        automatic |= Q(cause__startswith=prefix)
-    OperatorRequest.objects.filter(automatic, customer=customer, action=OperatorRequest.REACTIVATE,
-                                   status=RequestStatus.PENDING).update(
+    OperatorRequest.objects.filter(customer=customer, action=OperatorRequest.REACTIVATE,
+                                   status=RequestStatus.PENDING).exclude(cause__startswith=MANUAL_CAUSE).update(
         status=RequestStatus.CANCELLED, done_at=timezone.now(), last_error=f"not needed: overdue again after {cause}")

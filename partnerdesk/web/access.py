@@ -5,14 +5,13 @@ redirects, 403s and 404s for the web pages.
 """
 
 import functools
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
 from partnerdesk.accounts.permissions import has_perm, require, visible_customers
+from partnerdesk.billing.documents import customer_zone  # noqa: F401  (one definition; the pages import it from here)
 
 # Listing all customers is a staff-only permission: whoever holds it works in the staff desk.
 STAFF_DESK = "customers.list"
@@ -81,11 +80,3 @@ def portal_page(*actions: str):
 def signed_in(view):
     """Any signed-in user (staff or customer)."""
     return _login_first(view)
-
-
-def customer_zone(customer) -> ZoneInfo:
-    """The customer's time zone, or the site's (Asia/Shanghai) if it is unset or unknown."""
-    try:
-        return ZoneInfo(getattr(customer, "time_zone", "") or settings.TIME_ZONE)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo(settings.TIME_ZONE)

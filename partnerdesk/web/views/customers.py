@@ -34,7 +34,12 @@ from partnerdesk.customers.services import (
     import_customers_csv,
     sync_subscriptions,
 )
-from partnerdesk.dunning.services import reactivate_by_hand, set_profile, suspend_by_hand
+from partnerdesk.dunning.services import (
+    pending_by_subscription,
+    reactivate_by_hand,
+    set_profile,
+    suspend_by_hand,
+)
 from partnerdesk.errors import DomainError, OperatorFailure
 
 from ..access import customer_zone, staff_page
@@ -180,6 +185,9 @@ def render_customer_detail(request, customer, **bound):
     user = request.user
     with timezone.override(customer_zone(customer)):
         subscriptions = list(scope(Subscription.objects.filter(customer=customer), user))
+        pending = pending_by_subscription(subscriptions)  # one query for the whole table, not one a row
+        for sub in subscriptions:
+            sub.pending_request = pending.get(sub.pk, "")
         owed, overdue = balances(customer, as_of=timezone.localdate())
         context = {
             "customer": customer,

@@ -14,6 +14,7 @@ from partnerdesk.billing.models import Invoice, InvoiceStatus, Payment
 from partnerdesk.billing.services import balances
 from partnerdesk.customers.models import Subscription, SubscriptionStatus
 from partnerdesk.dunning.publication import published_policy
+from partnerdesk.dunning.services import pending_by_subscription
 
 from ..access import customer_zone, portal_page
 from .billing import invoice_context, statement_context
@@ -83,6 +84,9 @@ def portal_statement(request, customer):
 @portal_page("subscriptions.view")
 def portal_subscriptions(request, customer):
     subscriptions = _subscriptions(request, customer)
+    pending = pending_by_subscription(subscriptions)  # one query for the whole table, not one a row
+    for sub in subscriptions:
+        sub.pending_request = pending.get(sub.pk, "")
     return _render(request, customer, "web/portal/subscriptions.html", {
         "subscriptions": subscriptions,
         "suspended": [s for s in subscriptions if s.status == SubscriptionStatus.SUSPENDED],
