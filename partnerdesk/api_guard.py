@@ -34,7 +34,7 @@ def _problem(value, loc: tuple) -> dict | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
-        if not -bounds.MAX_INT <= value <= bounds.MAX_INT:
+        if not -bounds.MAX_ID <= value <= bounds.MAX_ID:
             return {"loc": loc, "msg": Refusal(_("the number is too large")), "type": "int_out_of_range"}
         return None
     if isinstance(value, dict):

@@ -14,9 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from partnerdesk.errors import InvalidInput, Refusal
 
 # Database ids are 64-bit (BigAutoField); a larger number names nothing, and SQLite cannot even compare it.
-MAX_ID = 2**63 - 1
-# Any integer in a request body: past 64 bits no column can hold it.
-MAX_INT = 2**63 - 1
+MAX_ID = 2**63 - 1  # (also the bound of any integer in a request body: no column holds more)
 # A list's offset: far past any real list, and offset + limit still fits in 64 bits.
 MAX_OFFSET = 10**12
 

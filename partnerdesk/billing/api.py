@@ -275,11 +275,14 @@ def create_invoice(request, payload: InvoiceIn):
 
 
 def _line_inputs(customer, payload_lines) -> list:
+    # One query for all the lines' subscriptions (an invoice may have hundreds of lines).
+    wanted = {line.subscription_id for line in payload_lines if line.subscription_id is not None}
+    subscriptions = Subscription.objects.filter(pk__in=wanted, customer=customer).in_bulk() if wanted else {}
     lines = []
     for i, line in enumerate(payload_lines):
         subscription = None
         if line.subscription_id is not None:
-            subscription = Subscription.objects.filter(pk=line.subscription_id, customer=customer).first()
+            subscription = subscriptions.get(line.subscription_id)
             if subscription is None:
                 raise InvalidInput(_("no such subscription for this customer"), field=f"lines[{i}].subscription_id")
         lines.append(services.LineInput(
@@ -358,8 +361,9 @@ def record_payment(request, payload: PaymentIn):
     allocations = None
     if payload.allocations:
         allocations = []
+        invoices = Invoice.objects.filter(pk__in={a.invoice_id for a in payload.allocations}, customer=customer).in_bulk()
         for i, alloc in enumerate(payload.allocations):
-            invoice = Invoice.objects.filter(pk=alloc.invoice_id, customer=customer).first()
+            invoice = invoices.get(alloc.invoice_id)
             if invoice is None:
                 raise InvalidInput(_("no such invoice for this customer"), field=f"allocations[{i}].invoice_id")
             allocations.append((invoice, alloc.amount))

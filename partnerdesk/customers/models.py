@@ -57,10 +57,11 @@ class Customer(models.Model):
         return self.name
 
     def save(self, *args, **kwargs):
-        self.name_sort = name_sort_key(self.name)
         update_fields = kwargs.get("update_fields")
-        if update_fields is not None and "name" in update_fields:
-            kwargs["update_fields"] = {*update_fields, "name_sort"}
+        if update_fields is None or "name" in update_fields:  # (an owner's change alone need not re-key the name)
+            self.name_sort = name_sort_key(self.name)
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "name_sort"}
         super().save(*args, **kwargs)
 
     @property

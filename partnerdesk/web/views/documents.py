@@ -15,11 +15,10 @@ from ..forms import StatementForm
 from .portal import _invoices as portal_invoices
 
 
-def pdf_response(document: documents.Document, *, download: bool = True) -> HttpResponse:
-    """A PDF as a response: downloaded under its file name (or shown in the browser)."""
+def pdf_response(document: documents.Document) -> HttpResponse:
+    """A PDF as a response, downloaded under its file name."""
     response = HttpResponse(document.content, content_type=document.mimetype)
-    disposition = "attachment" if download else "inline"
-    response["Content-Disposition"] = f'{disposition}; filename="{document.filename}"'
+    response["Content-Disposition"] = f'attachment; filename="{document.filename}"'
     return response
 
 
