@@ -173,6 +173,8 @@ def _register_routers():
     from partnerdesk.notifications.api import router as notifications_router
     from partnerdesk.reports.api import router as reports_router
     from partnerdesk.search.api import router as search_router
+    from partnerdesk.support.api import router as support_router
+    from partnerdesk.support.inbound_api import router as inbound_mail_router
     from partnerdesk.workdays.api import router as workdays_router
 
     api.add_router("", accounts_router)
@@ -184,6 +186,8 @@ def _register_routers():
     api.add_router("", notifications_router)
     api.add_router("", reports_router)
     api.add_router("", search_router)
+    api.add_router("", support_router)
+    api.add_router("", inbound_mail_router)
 
 
 _register_routers()

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "partnerdesk.gateway",
     "partnerdesk.web",
     "partnerdesk.dunning",
+    "partnerdesk.support",
     "partnerdesk.demo",
 ]
 
@@ -130,6 +131,8 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+# Uploaded files (case attachments) and the raw mail kept by the desk; through Django's storage API.
+MEDIA_ROOT = Path(os.environ.get("PARTNERDESK_MEDIA_ROOT", VAR_DIR / "media"))
 
 # Secure by default; the demo and tests run over plain HTTP on 127.0.0.1.
 SESSION_COOKIE_SECURE = not DEMO
@@ -161,6 +164,21 @@ NOTIFICATIONS = {
     "PARTNER_NAME": os.environ.get("PARTNERDESK_PARTNER_NAME", "PartnerDesk"),
     "SUPPORT_EMAIL": os.environ.get("PARTNERDESK_SUPPORT_EMAIL", DEFAULT_FROM_EMAIL),
     "PORTAL_URL": os.environ.get("PARTNERDESK_PORTAL_URL", ""),
+    # Where links in emails point (a case's confirm-and-score link): the site as customers reach it.
+    "SITE_URL": os.environ.get("PARTNERDESK_SITE_URL", "http://localhost:8000"),
+}
+# Email in: the support mailbox `partnerdesk support fetch-mail` reads over IMAP (IMAPS unless SSL=0); no host,
+# no fetching. PORT 0 means 993 (143 without SSL); an empty PROCESSED_FOLDER flags taken mail \Seen instead of
+# moving it. The password comes only from the environment.
+SUPPORT_MAILBOX = {
+    "HOST": os.environ.get("PARTNERDESK_IMAP_HOST", ""),
+    "PORT": int(os.environ.get("PARTNERDESK_IMAP_PORT", "0") or 0),
+    "USER": os.environ.get("PARTNERDESK_IMAP_USER", ""),
+    "PASSWORD": os.environ.get("PARTNERDESK_IMAP_PASSWORD", ""),
+    "SSL": os.environ.get("PARTNERDESK_IMAP_SSL", "1") == "1",
+    "CAFILE": os.environ.get("PARTNERDESK_IMAP_CAFILE", ""),
+    "FOLDER": os.environ.get("PARTNERDESK_IMAP_FOLDER", "INBOX"),
+    "PROCESSED_FOLDER": os.environ.get("PARTNERDESK_IMAP_PROCESSED_FOLDER", "PartnerDesk/Processed"),
 }
 # How customers pay, on invoices and statements, until an admin sets them (Settings > Payment instructions).
 # Public details only (what a customer needs to send money), never a credential.

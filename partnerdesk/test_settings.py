@@ -15,3 +15,8 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
         "PARTNERDESK_TEST_SQLITE", os.path.join(tempfile.gettempdir(), f"partnerdesk-test-{os.getpid()}.sqlite3"))
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed; argon2 is tested in accounts
+
+# Each test process keeps its uploads apart from the demo's and from other processes'.
+import tempfile  # noqa: E402
+
+MEDIA_ROOT = os.path.join(tempfile.gettempdir(), f"partnerdesk-media-{os.getpid()}")

@@ -90,6 +90,9 @@ class Team(models.Model):
 
     name = models.CharField(_("name"), max_length=100)
     members = models.ManyToManyField(User, verbose_name=_("members"), related_name="teams", blank=True)
+    # Told of SLA warnings and breaches on the team's cases, with the assignee.
+    lead = models.ForeignKey(User, verbose_name=_("team lead"), null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="teams_led")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

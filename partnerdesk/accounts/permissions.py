@@ -44,6 +44,15 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "collections.acknowledge": frozenset({Role.CUSTOMER}),
     "disputes.manage": frozenset({Role.ADMIN, Role.BILLING_AGENT, Role.COLLECTIONS}),
     "reports.view": frozenset({Role.ADMIN, Role.COLLECTIONS, Role.FINANCE, Role.AUDITOR}),
+    # the support desk (customer users: their own customer's cases, never an internal note)
+    "cases.view": frozenset(_EVERYONE),
+    "cases.open": frozenset(_EVERYONE - {Role.AUDITOR}),
+    "cases.reply": frozenset(_EVERYONE - {Role.AUDITOR}),  # customers answer on their own cases
+    "cases.work": frozenset({Role.ADMIN, Role.BILLING_AGENT, Role.COLLECTIONS, Role.FINANCE}),
+    "cases.internal": frozenset(_ALL_STAFF),  # internal notes, events, the unmatched mail
+    "mail.manage": frozenset({Role.ADMIN, Role.BILLING_AGENT}),  # file unmatched mail; post raw mail in
+    "desk.manage": frozenset({Role.ADMIN}),  # SLA targets, canned replies, support information, bots
+    "desk.reports": frozenset({Role.ADMIN, Role.BILLING_AGENT, Role.FINANCE, Role.AUDITOR}),
 }
 
 

@@ -160,6 +160,10 @@ def load_demo(*, simulator, today: dt.date | None = None, seed: int = 2026) -> d
     from partnerdesk.dunning.engine import run_collections
 
     run_collections(today)
+    # The desk's built-in canned replies, so an agent can answer with the customer's figures at once.
+    from partnerdesk.support.canned import ensure_default_canned_replies
+
+    ensure_default_canned_replies()
     return {"customers": customers}
 
 

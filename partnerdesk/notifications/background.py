@@ -5,3 +5,7 @@ from django.dispatch import Signal
 
 # Emails were queued and committed: send what is due.
 emails_due = Signal()
+
+# A sent email came back (its row is now 'bounced'): sent inside the transaction that marked it, so what a
+# receiver changes (a case reopened) commits with it.
+email_bounced = Signal()

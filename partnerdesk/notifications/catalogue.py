@@ -23,7 +23,25 @@ TEMPLATES = {
                             gettext_lazy("An administrator invited a colleague; the link sets a password.")),
     "accounts.portal_invitation": (gettext_lazy("Portal invitation"),
                                    gettext_lazy("A customer's contact is invited to the portal; the link sets a password.")),
+    "support.acknowledgement": (gettext_lazy("Case acknowledgement"),
+                                gettext_lazy("A case was opened: its number, the response target and how support "
+                                             "works; a reply adds to the case.")),
+    "support.reply": (gettext_lazy("Reply on a case"),
+                      gettext_lazy("An agent's public reply on a case, signed by the agent.")),
+    "support.resolution": (gettext_lazy("Case resolved"),
+                           gettext_lazy("The resolution of a case, with the link to confirm it or say it is not "
+                                        "solved, and (once per case) to score the help.")),
+    "support.sla_warning": (gettext_lazy("SLA breach warning"),
+                            gettext_lazy("To the assignee and the team lead: a case's deadline is near.")),
+    "support.sla_breach": (gettext_lazy("SLA breach"),
+                           gettext_lazy("To the assignee and the team lead: a case missed its deadline.")),
+    "support.too_large": (gettext_lazy("Email too large"),
+                          gettext_lazy("To a sender whose email was over the size limit: it was not filed, and "
+                                       "how to send large files.")),
 }
+
+# Templates that carry what a person wrote (an agent's reply): the only mail sent without Auto-Submitted.
+PERSONAL_TEMPLATES = frozenset({"support.reply", "support.resolution"})
 
 # The variables a template may use (the senders pass them; see notifications.defaults).
 VARIABLES = {
@@ -45,6 +63,24 @@ VARIABLES = {
     "invited_by": gettext_lazy("Who sent the invitation."),
     "role_name": gettext_lazy("The invited colleague's role."),
     "expiry_date": gettext_lazy("The last day the invitation link works."),
+    "case_token": gettext_lazy("The case's number, such as PD-123."),
+    "case_subject": gettext_lazy("The case's subject."),
+    "requester_name": gettext_lazy("The name of the person who asked, where known."),
+    "response_target": gettext_lazy("The first-response target of the case's severity, in words."),
+    "support_channels": gettext_lazy("How customers reach support (the published support information)."),
+    "support_process": gettext_lazy("How support works (the published support information)."),
+    "message": gettext_lazy("The agent's message (replies and resolutions)."),
+    "agent_name": gettext_lazy("The agent who wrote the message."),
+    "answer_url": gettext_lazy("The signed link where the customer confirms the resolution or says it is not solved."),
+    "ask_score": gettext_lazy("Whether to ask for a satisfaction score (once per case)."),
+    "target": gettext_lazy("The SLA target: first_response, next_response or resolution."),
+    "severity": gettext_lazy("The case's severity: A, B or C."),
+    "deadline": gettext_lazy("The SLA deadline, in Beijing time."),
+    "time_left": gettext_lazy("The time left before the deadline."),
+    "time_overdue": gettext_lazy("How long ago the deadline passed."),
+    "case_url": gettext_lazy("The case's page in the desk (staff only)."),
+    "size_limit": gettext_lazy("The largest email the desk accepts, such as 25 MB."),
+    "mail_subject": gettext_lazy("The subject of the email that was refused."),
 }
 
 

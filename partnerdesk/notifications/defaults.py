@@ -22,6 +22,12 @@ Context variables the senders pass (all optional; a template shows what it needs
     invited_by        who sent the invitation
     role_name         the invited staff user's role, in the email's language
     expiry_date       the last day the invitation link works
+    case_token, case_subject, requester_name        a support case (support.* templates)
+    response_target, support_channels, support_process   the acknowledgement's published support information
+    message, agent_name, answer_url, ask_score      a reply or resolution; ask_score asks once for a 1-5 score
+    target, severity, deadline, time_left, time_overdue, case_url   SLA warnings and breaches, to staff;
+                      deadline and the times come as text (they do not end in "_date": shown as given)
+    size_limit, mail_subject                        a refused oversized email (support.too_large)
 
 Every context key ending in "_date" is formatted for the email's language, and "amount_due" gets
 thousands separators, before the template sees them (rendering.prepare_context).
@@ -54,6 +60,25 @@ SAMPLE_CONTEXT = {
     "invited_by": "Wang Fang",
     "role_name": "Billing agent",
     "expiry_date": "2026-12-01",
+    # the support desk (support.outbound, support.sla); every value plain ASCII so each language's check holds
+    "case_token": "PD-123",
+    "case_subject": "Contoso 上海: INV-2026-000123",
+    "requester_name": "Zhang Wei",
+    "response_target": "within 8 working hours (09:00-18:00 Beijing time on working days)",
+    "support_channels": "Email billing@northwind.example.cn, the customer portal, or phone 400-820-1234",
+    "support_process": "Every question becomes a case; we answer within its response target.",
+    "message": "Your payment of CNY 12,800.00 was matched to invoice INV-2026-000123 today.",
+    "agent_name": "Li Na",
+    "answer_url": "https://partnerdesk.example.cn/support/answer/PD-123/cjx2k1-0a1b2c3d4e5f/",
+    "ask_score": True,
+    "target": "first_response",
+    "severity": "B",
+    "deadline": "2026-11-24 16:00 (UTC+8)",
+    "time_left": "25 min",
+    "time_overdue": "1 h 10 min",
+    "case_url": "https://partnerdesk.example.cn/desk/cases/123/",
+    "size_limit": "25 MB",
+    "mail_subject": "Scanned receipts",
 }
 
 # Emails whose text holds a secret (a link that sets a password): nobody reads them back through the API.
@@ -553,6 +578,351 @@ The link works once, until {{ expiry_date }}. If you did not expect this email, 
 If you have any questions about your bill, please contact us at {{ support_email }} ({{ support_hours }}).
 
 {{ partner_name }} Billing Team
+""",
+        ),
+    },
+    # --- the support desk: a case was opened (automatic) -------------------------------------------------
+    "support.acknowledgement": {
+        "zh-CN": Template(
+            "[#{{ case_token }}] {{ case_subject }}",
+            """{{ requester_name|default:customer_name }} 您好：
+
+我们已收到您的问题，并登记为工单 {{ case_token }}。
+
+  工单编号：{{ case_token }}
+  主题：{{ case_subject }}
+{% if response_target %}  响应目标：{{ response_target }}
+{% endif %}
+直接回复本邮件即可补充说明或附件，您的回复会自动归入此工单（请保留邮件主题中的 [#{{ case_token }}]）。
+
+服务时间：{{ support_hours }}
+{% if support_channels %}联系方式：{{ support_channels }}
+{% endif %}{% if support_process %}处理流程：{{ support_process }}
+{% endif %}
+如有其他问题，欢迎联系我们：{{ support_email }}。
+{% if portal_url %}您也可以在客户门户中查看工单进展：{{ portal_url }}
+{% endif %}
+这是一封自动发送的确认邮件。
+
+{{ partner_name }} 账务支持团队
+""",
+        ),
+        "zh-TW": Template(
+            "[#{{ case_token }}] {{ case_subject }}",
+            """{{ requester_name|default:customer_name }} 您好：
+
+我們已收到您的問題，並登錄為案件 {{ case_token }}。
+
+  案件編號：{{ case_token }}
+  主旨：{{ case_subject }}
+{% if response_target %}  回應目標：{{ response_target }}
+{% endif %}
+直接回覆本郵件即可補充說明或附件，您的回覆會自動歸入此案件（請保留郵件主旨中的 [#{{ case_token }}]）。
+
+服務時間：{{ support_hours }}
+{% if support_channels %}聯絡方式：{{ support_channels }}
+{% endif %}{% if support_process %}處理流程：{{ support_process }}
+{% endif %}
+如有其他問題，歡迎與我們聯絡：{{ support_email }}。
+{% if portal_url %}您也可以在客戶入口網站查看案件進度：{{ portal_url }}
+{% endif %}
+這是一封自動寄送的確認郵件。
+
+{{ partner_name }} 帳務支援團隊
+""",
+        ),
+        "en": Template(
+            "[#{{ case_token }}] {{ case_subject }}",
+            """Dear {{ requester_name|default:customer_name }},
+
+We have received your question and opened case {{ case_token }} for it.
+
+  Case:             {{ case_token }}
+  Subject:          {{ case_subject }}
+{% if response_target %}  Response target:  {{ response_target }}
+{% endif %}
+Reply to this email to add information or attachments: your reply is added to this case (please keep [#{{ case_token }}] in the subject).
+
+Support hours: {{ support_hours }}
+{% if support_channels %}How to reach us: {{ support_channels }}
+{% endif %}{% if support_process %}How we work: {{ support_process }}
+{% endif %}
+For anything else, write to {{ support_email }}.
+{% if portal_url %}You can follow the case in the customer portal: {{ portal_url }}
+{% endif %}
+This confirmation was sent automatically.
+
+{{ partner_name }} Billing Support
+""",
+        ),
+    },
+    # --- the support desk: an agent's public reply (a person's mail: no Auto-Submitted) ------------------
+    "support.reply": {
+        "zh-CN": Template(
+            "[#{{ case_token }}] {{ case_subject }}",
+            """{{ requester_name|default:customer_name }} 您好：
+
+{{ message }}
+
+如需补充，直接回复本邮件即可，您的回复会归入工单 {{ case_token }}。
+
+{% if agent_name %}{{ agent_name }}
+{% endif %}{{ partner_name }} 账务支持团队
+{{ support_email }}
+""",
+        ),
+        "zh-TW": Template(
+            "[#{{ case_token }}] {{ case_subject }}",
+            """{{ requester_name|default:customer_name }} 您好：
+
+{{ message }}
+
+如需補充，直接回覆本郵件即可，您的回覆會歸入案件 {{ case_token }}。
+
+{% if agent_name %}{{ agent_name }}
+{% endif %}{{ partner_name }} 帳務支援團隊
+{{ support_email }}
+""",
+        ),
+        "en": Template(
+            "[#{{ case_token }}] {{ case_subject }}",
+            """Dear {{ requester_name|default:customer_name }},
+
+{{ message }}
+
+To add anything, reply to this email: your reply is added to case {{ case_token }}.
+
+{% if agent_name %}{{ agent_name }}
+{% endif %}{{ partner_name }} Billing Support
+{{ support_email }}
+""",
+        ),
+    },
+    # --- the support desk: the resolution, with the link to confirm or reopen (and, once, to score) ------
+    "support.resolution": {
+        "zh-CN": Template(
+            "[#{{ case_token }}] {{ case_subject }}",
+            """{{ requester_name|default:customer_name }} 您好：
+
+关于工单 {{ case_token }}（{{ case_subject }}），我们的处理结果如下：
+
+{{ message }}
+
+问题是否已经解决？请打开以下链接确认；如果尚未解决，也请通过同一链接告诉我们，我们会继续处理：
+
+  {{ answer_url }}
+{% if ask_score %}
+也请您在同一页面为本次服务评分（1 至 5 分，5 分为非常满意），并留下您的意见。
+{% endif %}
+您也可以直接回复本邮件。
+
+{% if agent_name %}{{ agent_name }}
+{% endif %}{{ partner_name }} 账务支持团队
+{{ support_email }}
+""",
+        ),
+        "zh-TW": Template(
+            "[#{{ case_token }}] {{ case_subject }}",
+            """{{ requester_name|default:customer_name }} 您好：
+
+關於案件 {{ case_token }}（{{ case_subject }}），我們的處理結果如下：
+
+{{ message }}
+
+問題是否已經解決？請開啟以下連結確認；如果尚未解決，也請透過同一連結告訴我們，我們會繼續處理：
+
+  {{ answer_url }}
+{% if ask_score %}
+也請您在同一頁面為本次服務評分（1 至 5 分，5 分為非常滿意），並留下您的意見。
+{% endif %}
+您也可以直接回覆本郵件。
+
+{% if agent_name %}{{ agent_name }}
+{% endif %}{{ partner_name }} 帳務支援團隊
+{{ support_email }}
+""",
+        ),
+        "en": Template(
+            "[#{{ case_token }}] {{ case_subject }}",
+            """Dear {{ requester_name|default:customer_name }},
+
+Here is how we resolved case {{ case_token }} ({{ case_subject }}):
+
+{{ message }}
+
+Is your question answered? Please confirm it at the link below; if it is not solved, tell us at the same link and we will carry on:
+
+  {{ answer_url }}
+{% if ask_score %}
+On the same page, please score our help from 1 to 5 (5: very satisfied) and leave a comment if you like.
+{% endif %}
+You can also reply to this email.
+
+{% if agent_name %}{{ agent_name }}
+{% endif %}{{ partner_name }} Billing Support
+{{ support_email }}
+""",
+        ),
+    },
+    # --- the support desk, to staff: an SLA deadline is near ---------------------------------------------
+    "support.sla_warning": {
+        "zh-CN": Template(
+            "SLA 即将超时：{{ case_token }} {{ case_subject }}",
+            """您好：
+
+工单 {{ case_token }} 的{% if target == "first_response" %}首次响应{% elif target == "next_response" %}后续响应{% else %}解决{% endif %}期限即将到达。
+
+  工单：{{ case_token }} {{ case_subject }}
+  客户：{{ customer_name }}
+{% if severity %}  严重级别：{{ severity }}
+{% endif %}  目标：{% if target == "first_response" %}首次响应{% elif target == "next_response" %}后续响应{% else %}解决{% endif %}
+  期限：{{ deadline }}
+  剩余时间：{{ time_left }}
+
+请尽快处理：{{ case_url }}
+
+此邮件由 {{ partner_name }} 的 PartnerDesk 自动发送（客户支持邮箱：{{ support_email }}）。
+""",
+        ),
+        "zh-TW": Template(
+            "SLA 即將逾時：{{ case_token }} {{ case_subject }}",
+            """您好：
+
+案件 {{ case_token }} 的{% if target == "first_response" %}首次回應{% elif target == "next_response" %}後續回應{% else %}解決{% endif %}期限即將到達。
+
+  案件：{{ case_token }} {{ case_subject }}
+  客戶：{{ customer_name }}
+{% if severity %}  嚴重等級：{{ severity }}
+{% endif %}  目標：{% if target == "first_response" %}首次回應{% elif target == "next_response" %}後續回應{% else %}解決{% endif %}
+  期限：{{ deadline }}
+  剩餘時間：{{ time_left }}
+
+請儘快處理：{{ case_url }}
+
+此郵件由 {{ partner_name }} 的 PartnerDesk 自動寄送（客戶支援信箱：{{ support_email }}）。
+""",
+        ),
+        "en": Template(
+            "SLA warning: {{ case_token }} {{ case_subject }}",
+            """Hello,
+
+The {% if target == "first_response" %}first response{% elif target == "next_response" %}next response{% else %}resolution{% endif %} deadline of case {{ case_token }} is near.
+
+  Case:      {{ case_token }} {{ case_subject }}
+  Customer:  {{ customer_name }}
+{% if severity %}  Severity:  {{ severity }}
+{% endif %}  Target:    {% if target == "first_response" %}first response{% elif target == "next_response" %}next response{% else %}resolution{% endif %}
+  Deadline:  {{ deadline }}
+  Time left: {{ time_left }}
+
+Please act now: {{ case_url }}
+
+Sent automatically by {{ partner_name }}'s PartnerDesk (customers write to {{ support_email }}).
+""",
+        ),
+    },
+    # --- the support desk, to staff: an SLA deadline has passed ------------------------------------------
+    "support.sla_breach": {
+        "zh-CN": Template(
+            "SLA 已超时：{{ case_token }} {{ case_subject }}",
+            """您好：
+
+工单 {{ case_token }} 已超过{% if target == "first_response" %}首次响应{% elif target == "next_response" %}后续响应{% else %}解决{% endif %}期限。
+
+  工单：{{ case_token }} {{ case_subject }}
+  客户：{{ customer_name }}
+{% if severity %}  严重级别：{{ severity }}
+{% endif %}  目标：{% if target == "first_response" %}首次响应{% elif target == "next_response" %}后续响应{% else %}解决{% endif %}
+  期限：{{ deadline }}
+  已超时：{{ time_overdue }}
+
+请立即处理：{{ case_url }}
+
+此邮件由 {{ partner_name }} 的 PartnerDesk 自动发送（客户支持邮箱：{{ support_email }}）。
+""",
+        ),
+        "zh-TW": Template(
+            "SLA 已逾時：{{ case_token }} {{ case_subject }}",
+            """您好：
+
+案件 {{ case_token }} 已超過{% if target == "first_response" %}首次回應{% elif target == "next_response" %}後續回應{% else %}解決{% endif %}期限。
+
+  案件：{{ case_token }} {{ case_subject }}
+  客戶：{{ customer_name }}
+{% if severity %}  嚴重等級：{{ severity }}
+{% endif %}  目標：{% if target == "first_response" %}首次回應{% elif target == "next_response" %}後續回應{% else %}解決{% endif %}
+  期限：{{ deadline }}
+  已逾時：{{ time_overdue }}
+
+請立即處理：{{ case_url }}
+
+此郵件由 {{ partner_name }} 的 PartnerDesk 自動寄送（客戶支援信箱：{{ support_email }}）。
+""",
+        ),
+        "en": Template(
+            "SLA breached: {{ case_token }} {{ case_subject }}",
+            """Hello,
+
+Case {{ case_token }} has missed its {% if target == "first_response" %}first response{% elif target == "next_response" %}next response{% else %}resolution{% endif %} deadline.
+
+  Case:      {{ case_token }} {{ case_subject }}
+  Customer:  {{ customer_name }}
+{% if severity %}  Severity:  {{ severity }}
+{% endif %}  Target:    {% if target == "first_response" %}first response{% elif target == "next_response" %}next response{% else %}resolution{% endif %}
+  Deadline:  {{ deadline }}
+  Overdue:   {{ time_overdue }}
+
+Please act now: {{ case_url }}
+
+Sent automatically by {{ partner_name }}'s PartnerDesk (customers write to {{ support_email }}).
+""",
+        ),
+    },
+    # --- the support desk: a message over the size limit was not filed (automatic) -----------------------
+    "support.too_large": {
+        "zh-CN": Template(
+            "您的邮件未能受理：超过 {{ size_limit }} 的大小上限",
+            """您好：
+
+您发送至 {{ support_email }} 的邮件{% if mail_subject %}（主题：{{ mail_subject }}）{% endif %}超过了我们能够接收的大小上限 {{ size_limit }}，因此未能登记为工单，也未转交客服人员处理。
+
+请删减附件后重新发送，或通过以下方式提交较大的文件：
+{% if portal_url %}  · 登录客户门户 {{ portal_url }}，在工单中上传附件；
+{% endif %}  · 将附件分成几封邮件发送，每封不超过 {{ size_limit }}。
+
+这是一封自动回复邮件。
+
+{{ partner_name }} 账务支持团队
+""",
+        ),
+        "zh-TW": Template(
+            "您的郵件未能受理：超過 {{ size_limit }} 的大小上限",
+            """您好：
+
+您寄至 {{ support_email }} 的郵件{% if mail_subject %}（主旨：{{ mail_subject }}）{% endif %}超過了我們能夠接收的大小上限 {{ size_limit }}，因此未能登錄為案件，也未轉交客服人員處理。
+
+請刪減附件後重新寄送，或透過以下方式提交較大的檔案：
+{% if portal_url %}  · 登入客戶入口網站 {{ portal_url }}，在案件中上傳附件；
+{% endif %}  · 將附件分成幾封郵件寄送，每封不超過 {{ size_limit }}。
+
+這是一封自動回覆郵件。
+
+{{ partner_name }} 帳務支援團隊
+""",
+        ),
+        "en": Template(
+            "Your email was not accepted: it is larger than {{ size_limit }}",
+            """Hello,
+
+Your email to {{ support_email }}{% if mail_subject %} ("{{ mail_subject }}"){% endif %} is larger than the {{ size_limit }} we can accept, so it was not filed as a case and has not reached our support team.
+
+Please send it again with smaller attachments, or send large files another way:
+{% if portal_url %}  · sign in to the customer portal, {{ portal_url }}, and upload them to your case;
+{% endif %}  · split the attachments over several emails of at most {{ size_limit }} each.
+
+This reply was sent automatically.
+
+{{ partner_name }} Billing Support
 """,
         ),
     },

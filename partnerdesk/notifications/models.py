@@ -67,6 +67,9 @@ class OutboundEmail(models.Model):
     # What to attach, made when sending (attachments.py): [{"kind": "invoice_pdf", "invoice_id": 12}]. Null for
     # none, so the bulk inserts of the collections run need not name the column.
     attachments = models.JSONField(_("attachments"), null=True, blank=True)
+    # Extra headers (threading: In-Reply-To, References; Auto-Submitted) and copies, for the desk's replies.
+    headers = models.JSONField(null=True, blank=True)
+    cc = models.JSONField(_("CC"), null=True, blank=True)
     dedupe_key = models.CharField(max_length=200, null=True, blank=True)  # unique: see Meta
     status = models.CharField(_("status"), max_length=10, choices=EmailStatus.choices, default=EmailStatus.QUEUED)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)

@@ -20,6 +20,7 @@ from django.utils import timezone
 from partnerdesk.audit.services import record, snapshot
 
 from .attachments import AttachmentProblem, make_all
+from .catalogue import PERSONAL_TEMPLATES
 from .models import AUDITED_FIELDS, EmailStatus, OutboundEmail
 from .rendering import TemplateProblem, render_email
 
@@ -129,10 +130,13 @@ def deliver(email: OutboundEmail, worker_id: str, mailer, overrides: dict) -> tu
     # sent, the resend is recognisably the same message (mail systems and clients drop duplicates).
     message_id = f"<partnerdesk-email-{email.pk}@{_mail_domain()}>"
     reply_to = (getattr(settings, "NOTIFICATIONS", {}) or {}).get("SUPPORT_EMAIL")
+    headers = {**(email.headers or {}), "Message-ID": message_id, "Content-Language": email.language}
+    if email.template_key not in PERSONAL_TEMPLATES:
+        # Mail no person wrote says so (RFC 3834): auto-responders and the desk's own loop guard leave it alone.
+        headers.setdefault("Auto-Submitted", "auto-generated")
     message = EmailMessage(
         subject=subject, body=body, from_email=settings.DEFAULT_FROM_EMAIL, to=[email.to_address],
-        reply_to=[reply_to] if reply_to else None, connection=mailer,
-        headers={"Message-ID": message_id, "Content-Language": email.language},
+        cc=email.cc or None, reply_to=[reply_to] if reply_to else None, connection=mailer, headers=headers,
     )
     for file in files:
         message.attach(file.filename, file.content, file.mimetype)

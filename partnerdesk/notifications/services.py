@@ -26,7 +26,7 @@ from partnerdesk.customers.models import Customer, Language
 from partnerdesk.errors import Conflict, InvalidInput, NotFound, status_word
 
 from .attachments import check as check_attachments
-from .background import emails_due
+from .background import email_bounced, emails_due
 from .defaults import DEFAULTS, SAMPLE_CONTEXT, default_template
 from .models import AUDITED_FIELDS, EmailStatus, EmailTemplate, OutboundEmail
 from .rendering import TemplateProblem, render_email, render_source
@@ -66,6 +66,20 @@ def _clean_address(address, *, field: str = "to") -> str:
     return address
 
 
+# The headers a sender may add; the rest (From, To, Subject, Message-ID) are the sending path's own.
+EXTRA_HEADERS = frozenset({"In-Reply-To", "References", "Auto-Submitted", "X-Auto-Response-Suppress"})
+
+
+def _check_headers(headers) -> dict:
+    if not headers:
+        return {}
+    if not isinstance(headers, dict) or set(headers) - EXTRA_HEADERS:
+        raise InvalidInput(_("only threading and automatic-mail headers may be added"), field="headers")
+    if any(not isinstance(v, str) or "\n" in v or "\r" in v or len(v) > 2000 for v in headers.values()):
+        raise InvalidInput(_("a header is a single line of text"), field="headers")
+    return dict(headers)
+
+
 def _resolve_recipient(customer: Customer | None, to: str | None, language: str | None) -> tuple[str, str]:
     """The address and language of an email: the given ones, else the primary contact's, else the customer's."""
     contact = customer.primary_contact if customer is not None else None
@@ -89,10 +103,12 @@ def schedule_send() -> None:
 
 def queue_email(*, customer, template_key: str, context: dict, dedupe_key: str | None = None,
                 to: str | None = None, language: str | None = None, actor=None,
-                attachments: list[dict] | None = None) -> OutboundEmail:
+                attachments: list[dict] | None = None, headers: dict | None = None,
+                cc: list[str] | None = None) -> OutboundEmail:
     """Queue one email as part of the current transaction; it is sent after commit, once per dedupe_key.
 
     `attachments` names files made when the email is sent (attachments.py), e.g. [{"kind": "invoice_pdf", ...}].
+    `headers` adds threading headers (In-Reply-To, References) or Auto-Submitted; `cc` copies the mail.
     """
     _require_transaction("queue_email")
     _check_template_key(template_key)
@@ -110,8 +126,11 @@ def queue_email(*, customer, template_key: str, context: dict, dedupe_key: str |
         if existing is not None:
             return existing
     address, lang = _resolve_recipient(customer, to, language)
+    headers = _check_headers(headers)
+    cc = [_clean_address(a, field="cc") for a in (cc or [])]
     email = OutboundEmail(customer=customer, to_address=address, language=lang, template_key=template_key,
-                          context=context, dedupe_key=dedupe_key or None, attachments=attachments or None)
+                          context=context, dedupe_key=dedupe_key or None, attachments=attachments or None,
+                          headers=headers or None, cc=cc or None)
     if not address:
         # Kept, as failed: the change that caused it still goes through, and the gap shows on the customer page.
         email.status, email.last_error = EmailStatus.FAILED, NO_RECIPIENT
@@ -297,6 +316,7 @@ def mark_bounced(email: OutboundEmail, *, reason: str, actor) -> OutboundEmail:
     email.status, email.last_error = EmailStatus.BOUNCED, reason[:2000]
     email.save(update_fields=["status", "last_error"])
     record(actor=actor, action="email.bounced", obj=email, before=before, after=snapshot(email, AUDITED_FIELDS), reason=reason)
+    email_bounced.send(sender=OutboundEmail, email=email)
     return email
 
 

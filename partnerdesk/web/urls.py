@@ -132,3 +132,9 @@ urlpatterns = [
     path("portal/collections-policy/acknowledge/", policy_document.portal_collections_policy_acknowledge,
          name="portal_collections_policy_acknowledge"),
 ]
+
+# The support desk: the agents' pages and the customers' (each in its own list, kept by its own views).
+from .support_desk_urls import urlpatterns as _desk_urls  # noqa: E402
+from .support_portal_urls import urlpatterns as _portal_support_urls  # noqa: E402
+
+urlpatterns += _desk_urls + _portal_support_urls

@@ -1,0 +1,55 @@
+"""Case attachments: a size limit and a type allow-list, stored through Django's storage API."""
+
+import hashlib
+import mimetypes
+
+from django.core.files.base import ContentFile
+from django.utils.translation import gettext_lazy as _
+
+from partnerdesk import bounds
+from partnerdesk.audit.services import record
+from partnerdesk.errors import InvalidInput
+
+from .models import CaseAttachment
+
+# What customers send about bills: documents, spreadsheets, images, mail, archives of those.
+DEFAULT_ALLOWED_TYPES = (
+    "application/pdf", "image/png", "image/jpeg", "image/gif", "image/webp", "text/plain", "text/csv",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "application/vnd.ms-excel",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document", "application/msword",
+    "message/rfc822", "application/zip",
+)
+
+
+def allowed_types() -> tuple[str, ...]:
+    from .services import desk_settings
+
+    return tuple(desk_settings().allowed_attachment_types or DEFAULT_ALLOWED_TYPES)
+
+
+def content_type_of(filename: str, declared: str = "") -> str:
+    """The type by the file's extension (what a browser will do with it), else the declared one."""
+    guessed = mimetypes.guess_type(filename)[0]
+    return (guessed or declared or "application/octet-stream").lower()
+
+
+def store_attachment(*, message, filename: str, content: bytes, actor, content_type: str = ""):
+    """Keep one file on a message of a case; refused (nothing stored) if too large or of a type not allowed."""
+    from .services import desk_settings
+
+    filename = bounds.clean_text(filename, field="filename", max_length=200).strip().replace("/", "_") or "file"
+    kind = content_type_of(filename, content_type)
+    if kind not in allowed_types():
+        raise InvalidInput(_("files of type %(kind)s are not accepted"), field="attachments", kind=kind)
+    limit = desk_settings().max_attachment_bytes
+    if len(content) > limit:
+        raise InvalidInput(_("a file may be at most %(size)s bytes"), field="attachments", size=limit)
+    digest = hashlib.sha256(content).hexdigest()
+    attachment = CaseAttachment(case_id=message.case_id, message=message, filename=filename, content_type=kind,
+                                size=len(content), sha256=digest,
+                                uploaded_by=actor if actor is not None and actor.pk else None)
+    attachment.file.save(digest, ContentFile(content), save=False)
+    attachment.save()
+    record(actor=actor, action="case.attachment_added", obj=attachment, customer=message.case.customer,
+           after={"filename": filename, "size": len(content), "content_type": kind, "message_id": message.pk})
+    return attachment

@@ -1,0 +1,157 @@
+"""Full-text search over cases and their messages that finds Chinese words inside Chinese text.
+
+Neither PostgreSQL's parsers nor SQLite's unicode61 tokenizer split Chinese, so the text is tokenized here,
+the way Lucene's CJK analyzer does it: a run of Han (or kana, hangul) characters becomes its overlapping
+bigrams ("发票金额" -> 发票 票金 金额), other text becomes lower-case words. Invoice numbers and email
+addresses are also kept whole, with their punctuation dropped (INV-2026-000123 -> inv2026000123), so they
+match exactly. The tokens, joined by spaces, are indexed by PostgreSQL (a tsvector with the 'simple'
+configuration and a GIN index) or by SQLite's FTS5; a query is tokenized the same way and every token must
+match.
+
+One index row per case message and one for the case's subject; a row is public (a customer may find it) or
+not (internal notes and events: staff only).
+"""
+
+import re
+
+from django.db import connection
+
+TABLE = "support_search"
+_CJK = r"\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
+_TOKEN = re.compile(rf"[{_CJK}]+|[A-Za-z0-9\u00c0-\u024f]+(?:[-_.@+/][A-Za-z0-9\u00c0-\u024f]+)*")
+_IS_CJK = re.compile(rf"[{_CJK}]")
+_JOINERS = re.compile(r"[-_.@+/]")
+MAX_TEXT = 20000  # characters of one message that are indexed: enough for any question, bounded for a spam
+
+
+def tokens(text: str) -> list[str]:
+    """The index terms of a text: CJK bigrams, lower-case words, and compound words (emails, numbers) whole."""
+    out = []
+    for match in _TOKEN.finditer((text or "")[:MAX_TEXT]):
+        word = match.group()
+        if _IS_CJK.match(word):
+            if len(word) == 1:
+                out.append(word)
+            else:
+                out.extend(word[i:i + 2] for i in range(len(word) - 1))
+            continue
+        word = word.lower()
+        parts = _JOINERS.split(word)
+        if len(parts) > 1:
+            out.append("".join(parts))
+        out.extend(p for p in parts if p)
+    return out
+
+
+def _document(*texts: str) -> str:
+    return " ".join(dict.fromkeys(t for text in texts for t in tokens(text)))
+
+
+def _is_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def create_index_table(schema_editor) -> None:
+    """The index table (a migration runs this): a tsvector with GIN on PostgreSQL, FTS5 on SQLite."""
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(
+            f"CREATE TABLE {TABLE} (id bigserial PRIMARY KEY, case_id bigint NOT NULL, message_id bigint, "
+            "customer_id bigint NOT NULL, public boolean NOT NULL, doc tsvector NOT NULL)")
+        schema_editor.execute(f"CREATE INDEX {TABLE}_doc ON {TABLE} USING gin (doc)")
+        schema_editor.execute(f"CREATE INDEX {TABLE}_case ON {TABLE} (case_id)")
+        schema_editor.execute(f"CREATE UNIQUE INDEX {TABLE}_message ON {TABLE} (message_id) WHERE message_id IS NOT NULL")
+        schema_editor.execute(f"CREATE UNIQUE INDEX {TABLE}_subject ON {TABLE} (case_id) WHERE message_id IS NULL")
+    else:
+        # Tokens are made here, so FTS5's tokenizer only splits on the spaces between them.
+        schema_editor.execute(
+            f"CREATE VIRTUAL TABLE {TABLE} USING fts5(doc, case_id UNINDEXED, message_id UNINDEXED, "
+            "customer_id UNINDEXED, public UNINDEXED, tokenize = 'unicode61 remove_diacritics 0')")
+
+
+def drop_index_table(schema_editor) -> None:
+    schema_editor.execute(f"DROP TABLE IF EXISTS {TABLE}")
+
+
+def _delete(cursor, case_id: int, message_id: int | None) -> None:
+    if message_id is None:
+        cursor.execute(f"DELETE FROM {TABLE} WHERE case_id = %s AND message_id IS NULL", [case_id])
+    else:
+        cursor.execute(f"DELETE FROM {TABLE} WHERE message_id = %s", [message_id])
+
+
+def index_rows(rows) -> None:
+    """(Re)index rows of (case_id, message_id or None, customer_id, public, text...)."""
+    rows = list(rows)
+    if not rows:
+        return
+    with connection.cursor() as cursor:
+        for case_id, message_id, _customer_id, _public, _text in rows:
+            _delete(cursor, case_id, message_id)
+        values = [(case_id, message_id, customer_id, bool(public), _document(text))
+                  for case_id, message_id, customer_id, public, text in rows]
+        if _is_postgres():
+            cursor.executemany(
+                f"INSERT INTO {TABLE} (case_id, message_id, customer_id, public, doc) "
+                "VALUES (%s, %s, %s, %s, to_tsvector('simple', %s))", values)
+        else:
+            cursor.executemany(
+                f"INSERT INTO {TABLE} (case_id, message_id, customer_id, public, doc) VALUES (%s, %s, %s, %s, %s)",
+                [(c, m, cu, 1 if p else 0, d) for c, m, cu, p, d in values])
+
+
+def index_case(case) -> None:
+    """The case's subject and requester (public) and its description."""
+    index_rows([(case.pk, None, case.customer_id, True,
+                 f"{case.token} {case.subject} {case.requester_email} {case.requester_name}")])
+
+
+def index_message(message) -> None:
+    from .models import MessageKind
+
+    index_rows([(message.case_id, message.pk, message.case.customer_id, message.kind == MessageKind.PUBLIC,
+                 f"{message.body} {message.author_email} {message.author_name}")])
+
+
+def move_messages(case_ids_from: int, case_id_to: int) -> None:
+    """After a merge: the source's messages are found on the target."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {TABLE} SET case_id = %s WHERE case_id = %s AND message_id IS NOT NULL",
+                       [case_id_to, case_ids_from])
+
+
+def query_tokens(q: str) -> list[str]:
+    """The terms a search must all match (at most 12: a pasted paragraph is not a query)."""
+    return list(dict.fromkeys(tokens(q)))[:12]
+
+
+def matching_case_ids(q: str, *, customer_id: int | None, include_internal: bool, limit: int, offset: int = 0) -> list[int]:
+    """Ids of the cases (newest first) with a message or subject matching every term of q."""
+    terms = query_tokens(q)
+    if not terms:
+        return []
+    params: list = []
+    where = []
+    if _is_postgres():
+        where.append("doc @@ to_tsquery('simple', %s)")
+        params.append(" & ".join(_pg_quote(t) for t in terms))
+    else:
+        where.append(f"{TABLE} MATCH %s")
+        params.append(" AND ".join(f'"{t}"' for t in terms))
+    if customer_id is not None:
+        where.append("customer_id = %s")
+        params.append(customer_id)
+    if not include_internal:
+        where.append("public = %s" if _is_postgres() else "public = 1")
+        if _is_postgres():
+            params.append(True)
+    sql = (f"SELECT case_id FROM {TABLE} WHERE {' AND '.join(where)} "
+           f"GROUP BY case_id ORDER BY case_id DESC LIMIT %s OFFSET %s")
+    params += [limit, offset]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [int(row[0]) for row in cursor.fetchall()]
+
+
+def _pg_quote(term: str) -> str:
+    # Terms are letters and digits only (see tokens); quoted so no term reads as an operator.
+    return "'" + term.replace("'", "") + "'"

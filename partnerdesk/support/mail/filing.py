@@ -1,0 +1,399 @@
+"""Email in: the one place that files a message, whatever brought it (IMAP, an HTTP post, a file).
+
+ingest() keeps the raw bytes and decides, in ONE database transaction per message, what the message is: a
+customer's words on a case (a reply or a new case), a bounce or delay notice, an auto-reply, or mail that waits
+for an agent (unmatched, held, too large, unreadable).
+
+Why nothing is lost or done twice:
+- The row with the raw bytes (InboundMail, sha256 unique) is written in the same transaction as everything
+  the message causes. If the process dies, the transaction rolls back and ingest() has not returned, so the
+  source still holds the message: IMAP moves it only after ingest() returns, an HTTP poster gets no 2xx, the
+  CLI is run again. A rolled-back message leaves at most an orphan file in storage, never a half-filed case.
+- A failure of the filing itself (a rule refusing what the mail says) is rolled back to a savepoint and the
+  message is kept as "malformed" with the error, for an agent: a message is never lost to a bug, and is
+  never retried forever.
+- The same bytes again (sha256) or the same Message-ID again returns the row already there, changing nothing.
+"""
+
+import datetime as dt
+import hashlib
+import logging
+import re
+
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.core.validators import validate_email
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
+from django.utils import timezone
+
+from partnerdesk import bounds
+from partnerdesk.audit.services import record
+from partnerdesk.errors import DomainError
+
+from .. import services
+from ..models import Case, CaseMessage, CaseType, Channel, InboundMail, MailSource, MailStatus, Severity
+from . import threading as mail_threading
+from .parsing import MalformedMail, ParsedMail, parse_message
+from .trimming import visible_text
+
+logger = logging.getLogger(__name__)
+
+# billing.services numbers invoices INV-<year>-<6 digits>; customers write them with spaces or no dashes too.
+_INVOICE_NUMBER = re.compile(r"\bINV[\s\-_－—]?(\d{4})[\s\-_－—]?(\d{6})\b", re.IGNORECASE)
+_DISPUTE = re.compile(r"disput|争议|爭議|异议|異議|申诉|申訴", re.IGNORECASE)
+_AUTOMATIC_LOCAL = re.compile(r"^(mailer-daemon|postmaster|no-?reply|do-?not-?reply|bounces?|auto-?reply)\b",
+                              re.IGNORECASE)
+# The header block of an oversized message is read (to answer its sender); at most this much of it.
+HEAD_LIMIT = 256 * 1024
+EXPLAIN_AGAIN_AFTER = dt.timedelta(hours=1)
+NO_SUBJECT = "(no subject)"
+
+
+def ingest(raw: bytes, *, source: str, now: dt.datetime | None = None) -> InboundMail:
+    """Keep one raw message and file it (see the module's docstring); returns its InboundMail row, whose
+    `is_new` is False when the message was already there (nothing was done)."""
+    if isinstance(raw, bytearray | memoryview):
+        raw = bytes(raw)
+    if not isinstance(raw, bytes):
+        raise TypeError("ingest() takes the message's raw bytes")
+    if source not in MailSource.values:
+        raise ValueError(f"unknown mail source {source!r}")
+    digest = hashlib.sha256(raw).hexdigest()
+    existing = InboundMail.objects.filter(sha256=digest).first()
+    if existing is not None:
+        return _known(existing)
+    now = now or timezone.now()
+    with transaction.atomic():
+        desk = services.desk_settings()
+        if len(raw) > desk.max_message_bytes:
+            head = _parse_head(raw)
+            mail = _store(raw, digest, source, head, now)
+            if mail.status:  # (the same bytes, stored meanwhile by another worker)
+                return _known(mail)
+            _too_large(mail, head, desk, now)
+            _finish(mail)
+            mail.is_new = True
+            return mail
+        try:
+            parsed, problem = parse_message(raw), ""
+        except MalformedMail as exc:
+            parsed, problem = None, str(exc)
+        if parsed is not None and parsed.message_id:
+            same = InboundMail.objects.filter(message_id=parsed.message_id[:250]).first()
+            if same is not None:
+                return _known(same)  # the same message again (another copy, other Received lines): filed once
+        mail = _store(raw, digest, source, parsed, now)
+        if mail.status:
+            return _known(mail)
+        if parsed is None:
+            mail.status, mail.problem = MailStatus.MALFORMED, problem
+        else:
+            try:
+                with transaction.atomic():
+                    route(mail, parsed, now=now)
+            except (OperationalError, InterfaceError):
+                raise  # the database is gone: nothing is kept, the source offers the message again
+            except Exception as exc:  # noqa: BLE001 - a message is never lost to a bug in filing
+                logger.exception("filing inbound mail %s failed; kept for an agent", mail.pk)
+                mail.status, mail.case, mail.customer = MailStatus.MALFORMED, None, None
+                mail.problem = _join(mail.problem, f"Filing failed: {type(exc).__name__}: {exc}")
+        _finish(mail)
+    mail.is_new = True
+    return mail
+
+
+def _known(mail: InboundMail) -> InboundMail:
+    mail.is_new = False
+    return mail
+
+
+def _store(raw: bytes, digest: str, source: str, parsed: ParsedMail | None, now: dt.datetime) -> InboundMail:
+    """The raw row (status empty until routed), or the row another worker stored first (status set)."""
+    mail = InboundMail(sha256=digest, size=len(raw), source=source, received_at=now, status="")
+    if parsed is not None:
+        mail.message_id = parsed.message_id[:250]
+        mail.from_address = parsed.from_address[:254]
+        mail.subject = _one_line(parsed.subject, 300)
+        mail.problem = "\n".join(parsed.problems)[:bounds.NOTE_LENGTH]
+    mail.raw.save(f"{digest}.eml", ContentFile(raw), save=False)
+    try:
+        with transaction.atomic():
+            mail.save()
+    except IntegrityError:
+        mail.raw.delete(save=False)
+        return InboundMail.objects.get(sha256=digest)
+    return mail
+
+
+def _finish(mail: InboundMail) -> None:
+    mail.problem = mail.problem[:bounds.NOTE_LENGTH]
+    mail.save(update_fields=["status", "problem", "case", "customer"])
+    record(actor=None, action="mail.received", obj=mail, customer=mail.customer,
+           after={"status": mail.status, "from": mail.from_address, "subject": mail.subject,
+                  "case_id": mail.case_id, "source": mail.source, "size": mail.size})
+
+
+# --- what the message is ----------------------------------------------------------------------------------------
+
+
+def route(mail: InboundMail, parsed: ParsedMail, *, now: dt.datetime) -> None:
+    """Decide what a parsed message is and do it; sets mail.status (and case, customer)."""
+    desk = services.desk_settings()
+    if parsed.kind == "bounce":
+        return _bounce(mail, parsed, now)
+    if parsed.kind == "delay":
+        return _delay(mail, parsed)
+    if parsed.kind in ("auto_reply", "bulk") or is_own_mail(parsed):
+        mail.status = MailStatus.AUTO_REPLY
+        if is_own_mail(parsed):
+            mail.problem = _join(mail.problem, "PartnerDesk's own mail came back in: ignored.")
+        thread = mail_threading.find_case(parsed, now=now, window_days=desk.thread_window_days)
+        if thread is not None:  # shown beside the case for staff; the case itself is left alone
+            mail.case, mail.customer = thread.case, thread.case.customer
+        return None
+    thread = mail_threading.find_case(parsed, now=now, window_days=desk.thread_window_days)
+    if thread is not None:
+        return file_on_case(mail, parsed, thread.case, now=now, how=thread.how)
+    sender, why = mail_threading.match_sender(parsed.from_address)
+    if sender is None:
+        mail.status, mail.problem = MailStatus.UNMATCHED, _join(mail.problem, why)
+        return None
+    opened = mail_threading.cases_opened_by(parsed.from_address, now - dt.timedelta(hours=1))
+    if opened >= desk.max_cases_per_sender_hour:
+        mail.status, mail.customer = MailStatus.HELD, sender.customer
+        mail.problem = _join(mail.problem, f"{parsed.from_address} opened {opened} cases in the last hour "
+                                           f"(at most {desk.max_cases_per_sender_hour}): held for an agent.")
+        return None
+    open_case_from_mail(mail, parsed, sender.customer, contact=sender.contact, user=sender.user, actor=None, now=now)
+    return None
+
+
+def is_own_mail(parsed: ParsedMail) -> bool:
+    """Mail PartnerDesk sent itself (its Message-ID, or from its own address)."""
+    return (mail_threading.is_our_message_id(f"<{parsed.message_id}>")
+            or (parsed.from_address or "").lower() in mail_threading.our_addresses())
+
+
+def file_on_case(mail: InboundMail, parsed: ParsedMail, case: Case, *, now: dt.datetime, how: str = "",
+                 actor=None) -> CaseMessage:
+    """The customer's words on an existing case (reopening it, or a new case following a closed one)."""
+    message = services.customer_message(
+        case=case, body=_body(parsed), visible_body=_visible(parsed), channel=Channel.EMAIL, actor=actor,
+        author_email=_address_or_blank(parsed.from_address), author_name=_one_line(parsed.from_name, 200),
+        message_id=parsed.message_id[:250], inbound_mail=mail, now=now)
+    case = message.case
+    attach_all(message, parsed)
+    if parsed.from_address and not mail_threading.is_known_on_case(case, parsed.from_address):
+        services.add_event(case, f"This email came from {parsed.from_address}, who is not the requester, on the "
+                                 f"CC or a contact of {case.customer.name}: check before answering.", now=now)
+    if how == "subject":
+        services.add_event(case, "This email had no threading headers or case number; it was matched by its "
+                                 "sender and subject.", now=now)
+    mail.status, mail.case, mail.customer = MailStatus.FILED, case, case.customer
+    return message
+
+
+def open_case_from_mail(mail: InboundMail, parsed: ParsedMail, customer, *, contact=None, user=None, actor,
+                        now: dt.datetime) -> Case:
+    """A new case from a message: severity C, a billing question (or an invoice dispute if it says so), linked
+    to the customer's invoices it names; the sender gets the acknowledgement."""
+    from partnerdesk.billing.models import Invoice
+
+    text = f"{parsed.subject}\n{parsed.text}"
+    numbers = {f"INV-{year}-{seq}" for year, seq in _INVOICE_NUMBER.findall(text)}
+    invoices = list(Invoice.objects.filter(customer=customer, number__in=sorted(numbers)[:50])) if numbers else []
+    sender = _address_or_blank(parsed.from_address)
+    if contact is not None and contact.customer_id != customer.pk:
+        contact = None
+    case = services.open_case(
+        customer=customer, subject=_subject(parsed), description=_body(parsed), actor=actor,
+        type=CaseType.INVOICE_DISPUTE if _DISPUTE.search(text) else CaseType.BILLING_QUESTION,
+        severity=Severity.C, channel=Channel.EMAIL, requester_contact=contact,
+        requester_user=user if user is not None and user.customer_id == customer.pk else None,
+        requester_email=sender, requester_name=_one_line(parsed.from_name, 200), invoices=invoices,
+        message_id=parsed.message_id[:250], visible_body=_visible(parsed), inbound_mail=mail,
+        acknowledge=bool(sender) and not is_automatic(parsed), now=now)
+    attach_all(case.messages.order_by("id").first(), parsed)
+    mail.status, mail.case, mail.customer = MailStatus.FILED, case, customer
+    return case
+
+
+def attach_all(message: CaseMessage, parsed: ParsedMail) -> None:
+    """Keep the message's files on the case; one refused (type, size) is noted, never fatal: the raw mail
+    still holds it."""
+    from ..attachments import store_attachment
+
+    refused = []
+    for item in parsed.attachments:
+        try:
+            with transaction.atomic():
+                store_attachment(message=message, filename=item.filename, content=item.content,
+                                 content_type=item.content_type, actor=None)
+        except DomainError as exc:
+            refused.append(f"{item.filename}: {exc}")
+    if refused:
+        services.add_event(message.case, "Attachments not added to the case (the original email, kept with the "
+                                         "message, still holds them): " + "; ".join(refused))
+
+
+# --- bounces and delays -----------------------------------------------------------------------------------------
+
+
+def _bounce(mail: InboundMail, parsed: ParsedMail, now: dt.datetime) -> None:
+    from partnerdesk.notifications.models import EmailStatus
+    from partnerdesk.notifications.services import mark_bounced
+
+    mail.status = MailStatus.BOUNCE
+    emails = mail_threading.outbound_emails(parsed.bounced_message_ids)
+    if not emails and not parsed.bounced_message_ids:
+        emails = _recently_sent_to(parsed.bounced_recipients, now)
+    if not emails:
+        mail.problem = _join(mail.problem, "No email PartnerDesk sent is named in this bounce.")
+        return
+    reason = _bounce_reason(parsed)
+    for email in emails:
+        if email.status == EmailStatus.SENT:
+            mark_bounced(email, reason=reason, actor=None)
+        elif email.status != EmailStatus.BOUNCED:
+            mail.problem = _join(mail.problem, f"Email {email.pk} is {email.status}, not sent: left as it is.")
+    _link_to_email(mail, emails)
+
+
+def _delay(mail: InboundMail, parsed: ParsedMail) -> None:
+    """A delivery is late, not failed: shown beside the email and case, reopening nothing."""
+    mail.status = MailStatus.DELAY
+    _link_to_email(mail, mail_threading.outbound_emails(parsed.bounced_message_ids))
+
+
+def _link_to_email(mail: InboundMail, emails) -> None:
+    for email in emails:
+        message = CaseMessage.objects.filter(emails=email).select_related("case__customer").first()
+        if message is not None:
+            mail.case, mail.customer = message.case, message.case.customer
+            return
+        if email.customer_id and mail.customer_id is None:
+            mail.customer_id = email.customer_id
+
+
+def _recently_sent_to(recipients, now: dt.datetime) -> list:
+    """A bounce that names no Message-ID (some servers return no headers): the last email sent to the one
+    address it names, within three days."""
+    from partnerdesk.notifications.models import EmailStatus, OutboundEmail
+
+    addresses = list(dict.fromkeys(a.lower() for a in recipients or [] if a))
+    if len(addresses) != 1:
+        return []
+    email = (OutboundEmail.objects.filter(to_address__iexact=addresses[0], status=EmailStatus.SENT,
+                                          sent_at__gte=now - dt.timedelta(days=3))
+             .order_by("-sent_at", "-id").first())
+    return [email] if email is not None else []
+
+
+def _bounce_reason(parsed: ParsedMail) -> str:
+    lines = [line.strip() for line in (parsed.text or "").splitlines() if line.strip()]
+    text = " ".join(lines)[:1500]
+    return f"{parsed.subject[:200]}: {text}".strip(": ") or "bounced"
+
+
+# --- too large ----------------------------------------------------------------------------------------------
+
+
+def _parse_head(raw: bytes) -> ParsedMail | None:
+    """The header fields of a message too large to read whole (to answer its sender, and classify it)."""
+    end = raw.find(b"\r\n\r\n", 0, HEAD_LIMIT)
+    end = end if end >= 0 else raw.find(b"\n\n", 0, HEAD_LIMIT)
+    head = raw[:end] if end >= 0 else raw[:HEAD_LIMIT]
+    try:
+        return parse_message(head + b"\r\n\r\n(body not read)\r\n")
+    except MalformedMail:
+        return None
+
+
+def is_automatic(parsed: ParsedMail | None) -> bool:
+    """True for mail no person sent (auto-replies, lists, bounces, no-reply senders): it is never answered."""
+    if parsed is None or parsed.kind != "normal" or is_own_mail(parsed):
+        return True
+    return bool(_AUTOMATIC_LOCAL.match((parsed.from_address or "").partition("@")[0]))
+
+
+def _too_large(mail: InboundMail, head: ParsedMail | None, desk, now: dt.datetime) -> None:
+    from partnerdesk.notifications.models import OutboundEmail
+    from partnerdesk.notifications.services import queue_email
+
+    mail.status = MailStatus.TOO_LARGE
+    mail.problem = _join(mail.problem, f"{mail.size} bytes: larger than the {desk.max_message_bytes} bytes accepted.")
+    sender = _address_or_blank(head.from_address if head else "")
+    if not sender or is_automatic(head):
+        mail.problem = _join(mail.problem, "The sender looks automatic: no explanation was sent.")
+        return
+    found, _why = mail_threading.match_sender(sender)
+    mail.customer = found.customer if found else None
+    if OutboundEmail.objects.filter(template_key="support.too_large", to_address=sender,
+                                    queued_at__gte=now - EXPLAIN_AGAIN_AFTER).exists():
+        mail.problem = _join(mail.problem, "The sender was told less than an hour ago: not told again.")
+        return
+    if found is not None:
+        language = found.contact.language if found.contact is not None else found.customer.language
+    else:
+        language = "en" if (head.subject or "").isascii() else "zh-CN"
+    headers = {"Auto-Submitted": "auto-replied"}
+    if head.message_id and "@" in head.message_id:
+        headers["In-Reply-To"] = headers["References"] = f"<{head.message_id}>"
+    queue_email(customer=mail.customer, to=sender, language=language, actor=None, template_key="support.too_large",
+                context={"size_limit": size_text(desk.max_message_bytes), "mail_subject": _one_line(head.subject, 200)},
+                headers=headers, dedupe_key=f"support-too-large-{mail.sha256}")
+
+
+def size_text(size: int) -> str:
+    """A size as people read it (25 MB)."""
+    for unit, factor in (("MB", 1024 * 1024), ("KB", 1024)):
+        if size >= factor:
+            return f"{size / factor:.3g} {unit}"
+    return f"{size} bytes"
+
+
+# --- text as stored -------------------------------------------------------------------------------------------
+
+
+def _body(parsed: ParsedMail) -> str:
+    text = _storable(parsed.text or "").strip("\n")
+    if not text.strip():
+        text = parsed.subject or "(the email has no text)"
+    if len(text) > bounds.BODY_LENGTH:
+        note = "\n\n[… cut here: the whole text is in the original email, kept with the message]"
+        text = text[:bounds.BODY_LENGTH - len(note)] + note
+    return text
+
+
+def _visible(parsed: ParsedMail) -> str:
+    shown = visible_text(_storable(parsed.text or ""))
+    return shown[:bounds.BODY_LENGTH]
+
+
+def _subject(parsed: ParsedMail) -> str:
+    subject = _one_line(parsed.subject, 300)
+    if subject:
+        return subject
+    first = next((line.strip() for line in _visible(parsed).splitlines() if line.strip()), "")
+    return _one_line(first, 80) or NO_SUBJECT
+
+
+def _storable(text: str) -> str:
+    return re.sub("[\x00\ud800-\udfff]", "\ufffd", text or "")
+
+
+def _one_line(text: str, length: int) -> str:
+    return " ".join(_storable(text).split())[:length]
+
+
+def _address_or_blank(address: str) -> str:
+    address = (address or "").strip().lower()
+    try:
+        validate_email(address)
+    except ValidationError:
+        return ""
+    return address[:254]
+
+
+def _join(first: str, second: str) -> str:
+    return f"{first}\n{second}" if first else second

@@ -1,0 +1,121 @@
+"""A case's SLA clocks: started, paused while the case waits on the customer, resumed, met.
+
+Each target (first response, next response, resolution) keeps its own clock row with its own "met at".
+Business time comes from business_time (China's working days, 调休 included); severity A runs around the
+clock. The earliest running deadline is copied to the case (next_deadline_at) so queues sort on an index.
+"""
+
+import datetime as dt
+
+from django.db.models import Min
+
+from .business_time import Schedule, add_business_time, business_time_between
+from .models import Case, SlaClock, SlaPolicy, SlaTarget
+
+# 21Vianet's own plans: A 2 hours around the clock; B 4 and C 8 business hours (09:00-18:00 Beijing time on
+# working days) for the first response. Next responses and resolution are the partner's own choice.
+DEFAULT_TARGETS = {
+    "A": {"first_response": 120, "next_response": 240, "resolution": 24 * 60, "around_the_clock": True},
+    "B": {"first_response": 240, "next_response": 480, "resolution": 5 * 9 * 60, "around_the_clock": False},
+    "C": {"first_response": 480, "next_response": 9 * 60, "resolution": 10 * 9 * 60, "around_the_clock": False},
+}
+
+
+def policy_for(severity: str, case_type: str) -> SlaPolicy:
+    """The targets for a severity and type: a type's own row, else the severity's, else the defaults."""
+    rows = {row.type: row for row in SlaPolicy.objects.filter(severity=severity, type__in=[case_type, ""])}
+    row = rows.get(case_type) or rows.get("")
+    if row is not None:
+        return row
+    d = DEFAULT_TARGETS[severity]
+    return SlaPolicy(severity=severity, type="", first_response_minutes=d["first_response"],
+                     next_response_minutes=d["next_response"], resolution_minutes=d["resolution"],
+                     around_the_clock=d["around_the_clock"])
+
+
+def schedule_of(clock: SlaClock) -> Schedule:
+    return Schedule(around_the_clock=clock.around_the_clock)
+
+
+def _deadline(clock: SlaClock) -> dt.datetime | None:
+    if clock.running_since is None:
+        return None
+    left = dt.timedelta(minutes=clock.target_minutes) - clock.elapsed
+    return add_business_time(clock.running_since, max(left, dt.timedelta(0)), schedule_of(clock))
+
+
+def start(case: Case, target: str, now: dt.datetime, *, paused: bool = False) -> SlaClock:
+    """Start a new clock for a target (next responses: the next in sequence)."""
+    policy = policy_for(case.severity, case.type)
+    last = SlaClock.objects.filter(case=case, target=target).order_by("-sequence").first()
+    clock = SlaClock(case=case, target=target, sequence=(last.sequence + 1) if last else 1, started_at=now,
+                     target_minutes=policy.minutes_for(target), around_the_clock=policy.around_the_clock,
+                     running_since=None if paused else now)
+    clock.deadline_at = _deadline(clock)
+    clock.save()
+    return clock
+
+
+def running(case: Case, target: str | None = None):
+    qs = SlaClock.objects.filter(case=case, met_at__isnull=True, cancelled=False)
+    return qs.filter(target=target) if target else qs
+
+
+def pause(case: Case, now: dt.datetime) -> None:
+    """Stop the clocks while the case waits on the customer; the business time used so far is kept."""
+    for clock in running(case).filter(running_since__isnull=False):
+        clock.elapsed += business_time_between(clock.running_since, now, schedule_of(clock))
+        clock.running_since, clock.deadline_at = None, None
+        clock.save(update_fields=["elapsed", "running_since", "deadline_at"])
+
+
+def resume(case: Case, now: dt.datetime) -> None:
+    """Restart the paused clocks: their deadlines move by the time the case waited."""
+    for clock in running(case).filter(running_since__isnull=True):
+        clock.running_since = now
+        clock.deadline_at = _deadline(clock)
+        clock.save(update_fields=["running_since", "deadline_at"])
+
+
+def meet(case: Case, target: str, now: dt.datetime) -> None:
+    """The target is met now (a public reply, the resolution). A met clock keeps its deadline: reports compare."""
+    for clock in running(case, target):
+        if clock.running_since is not None:
+            clock.elapsed += business_time_between(clock.running_since, now, schedule_of(clock))
+        if clock.deadline_at is None or now > clock.deadline_at:
+            clock.breached_at = clock.breached_at or clock.deadline_at or now
+        clock.met_at = now
+        clock.running_since = None
+        clock.save(update_fields=["elapsed", "running_since", "met_at", "breached_at"])
+
+
+def cancel(case: Case) -> None:
+    running(case).update(cancelled=True, running_since=None, deadline_at=None)
+
+
+def restart_resolution(case: Case, now: dt.datetime) -> None:
+    """A reopened case must be resolved again: its resolution clock goes on from the time it had used."""
+    clock = SlaClock.objects.filter(case=case, target=SlaTarget.RESOLUTION, cancelled=False).order_by("-sequence").first()
+    if clock is None:
+        start(case, SlaTarget.RESOLUTION, now)
+        return
+    clock.met_at, clock.running_since = None, now
+    clock.deadline_at = _deadline(clock)
+    clock.save(update_fields=["met_at", "running_since", "deadline_at"])
+
+
+def refresh_next_deadline(case: Case) -> None:
+    """Copy the earliest running deadline onto the case (the queues' sort key)."""
+    earliest = running(case).aggregate(at=Min("deadline_at"))["at"]
+    if case.next_deadline_at != earliest:
+        case.next_deadline_at = earliest
+        Case.objects.filter(pk=case.pk).update(next_deadline_at=earliest)
+
+
+def time_left(clock: SlaClock, now: dt.datetime) -> dt.timedelta | None:
+    """Business time left on a running clock (negative once breached), or None when paused or met."""
+    if clock.met_at is not None or clock.cancelled or clock.deadline_at is None:
+        return None
+    if now >= clock.deadline_at:
+        return -business_time_between(clock.deadline_at, now, schedule_of(clock))
+    return business_time_between(now, clock.deadline_at, schedule_of(clock))

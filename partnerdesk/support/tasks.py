@@ -1,0 +1,68 @@
+"""Background work of the support desk (django-tasks): taking mail from the support mailbox.
+
+`fetch_mail` takes what waits in the mailbox and files each message (mail.filing.ingest); given
+`every_seconds`, it enqueues its own next run that many seconds later (where the backend can defer, as the
+database backend of `partnerdesk worker` can), so the worker fetches on a schedule once started
+(`partnerdesk support fetch-mail --schedule 60`). At most one run waits in the queue at a time.
+"""
+
+import datetime as dt
+from collections import Counter
+
+from django.utils import timezone
+from django_tasks import task
+
+from .models import MailSource
+
+
+def fetch_and_file(mailbox=None, *, limit: int = 500) -> dict:
+    """Take up to `limit` messages from the mailbox (the configured one by default) and file each; the counts
+    per outcome. A message is moved out of the mailbox only once filed (imap.fetch)."""
+    from .mail import imap
+    from .mail.filing import ingest
+
+    mailbox = mailbox or imap.mailbox_settings_from_django()
+    if mailbox is None:
+        return {"configured": False}
+    tally: Counter = Counter()
+
+    def handle(raw: bytes) -> None:
+        mail = ingest(raw, source=MailSource.IMAP)
+        tally[mail.status if mail.is_new else "already_received"] += 1
+
+    result = imap.fetch(mailbox, handle, limit=limit)
+    return {"configured": True, "taken": result.taken, "failed": result.failed, "left": result.left,
+            "errors": result.errors[:20], **dict(tally)}
+
+
+@task()
+def fetch_mail(every_seconds: int = 0, limit: int = 500) -> dict:
+    """Fetch and file the support mailbox's mail; with every_seconds, run again that much later."""
+    try:
+        return fetch_and_file(limit=limit)
+    finally:
+        if every_seconds > 0:
+            schedule_fetch(every_seconds, limit=limit)
+
+
+def schedule_fetch(every_seconds: int, *, limit: int = 500) -> bool:
+    """Enqueue the next fetch in `every_seconds` unless one already waits; False if nothing was enqueued (one
+    waits, or the backend cannot defer: the immediate backend would recurse)."""
+    backend = fetch_mail.get_backend()
+    if not backend.supports_defer:
+        return False
+    if _waiting_fetches() > 0:
+        return False
+    run_after = timezone.now() + dt.timedelta(seconds=every_seconds)
+    fetch_mail.using(run_after=run_after).enqueue(every_seconds=every_seconds, limit=limit)
+    return True
+
+
+def _waiting_fetches() -> int:
+    """Runs of fetch_mail that wait in the database queue (0 for other backends)."""
+    try:
+        from django_tasks.base import TaskResultStatus
+        from django_tasks_db.models import DBTaskResult
+    except ImportError:
+        return 0
+    return DBTaskResult.objects.filter(task_path=fetch_mail.module_path, status=TaskResultStatus.READY).count()
