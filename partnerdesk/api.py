@@ -175,6 +175,8 @@ def _register_routers():
     from partnerdesk.search.api import router as search_router
     from partnerdesk.support.api import router as support_router
     from partnerdesk.support.inbound_api import router as inbound_mail_router
+    from partnerdesk.support.reports_api import router as support_reports_router
+    from partnerdesk.support.search_api import router as case_search_router
     from partnerdesk.workdays.api import router as workdays_router
 
     api.add_router("", accounts_router)
@@ -186,7 +188,9 @@ def _register_routers():
     api.add_router("", notifications_router)
     api.add_router("", reports_router)
     api.add_router("", search_router)
+    api.add_router("", case_search_router)  # before support_router: /cases/search is not /cases/{case_id}
     api.add_router("", support_router)
+    api.add_router("", support_reports_router)
     api.add_router("", inbound_mail_router)
 
 

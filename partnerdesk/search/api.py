@@ -13,7 +13,7 @@ router = Router(tags=["search"])
 
 
 class SearchHitOut(Schema):
-    kind: Literal["customer", "contact", "invoice", "payment", "subscription"]
+    kind: Literal["customer", "contact", "invoice", "payment", "subscription", "case"]
     id: int
     customer_id: int
     customer_name: str
@@ -27,7 +27,7 @@ class SearchOut(Schema):
 
 
 @router.get("/search", response=SearchOut,
-            summary="Find customers, contacts, invoices, payments and subscriptions (staff only)")
+            summary="Find customers, contacts, invoices, payments, subscriptions and cases (staff only)")
 def search(request, q: Search, limit: Annotated[int, Field(ge=1, le=services.MAX_PER_KIND)] = services.PER_KIND):
     results = services.search(request.user, q, limit=limit)
     return {"query": results.query, "hits": results.hits, "more": sorted(results.more)}

@@ -1,5 +1,6 @@
 """One search over what a billing team looks things up by: customers (name, tenant id, domain), contacts (name,
-email, phone), invoices (number), payments (reference) and subscriptions (operator id, name).
+email, phone), invoices (number), payments (reference), subscriptions (operator id, name) and support cases
+(words of their subject and messages, through support.search's full-text index).
 
 Staff only (`search.use`), and every query still goes through accounts.permissions' scoping. Matching is
 Django's icontains, which escapes % and _ for LIKE on SQLite and PostgreSQL alike; the query is bounded by
@@ -14,17 +15,18 @@ from django.db.models import Case, IntegerField, Q, Value, When
 from django.utils.translation import gettext_lazy as _
 
 from partnerdesk import bounds
-from partnerdesk.accounts.permissions import require, scope, visible_customers
+from partnerdesk.accounts.permissions import has_perm, require, scope, visible_customers
 from partnerdesk.billing.models import Invoice, Payment
 from partnerdesk.customers.models import BillingContact, Subscription
 
-KINDS = ["customer", "contact", "invoice", "payment", "subscription"]
+KINDS = ["customer", "contact", "invoice", "payment", "subscription", "case"]
 KIND_LABELS = {
     "customer": _("Customer"),
     "contact": _("Contact"),
     "invoice": _("Invoice"),
     "payment": _("Payment"),
     "subscription": _("Subscription"),
+    "case": _("Case"),
 }
 PER_KIND = 20
 MAX_PER_KIND = 50
@@ -114,4 +116,12 @@ def search(user, q: str, *, limit: int = PER_KIND) -> Results:
                      .order_by(_exact_first("operator_id", q), "customer__name_sort", "offer_name", "id"))
     add("subscription", _take(subscriptions, limit),
         lambda s: Hit("subscription", s.pk, s.customer_id, s.customer.name, str(s), s))
+
+    if has_perm(user, "cases.internal"):
+        from partnerdesk.support.search import search_cases
+
+        # obj is the support.search hit: the case and the snippet of the message that matched.
+        add("case", search_cases(user, q, limit=limit),
+            lambda h: Hit("case", h.case.pk, h.case.customer_id, h.case.customer.name,
+                          f"{h.case.token} {h.case.subject}", h))
     return results

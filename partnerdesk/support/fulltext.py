@@ -13,6 +13,7 @@ not (internal notes and events: staff only).
 """
 
 import re
+import unicodedata
 
 from django.db import connection
 
@@ -27,7 +28,8 @@ MAX_TEXT = 20000  # characters of one message that are indexed: enough for any q
 def tokens(text: str) -> list[str]:
     """The index terms of a text: CJK bigrams, lower-case words, and compound words (emails, numbers) whole."""
     out = []
-    for match in _TOKEN.finditer((text or "")[:MAX_TEXT]):
+    # NFKC: full-width letters and digits (ＩＮＶ－２０２６, typed with a Chinese input method) read as ASCII.
+    for match in _TOKEN.finditer(unicodedata.normalize("NFKC", (text or "")[:MAX_TEXT])):
         word = match.group()
         if _IS_CJK.match(word):
             if len(word) == 1:
@@ -100,7 +102,7 @@ def index_rows(rows) -> None:
 
 
 def index_case(case) -> None:
-    """The case's subject and requester (public) and its description."""
+    """The case's number, subject and requester (public; the description is its first message, indexed as one)."""
     index_rows([(case.pk, None, case.customer_id, True,
                  f"{case.token} {case.subject} {case.requester_email} {case.requester_name}")])
 
@@ -150,6 +152,34 @@ def matching_case_ids(q: str, *, customer_id: int | None, include_internal: bool
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [int(row[0]) for row in cursor.fetchall()]
+
+
+def matching_messages(q: str, case_ids, *, include_internal: bool) -> dict[int, list[int | None]]:
+    """For each of the cases, the ids of its rows matching every term of q (None: the subject row), newest
+    message first: where a result's snippet comes from."""
+    terms, case_ids = query_tokens(q), [int(pk) for pk in case_ids]
+    if not terms or not case_ids:
+        return {}
+    marks = ", ".join(["%s"] * len(case_ids))
+    if _is_postgres():
+        where = ["doc @@ to_tsquery('simple', %s)", f"case_id IN ({marks})"]
+        params: list = [" & ".join(_pg_quote(t) for t in terms), *case_ids]
+        if not include_internal:
+            where.append("public = %s")
+            params.append(True)
+    else:
+        where = [f"{TABLE} MATCH %s", f"case_id IN ({marks})"]
+        params = [" AND ".join(f'"{t}"' for t in terms), *case_ids]
+        if not include_internal:
+            where.append("public = 1")
+    out: dict[int, list[int | None]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT case_id, message_id FROM {TABLE} WHERE {' AND '.join(where)}", params)
+        for case_id, message_id in cursor.fetchall():
+            out.setdefault(int(case_id), []).append(None if message_id is None else int(message_id))
+    for rows in out.values():
+        rows.sort(key=lambda pk: -1 if pk is None else pk, reverse=True)
+    return out
 
 
 def _pg_quote(term: str) -> str:

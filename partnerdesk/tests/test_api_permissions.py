@@ -54,7 +54,30 @@ def world(users, tokens, customer_a, customer_b, operator):
     OutboundEmail.objects.filter(pk=sent.pk).update(status="sent")
     return {"A": customer_a.pk, "B": customer_b.pk, "sub": sub.pk, "sus": sus.pk, "inv": issued.pk, "draft": draft.pk,
             "pay": payment.pk, "other_inv": other_invoice.pk, "tenant_a": str(customer_a.tenant_id),
-            "dispute": dispute.pk, "failed_email": failed.pk, "sent_email": sent.pk, **people}
+            "dispute": dispute.pk, "failed_email": failed.pk, "sent_email": sent.pk, **people,
+            **_support_world(customer_a, users)}
+
+
+def _support_world(customer_a, users) -> dict:
+    """A's open case with a public reply and an internal note (each with a file), a second case to merge, a
+    resolved one whose resolution the mail server took (to close, confirm, score), and a canned reply."""
+    from partnerdesk.support import desk_settings
+    from partnerdesk.support import services as support
+
+    agent = users["billing_agent"]
+
+    def open_case(subject):
+        return support.open_case(customer=customer_a, subject=subject, description="Why twice?", actor=users["customer_a"],
+                                 channel="api", requester_email="li.lei@contoso.example.cn")
+
+    case, second, resolved = open_case("Invoice charged twice"), open_case("Same invoice"), open_case("Refund?")
+    reply = support.reply(case=case, body="Checking.", actor=agent, attachments=[{"filename": "copy.pdf", "content": b"%PDF"}])
+    note = support.add_note(case=case, body="Watch list", actor=agent, attachments=[{"filename": "l.csv", "content": b"a"}])
+    resolution = support.resolve(case=resolved, body="Refunded.", actor=agent)
+    resolution.emails.update(status="sent")
+    canned = desk_settings.create_canned_reply(title="Balance", language="en", body="You owe {balance}.", actor=None)
+    return {"case": case.pk, "case2": second.pk, "resolved": resolved.pk, "pub_att": reply.attachments.get().pk,
+            "int_att": note.attachments.get().pk, "canned": canned.pk, "language": "en"}
 
 
 def _users_and_teams_world(customer_a) -> dict:
@@ -113,6 +136,9 @@ def create(ok, allowed):
         out["customer_b"] = 404
     return out
 
+
+AGENTS = {"admin", "billing_agent", "collections", "finance"}  # cases.work
+OPENERS = AGENTS | {"customer_a", "customer_b"}  # cases.open
 
 CSV = "name,tenant_id,contact_name,contact_email\nNew Co,6b0e4e1c-7a4a-4c53-9a0e-0f0f3b7f2d11,Wang Fang,wf@newco.cn\n"
 
@@ -209,6 +235,41 @@ MATRIX = [
     ("GET", "/teams", None, only(200, {"admin"})),
     ("POST", "/teams", {"name": "North", "member_ids": ["{member}"]}, only(201, {"admin"})),
     ("PATCH", "/teams/{team}", {"name": "South", "add_ids": ["{member}"]}, only(200, {"admin"})),
+    # the support desk
+    ("GET", "/cases", None, everyone(200)),
+    ("GET", "/cases.csv", None, everyone(200)),
+    ("POST", "/cases", {"customer_id": "{A}", "subject": "Invoice question"}, create(201, OPENERS)),
+    ("POST", "/cases/bulk", {"ids": ["{case}"], "action": "assign", "assignee_id": "{member}"}, only(200, AGENTS)),
+    ("GET", "/cases/{case}", None, read_own()),
+    ("PATCH", "/cases/{case}", {"severity": "B", "tags": ["invoice"], "reason": "impact"}, change(200, AGENTS)),
+    ("POST", "/cases/{case}/replies", {"body": "We are checking the invoice."}, change(201, AGENTS)),
+    ("POST", "/cases/{case}/notes", {"body": "Check the ledger first."}, change(201, AGENTS)),
+    ("POST", "/cases/{case}/messages", {"body": "Any news?"}, change(201, {"customer_a"})),
+    ("POST", "/cases/{case}/attachments", "UPLOAD", change(201, AGENTS | {"customer_a"})),
+    ("GET", "/cases/{case}/attachments/{pub_att}", None, read_own()),
+    ("GET", "/cases/{case}/attachments/{int_att}", None, {**read_own(), "customer_a": 404}),  # an internal note's
+    ("POST", "/cases/{case}/status", {"status": "waiting_operator", "reason": "asked 21Vianet"}, change(200, AGENTS)),
+    ("POST", "/cases/{case}/assign", {"assignee_id": "{member}"}, change(200, AGENTS)),
+    ("POST", "/cases/{case}/resolve", {"body": "Credited the second charge."}, change(200, AGENTS)),
+    ("POST", "/cases/{resolved}/close", {"reason": "answered"}, change(200, AGENTS)),
+    ("POST", "/cases/{resolved}/confirm", None, change(200, {"customer_a"})),
+    ("POST", "/cases/{resolved}/score", {"score": 5, "comment": "很快"}, change(200, {"customer_a"})),
+    ("POST", "/cases/{case2}/merge", {"target_id": "{case}", "reason": "same question"}, change(200, AGENTS)),
+    ("GET", "/support/settings", None, only(200, {"admin"})),
+    ("PUT", "/support/settings", {"reopen_window_days": 7, "reason": "policy"}, only(200, {"admin"})),
+    ("GET", "/support/sla-policies", None, only(200, {"admin"})),
+    ("PUT", "/support/sla-policies", {"policies": [{"severity": "B", "first_response_minutes": 120,
+                                                    "next_response_minutes": 240, "resolution_minutes": 2700}]},
+     only(200, {"admin"})),
+    ("GET", "/support/canned-replies", None, only(200, AGENTS)),
+    ("POST", "/support/canned-replies", {"title": "逾期", "language": "zh-CN", "body": "逾期金额 {overdue}。"},
+     only(201, {"admin"})),
+    ("PUT", "/support/canned-replies/{canned}", {"title": "Balance", "language": "en", "body": "Balance: {balance}."},
+     only(200, {"admin"})),
+    ("DELETE", "/support/canned-replies/{canned}", None, only(200, {"admin"})),
+    ("GET", "/support/information/{language}", None, everyone(200)),
+    ("PUT", "/support/information/{language}", {"hours": "9-18", "channels": "Email", "process": "Cases"},
+     only(200, {"admin"})),
     # reports
     ("GET", "/reports/aging?as_of=2026-11-24", None, only(200, {"admin", "collections", "finance", "auditor"})),
     ("GET", "/reports/dso?as_of=2026-11-24", None, only(200, {"admin", "collections", "finance", "auditor"})),
@@ -251,6 +312,11 @@ def test_api_permission_matrix(client, world, users, tokens, role, method, path,
         from django.core.files.uploadedfile import SimpleUploadedFile
 
         resp = client.post(url, {"file": SimpleUploadedFile("c.csv", CSV.encode())}, headers=headers)
+    elif body == "UPLOAD":
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        resp = client.post(url, {"body": "The scan.", "attachments": SimpleUploadedFile("scan.pdf", b"%PDF-1.4")},
+                           headers=headers)
     elif body is None and method == "GET":
         resp = client.get(url, headers=headers)
     else:

@@ -12,7 +12,8 @@ _SEPARATOR = re.compile(
     r"^\s*(?:"
     r"-{2,}\s*(?:original message|original|原始邮件|原始郵件|原始信件|原邮件|原郵件)\s*-{2,}"
     r"|_{10,}"
-    r"|(?:sent from my|get outlook for|发自我的|發自我的|从我的|從我的|来自我的)\b.{0,40}"
+    r"|(?:sent from my\b|get outlook for\b|发自我的|發自我的).{0,40}"
+    r"|(?:从|從)我的\s*(?:iphone|ipad|android|手机|手機|华为|華為|小米|荣耀|oppo|vivo).{0,20}"
     r"|--\s?"
     r")\s*$",
     re.IGNORECASE,
@@ -127,7 +128,8 @@ class _TextExtractor(HTMLParser):
         if tag in _SKIP:
             self.skipping = max(0, self.skipping - 1)
         elif tag in _BLOCK:
-            self._newline()
+            if self.current:
+                self._newline()
             if tag == "blockquote":
                 self.depth = max(0, self.depth - 1)
             elif tag == "pre":

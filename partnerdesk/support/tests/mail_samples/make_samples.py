@@ -103,7 +103,7 @@ SAMPLES["mislabelled_latin1.eml"] = head("退款申请".encode("gbk")) + (
 # Mislabelled: says us-ascii, carries UTF-8.
 SAMPLES["mislabelled_ascii.eml"] = head(b"Payment question") + (
     b"Content-Type: text/plain; charset=us-ascii\n"
-    b"Content-Transfer-Encoding: 8bit\n\n" + "付款已完成，请查收 – thanks.\n".encode("utf-8")
+    b"Content-Transfer-Encoding: 8bit\n\n" + "付款已完成，请查收 – thanks.\n".encode()
 )
 
 # Unknown charset name; 8-bit GBK body with no charset at all in a second part.
