@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import npgettext
 
 from partnerdesk import bounds
 from partnerdesk.audit.services import record, snapshot
@@ -59,19 +59,20 @@ class ResponseTarget:
 
 
 def duration_text(minutes: int, around_the_clock: bool) -> str:
-    """A target's length in the active language: "2 hours", "4 working hours", "5 working days"."""
+    """A target's length in the active language: "2 hours", "4 working hours", "5 working days" (their own
+    context: the same words elsewhere, a queue's time left, may read differently)."""
     if around_the_clock:
         if minutes % 60 == 0:
             hours = minutes // 60
-            return ngettext("%(count)s hour", "%(count)s hours", hours) % {"count": hours}
-        return ngettext("%(count)s minute", "%(count)s minutes", minutes) % {"count": minutes}
+            return npgettext("response target", "%(count)s hour", "%(count)s hours", hours) % {"count": hours}
+        return npgettext("response target", "%(count)s minute", "%(count)s minutes", minutes) % {"count": minutes}
     if minutes >= WORKING_DAY_MINUTES and minutes % WORKING_DAY_MINUTES == 0:
         days = minutes // WORKING_DAY_MINUTES
-        return ngettext("%(count)s working day", "%(count)s working days", days) % {"count": days}
+        return npgettext("response target", "%(count)s working day", "%(count)s working days", days) % {"count": days}
     if minutes % 60 == 0:
         hours = minutes // 60
-        return ngettext("%(count)s working hour", "%(count)s working hours", hours) % {"count": hours}
-    return ngettext("%(count)s working minute", "%(count)s working minutes", minutes) % {"count": minutes}
+        return npgettext("response target", "%(count)s working hour", "%(count)s working hours", hours) % {"count": hours}
+    return npgettext("response target", "%(count)s working minute", "%(count)s working minutes", minutes) % {"count": minutes}
 
 
 def response_targets(language: str) -> list[ResponseTarget]:

@@ -206,11 +206,17 @@ def reply(*, case: Case, body: str, actor, status: str | None = None, now: dt.da
     case.last_agent_message_at = now
     sla.meet(case, SlaTarget.FIRST_RESPONSE, now)
     sla.meet(case, SlaTarget.NEXT_RESPONSE, now)
-    new_status = status or (CaseStatus.OPEN if case.status == CaseStatus.NEW else case.status)
-    if new_status not in (CaseStatus.OPEN, CaseStatus.WAITING_CUSTOMER, CaseStatus.WAITING_OPERATOR):
+    new_status = status or (CaseStatus.OPEN if case.status in (CaseStatus.NEW, CaseStatus.RESOLVED) else case.status)
+    if new_status not in SETTABLE:
         raise InvalidInput(_("after a reply a case is open or waiting; resolve it with a resolution"), field="status")
+    if case.status == CaseStatus.RESOLVED:
+        # Writing again on a resolved case takes the resolution back: it must be resolved (and heard) anew.
+        case.resolved_at, case.resolution_message = None, None
+        case.reopen_count += 1
+        sla.restart_resolution(case, now)
     _set_status(case, new_status, now)
-    _touch(case, now, "first_response_at", "last_agent_message_at", "status")
+    _touch(case, now, "first_response_at", "last_agent_message_at", "status", "resolved_at", "resolution_message",
+           "reopen_count")
     sla.refresh_next_deadline(case)
     _audit(case, "case.replied", actor, before)
     record(actor=actor, action="case.first_response" if first else "case.message_sent", obj=message,
@@ -623,9 +629,12 @@ def resolution_bounced(email) -> None:
         before = snapshot(case, AUDITED)
         now = timezone.now()
         case.resolved_at, case.closed_at, case.resolution_message = None, None, None
-        case.status = CaseStatus.OPEN
+        case.status, case.closed_automatically = CaseStatus.OPEN, False
         case.reopen_count += 1
+        if case.satisfaction_score is None:
+            case.survey_sent_at = None  # the survey bounced with the answer: the next resolution asks again
         sla.restart_resolution(case, now)
-        _touch(case, now, "status", "resolved_at", "closed_at", "resolution_message", "reopen_count")
+        _touch(case, now, "status", "resolved_at", "closed_at", "resolution_message", "reopen_count",
+               "closed_automatically", "survey_sent_at")
         sla.refresh_next_deadline(case)
         _audit(case, "case.reopened_bounce", None, before, reason=f"the resolution to {email.to_address} bounced")

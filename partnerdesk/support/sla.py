@@ -82,7 +82,10 @@ def meet(case: Case, target: str, now: dt.datetime) -> None:
     for clock in running(case, target):
         if clock.running_since is not None:
             clock.elapsed += business_time_between(clock.running_since, now, schedule_of(clock))
-        if clock.deadline_at is None or now > clock.deadline_at:
+        # A paused clock has no deadline: it is late only if it had used up its target before the pause.
+        late = (now > clock.deadline_at if clock.deadline_at is not None
+                else clock.elapsed > dt.timedelta(minutes=clock.target_minutes))
+        if late:
             clock.breached_at = clock.breached_at or clock.deadline_at or now
         clock.met_at = now
         clock.running_since = None

@@ -76,7 +76,7 @@ def _support_world(customer_a, users) -> dict:
     resolution = support.resolve(case=resolved, body="Refunded.", actor=agent)
     resolution.emails.update(status="sent")
     canned = desk_settings.create_canned_reply(title="Balance", language="en", body="You owe {balance}.", actor=None)
-    return {"case": case.pk, "case2": second.pk, "resolved": resolved.pk, "pub_att": reply.attachments.get().pk,
+    return {"case": case.pk, "merged_case": second.pk, "resolved": resolved.pk, "pub_att": reply.attachments.get().pk,
             "int_att": note.attachments.get().pk, "canned": canned.pk, "language": "en"}
 
 
@@ -140,6 +140,9 @@ def create(ok, allowed):
 AGENTS = {"admin", "billing_agent", "collections", "finance"}  # cases.work
 OPENERS = AGENTS | {"customer_a", "customer_b"}  # cases.open
 
+# A message from an address no customer has (it waits unmatched), as a mail service posts it.
+RFC822 = (b"From: Wang Fang <wang.fang@unknown.example.org>\r\nTo: support@partnerdesk.invalid\r\nSubject: =?UTF-8?B?"
+          b"5Y+R56Wo?=\r\nMessage-ID: <matrix@unknown.example.org>\r\n\r\nA question about an invoice.\r\n")
 CSV = "name,tenant_id,contact_name,contact_email\nNew Co,6b0e4e1c-7a4a-4c53-9a0e-0f0f3b7f2d11,Wang Fang,wf@newco.cn\n"
 
 # (method, path, body, expected status per role)
@@ -238,6 +241,7 @@ MATRIX = [
     # the support desk
     ("GET", "/cases", None, everyone(200)),
     ("GET", "/cases.csv", None, everyone(200)),
+    ("GET", "/cases/search?q=twice", None, everyone(200)),  # each finds its own (B's user: nothing of A)
     ("POST", "/cases", {"customer_id": "{A}", "subject": "Invoice question"}, create(201, OPENERS)),
     ("POST", "/cases/bulk", {"ids": ["{case}"], "action": "assign", "assignee_id": "{member}"}, only(200, AGENTS)),
     ("GET", "/cases/{case}", None, read_own()),
@@ -254,7 +258,7 @@ MATRIX = [
     ("POST", "/cases/{resolved}/close", {"reason": "answered"}, change(200, AGENTS)),
     ("POST", "/cases/{resolved}/confirm", None, change(200, {"customer_a"})),
     ("POST", "/cases/{resolved}/score", {"score": 5, "comment": "很快"}, change(200, {"customer_a"})),
-    ("POST", "/cases/{case2}/merge", {"target_id": "{case}", "reason": "same question"}, change(200, AGENTS)),
+    ("POST", "/cases/{merged_case}/merge", {"target_id": "{case}", "reason": "same question"}, change(200, AGENTS)),
     ("GET", "/support/settings", None, only(200, {"admin"})),
     ("PUT", "/support/settings", {"reopen_window_days": 7, "reason": "policy"}, only(200, {"admin"})),
     ("GET", "/support/sla-policies", None, only(200, {"admin"})),
@@ -270,10 +274,16 @@ MATRIX = [
     ("GET", "/support/information/{language}", None, everyone(200)),
     ("PUT", "/support/information/{language}", {"hours": "9-18", "channels": "Email", "process": "Cases"},
      only(200, {"admin"})),
+    # email in: raw mail posted by a mail service, and the queue of mail waiting for an agent
+    ("POST", "/mail/inbound", "RFC822", only(201, {"admin", "billing_agent"})),
+    ("GET", "/mail/unmatched", None, staff_only()),
+    ("POST", "/mail/{mail}/file", {"customer_id": "{A}", "reason": "known payer"}, only(200, {"admin", "billing_agent"})),
+    ("POST", "/mail/{mail}/discard", {"reason": "spam"}, only(200, {"admin", "billing_agent"})),
     # reports
     ("GET", "/reports/aging?as_of=2026-11-24", None, only(200, {"admin", "collections", "finance", "auditor"})),
     ("GET", "/reports/dso?as_of=2026-11-24", None, only(200, {"admin", "collections", "finance", "auditor"})),
     ("GET", "/reports/collections?since=2026-11-01&until=2026-11-24", None, only(200, {"admin", "collections", "finance", "auditor"})),
+    ("GET", "/support/reports?since=2026-11-01&until=2026-11-24", None, only(200, {"admin", "billing_agent", "finance", "auditor"})),
 ]
 # Rows that change nothing when there is nothing to do (no audit record expected).
 NO_CHANGE = {"/collections/operator-requests/process", "/collections/operator-requests/retry", "/email-templates/collections.notice/en"}
@@ -305,6 +315,10 @@ def test_api_permission_matrix(client, world, users, tokens, role, method, path,
                                                                   action="suspend", cause="matrix", reason="matrix").pk}
     if "{own_token}" in path:
         world = {**world, "own_token": ApiToken.objects.get(user=users[role]).pk}
+    if "{mail}" in path:
+        from partnerdesk.support.mail.filing import ingest
+
+        world = {**world, "mail": ingest(RFC822.replace(b"<matrix@", b"<waiting@"), source="http").pk}
     url = "/api/v1" + _fill(path, world)
     headers = {"Authorization": f"Bearer {tokens[role]}"}
     before = AuditEntry.objects.count()
@@ -317,12 +331,15 @@ def test_api_permission_matrix(client, world, users, tokens, role, method, path,
 
         resp = client.post(url, {"body": "The scan.", "attachments": SimpleUploadedFile("scan.pdf", b"%PDF-1.4")},
                            headers=headers)
+    elif body == "RFC822":
+        resp = client.generic(method, url, RFC822, content_type="message/rfc822", headers=headers)
     elif body is None and method == "GET":
         resp = client.get(url, headers=headers)
     else:
         resp = client.generic(method, url, _fill(body or {}, world), content_type="application/json", headers=headers)
     assert resp.status_code == expected[role], resp.content[:300]
-    text = resp.content.decode(errors="replace")  # (a PDF is bytes)
+    content = b"".join(resp.streaming_content) if resp.streaming else resp.content  # (a file download streams)
+    text = content.decode(errors="replace")  # (a PDF is bytes)
     if resp.status_code in (403, 404):
         assert AuditEntry.objects.count() == before, "a refused request changed something"
         assert "Contoso" not in text

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import support_case, support_mail, support_new_case, support_queue
+from .views import support_case, support_mail, support_new_case, support_queue, support_reports
 
 urlpatterns = [
     path("support/", support_queue.support_queue, name="support_queue"),
@@ -23,4 +23,5 @@ urlpatterns = [
          name="support_mail_file_customer"),
     path("support/mail/<int:pk>/file-to-case/", support_mail.support_mail_file_case, name="support_mail_file_case"),
     path("support/mail/<int:pk>/discard/", support_mail.support_mail_discard, name="support_mail_discard"),
+    path("support/reports/", support_reports.support_reports, name="support_reports"),  # ?part=...: CSV
 ]

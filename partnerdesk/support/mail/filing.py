@@ -39,7 +39,8 @@ from .trimming import visible_text
 logger = logging.getLogger(__name__)
 
 # billing.services numbers invoices INV-<year>-<6 digits>; customers write them with spaces or no dashes too.
-_INVOICE_NUMBER = re.compile(r"\bINV[\s\-_－—]?(\d{4})[\s\-_－—]?(\d{6})\b", re.IGNORECASE)
+# (Not \b: between Chinese text and "INV" there is no word boundary, "发票INV-2026-000123有误".)
+_INVOICE_NUMBER = re.compile(r"(?<![A-Za-z0-9])INV[\s\-_－—]?([0-9]{4})[\s\-_－—]?([0-9]{6})(?![0-9])", re.IGNORECASE)
 _DISPUTE = re.compile(r"disput|争议|爭議|异议|異議|申诉|申訴", re.IGNORECASE)
 _AUTOMATIC_LOCAL = re.compile(r"^(mailer-daemon|postmaster|no-?reply|do-?not-?reply|bounces?|auto-?reply)\b",
                               re.IGNORECASE)

@@ -85,13 +85,11 @@ class Thread:
 
 
 def _header_ids(parsed) -> list[str]:
-    ids = []
-    if parsed.in_reply_to:
-        ids.append(parsed.in_reply_to)
-    refs = parsed.references or []
-    if isinstance(refs, str):
-        refs = refs.split()
-    ids.extend(reversed(list(refs)))  # References lists the oldest first: the newest is the best guess
+    def listed(value) -> list[str]:
+        return value.split() if isinstance(value, str) else list(value or [])
+
+    ids = listed(parsed.in_reply_to)
+    ids.extend(reversed(listed(parsed.references)))  # oldest first in References: the newest is the best guess
     return [bare_id(i) for i in dict.fromkeys(ids) if bare_id(i)][:50]
 
 

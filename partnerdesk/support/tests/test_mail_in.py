@@ -33,7 +33,7 @@ def raw_mail(*, sender: str, subject: str = "发票问题", body: str = "您好�
     message_id = message_id or f"<m{number}.{dt.datetime.now().timestamp()}@client.example.cn>"
     label = "iso-2022-jp" if charset == "iso2022_jp" else charset
     subject_field = Header(subject, label).encode()
-    name = Header("客户" if charset != "iso2022_jp" else "顧客", label).encode()
+    name = Header({"iso2022_jp": "顧客", "big5": "客戶"}.get(charset, "客户"), label).encode()
     lines = [f"From: {name} <{sender}>", "To: support@partnerdesk.invalid", f"Subject: {subject_field}",
              f"Message-ID: {message_id}", "Date: Tue, 24 Nov 2026 10:00:00 +0800", "MIME-Version: 1.0"]
     for name, value in (headers or {}).items():
@@ -305,7 +305,7 @@ def test_an_unknown_address_of_a_customers_domain_opens_a_case_with_its_invoices
     other = make_invoice(customer_a)
 
     mail = ingest(raw_mail(sender="wang.fang@contoso.partner.onmschina.cn", subject=f"关于 {invoice.number} 的争议",
-                           body=f"发票 {invoice.number} 的金额我们有争议。"), source="imap")
+                           body=f"发票{invoice.number}的金额我们有争议。"), source="imap")
 
     case = _case_of(mail)
     assert case.customer == customer_a and case.requester_email == "wang.fang@contoso.partner.onmschina.cn"

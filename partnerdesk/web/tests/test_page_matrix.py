@@ -30,6 +30,7 @@ from partnerdesk.web.views import policy_document
 ROLES = ["admin", "billing_agent", "collections", "finance", "auditor", "customer_a", "customer_b", "anonymous"]
 STAFF = ROLES[:5]
 CUSTOMERS = ["customer_a", "customer_b"]
+AGENTS = ("admin", "billing_agent", "collections", "finance")  # who works cases (cases.work)
 LOGIN = "login"  # 302 to the sign-in page, with ?next= the page asked for
 
 
@@ -283,7 +284,102 @@ MATRIX = [
     Row("portal_collections_policy_print", "GET", portal()),
     Row("portal_collections_policy_pdf", "GET", portal()),
     Row("portal_collections_policy_acknowledge", "POST", portal(302)),
+    # the customers' side of the support desk (web/views/support_portal.py, support_answer.py, support_information.py)
+    Row("portal_support", "GET", portal()),
+    Row("portal_support_new", "GET", portal()),
+    Row("portal_support_new", "POST", portal(302), data=lambda w: {
+        "type": "billing_question", "severity": "C", "subject": "A question", "description": "Why?"}),
+    Row("portal_support_information", "GET", portal()),
+    Row("portal_support_case", "GET", portal(b=404), lambda w: [a_support_case(w).pk]),
+    Row("portal_support_reply", "POST", portal(302, b=404), lambda w: [a_support_case(w).pk],
+        lambda w: {"body": "one more thing"}),
+    Row("portal_support_confirm", "POST", portal(302, b=404), lambda w: [a_resolved_support_case(w).pk]),
+    Row("portal_support_reopen", "POST", portal(302, b=404), lambda w: [a_resolved_support_case(w).pk],
+        lambda w: {"body": "not solved"}),
+    Row("portal_support_score", "POST", portal(302, b=404), lambda w: [a_resolved_support_case(w).pk],
+        lambda w: {"score": "5"}),
+    Row("portal_support_attachment", "GET", portal(b=404), lambda w: [a_support_case(w).pk, a_public_file(w).pk]),
+    Row("support_answer", "GET", everyone(200, anonymous=200), lambda w: [an_answer_token(w)]),
+    Row("support_answer", "POST", everyone(302, anonymous=302), lambda w: [an_answer_token(w)],
+        lambda w: {"action": "confirm"}),
+    Row("support_information", "GET", everyone(200, anonymous=200)),
+    Row("support_information_edit", "GET", staff("admin")),
+    Row("support_information_edit", "POST", staff("admin", ok=302), data=lambda w: {
+        "hours_zh_cn": "工作日 09:00-18:00", "channels_zh_cn": "support@partner.example.cn", "process_zh_cn": "工单",
+        "reason": "our own hours"}),
+    # the agents' support desk (web/views/support_*.py): all staff read, agents act, customers never
+    Row("support_queue", "GET", staff("*")),
+    Row("support_bulk", "POST", staff(*AGENTS, ok=302), data=lambda w: {
+        "cases": [a_support_case(w).pk], "action": "status", "status": "waiting_operator"}),
+    Row("support_case_new", "GET", staff(*AGENTS)),
+    Row("support_case_new", "POST", staff(*AGENTS, ok=302), data=lambda w: {
+        "customer": str(w.a.tenant_id), "channel": "phone", "type": "billing_question", "severity": "C",
+        "subject": "Called about the invoice", "description": "Asked why the invoice is higher."}),
+    Row("support_case", "GET", staff("*"), lambda w: [a_support_case(w).pk]),
+    Row("support_case_compose", "POST", staff("*", ok=302), lambda w: [a_support_case(w).pk],
+        lambda w: {"action": "note", "body": "checked the seats"}),
+    Row("support_case_details", "POST", staff(*AGENTS, ok=302), lambda w: [a_support_case(w).pk],
+        lambda w: {"subject": "Invoice question", "type": "invoice_dispute", "severity": "B"}),
+    Row("support_case_assign", "POST", staff(*AGENTS, ok=302), lambda w: [a_support_case(w).pk],
+        lambda w: {"assignee": w.users["billing_agent"].pk, "team": "none"}),
+    Row("support_case_status", "POST", staff(*AGENTS, ok=302), lambda w: [a_support_case(w).pk],
+        lambda w: {"status": "waiting_operator"}),
+    Row("support_case_close", "POST", staff(*AGENTS, ok=302), lambda w: [a_support_case(w).pk]),
+    Row("support_case_merge", "POST", staff(*AGENTS, ok=302), lambda w: [another_support_case(w).pk],
+        lambda w: {"target": a_support_case(w).token}),
+    Row("support_canned", "GET", staff(*AGENTS), lambda w: [a_support_case(w).pk, a_canned_reply(w).pk]),
+    Row("support_attachment", "GET", staff("*"), lambda w: [an_attachment(w).pk]),
+    Row("support_mail_list", "GET", staff("*")),
+    Row("support_mail_raw", "GET", staff("*"), lambda w: [a_waiting_mail(w).pk]),
+    Row("support_mail_file_customer", "POST", staff("admin", "billing_agent", ok=302), lambda w: [a_waiting_mail(w).pk],
+        lambda w: {f"m{a_waiting_mail(w).pk}-customer": str(w.a.tenant_id)}),
+    Row("support_mail_file_case", "POST", staff("admin", "billing_agent", ok=302), lambda w: [a_waiting_mail(w).pk],
+        lambda w: {f"m{a_waiting_mail(w).pk}-case": a_support_case(w).token}),
+    Row("support_mail_discard", "POST", staff("admin", "billing_agent", ok=302), lambda w: [a_waiting_mail(w).pk],
+        lambda w: {f"m{a_waiting_mail(w).pk}-reason": "spam"}),
+    Row("support_reports", "GET", staff("admin", "billing_agent", "finance", "auditor")),  # (?part=...: its CSVs)
 ]
+
+
+# --- the support desk's objects (customer A's) -----------------------------------------------------------
+
+
+def a_support_case(w):
+    from partnerdesk.support.services import open_case
+
+    return _once(w, "_support_case", lambda: open_case(
+        customer=w.a, subject="Invoice question", description="Why is it higher?", actor=w.users["customer_a"],
+        requester_contact=w.a.contacts.first()))
+
+
+def another_support_case(w):
+    from partnerdesk.support.services import open_case
+
+    return _once(w, "_another_support_case", lambda: open_case(
+        customer=w.a, subject="Invoice question again", description="Same", actor=w.users["customer_a"]))
+
+
+def a_canned_reply(w):
+    from partnerdesk.support.models import CannedReply
+
+    return _once(w, "_canned", lambda: CannedReply.objects.create(
+        title="Balance", language=a_support_case(w).language, body="Your balance is {balance}."))
+
+
+def an_attachment(w):
+    from partnerdesk.support.services import add_note
+
+    return _once(w, "_attachment", lambda: add_note(
+        case=a_support_case(w), body="seats", actor=w.users["admin"],
+        attachments=[{"filename": "seats.txt", "content": b"41 seats"}]).attachments.get())
+
+
+def a_waiting_mail(w):
+    from partnerdesk.support.mail.filing import ingest
+
+    raw = (b"From: someone@unknown.example.org\r\nSubject: my bill\r\nMessage-ID: <m1@unknown.example.org>\r\n"
+           b"Content-Type: text/plain; charset=utf-8\r\n\r\nWho do I ask?\r\n")
+    return _once(w, "_waiting_mail", lambda: ingest(raw, source="file"))
 
 def invited_user():
     from partnerdesk.accounts.services import invite_staff_user
@@ -302,6 +398,29 @@ def _once(w, name, make):
     if name not in w.__dict__:
         w.__dict__[name] = make()
     return w.__dict__[name]
+
+
+def a_resolved_support_case(w):
+    from partnerdesk.support.services import resolve
+
+    case = a_support_case(w)
+    _once(w, "_support_resolution", lambda: resolve(case=case, body="Corrected.", actor=w.users["billing_agent"]))
+    return case
+
+
+def a_public_file(w):
+    """A file on an agent's public reply on A's case (the portal serves it to A's users only)."""
+    from partnerdesk.support.services import reply
+
+    return _once(w, "_public_file", lambda: reply(
+        case=a_support_case(w), body="See the file", actor=w.users["billing_agent"],
+        attachments=[{"filename": "seats.pdf", "content": b"%PDF-1.4 41 seats"}]).attachments.get())
+
+
+def an_answer_token(w):
+    from partnerdesk.support.links import answer_token
+
+    return answer_token(a_resolved_support_case(w))
 
 
 def a_contact(w):

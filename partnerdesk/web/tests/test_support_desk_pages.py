@@ -38,7 +38,8 @@ UNMATCHED = (b"From: Stranger <stranger@unknown.example.org>\r\nTo: support@part
 
 @pytest.fixture
 def case(users, customer_a):
-    return a_case(customer_a, users["customer_a"])
+    """Customer A's user asks, for the billing contact (who gets the emails)."""
+    return a_case(customer_a, users["customer_a"], requester_contact=customer_a.contacts.first())
 
 
 def desk_urls(case, attachment_pk, mail_pk, canned_pk) -> list[tuple[str, str]]:
@@ -293,3 +294,18 @@ def test_unmatched_mail_is_filed_or_discarded(users, customer_a, case):
     client.post(reverse("support_mail_discard", args=[third.pk]), {f"m{third.pk}-reason": "spam"})
     assert InboundMail.objects.get(pk=third.pk).status == MailStatus.DISCARDED
     assert client_for(users["finance"]).post(reverse("support_mail_discard", args=[third.pk])).status_code == 403
+
+
+@pytest.mark.parametrize("language, words", [
+    ("zh-hans", ["我的工单", "剩余时间", "对话", "内部备注", "账目与催收", "SLA 计时"]),
+    ("zh-hant", ["我的案件", "剩餘時間", "對話", "內部備註", "帳目與催收", "SLA 計時"]),
+])
+def test_the_desk_reads_in_chinese(users, customer_a, case, language, words):
+    services.add_note(case=case, body="备注", actor=users["admin"])
+    client = Client(headers={"Accept-Language": language})
+    client.force_login(users["billing_agent"])
+    body = client.get(reverse("support_queue"), {"tab": "active"}).content.decode()
+    body += client.get(reverse("support_case", args=[case.pk])).content.decode()
+    assert all(w in body for w in words), [w for w in words if w not in body]
+    for english in ("Time left", "Conversation", "Ledger and collections", "My cases", "SLA clocks"):
+        assert english not in body, english

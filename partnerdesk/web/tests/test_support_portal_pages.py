@@ -11,12 +11,14 @@ import re
 
 import pytest
 import time_machine
+from django.core import signing
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from partnerdesk.audit.models import AuditEntry
+from partnerdesk.notifications.services import send_pending
 from partnerdesk.support import services
 from partnerdesk.support.links import answer_token
 from partnerdesk.support.models import Case, CaseAttachment, CaseStatus, SupportInformation
@@ -192,8 +194,8 @@ def test_the_customer_confirms_or_reopens_in_the_portal_and_scores_once(people, 
     assert (case.satisfaction_score, case.satisfaction_comment) == (4, "第二次才对")
     page = acme.get(reverse("portal_support_case", args=[case.pk])).content.decode()
     assert "How did we do?" not in page and "You scored our help 4 of 5" in page
-    again = acme.post(reverse("portal_support_score", args=[case.pk]), {"score": "1"})
-    assert again.status_code == 422 and "already been scored" in again.content.decode()
+    again = acme.post(reverse("portal_support_score", args=[case.pk]), {"score": "1"}, follow=True)
+    assert "This case has already been scored." in again.content.decode()
     assert Case.objects.get(pk=case.pk).satisfaction_score == 4
     assert AuditEntry.objects.filter(action="case.scored", object_id=str(case.pk)).count() == 1
 
@@ -205,13 +207,22 @@ def _link_path(message) -> str:
     return re.search(r"/support/answer/[^/\s]+/", message.text).group(0)
 
 
-def test_the_answer_link_from_the_email_reopens_confirms_and_scores_once(people, acme_case, smtp_server,
-                                                                        django_capture_on_commit_callbacks):
+def as_invited(user):
+    """A portal user as an invitation makes it: for one of its customer's contacts, with the contact's address."""
+    contact = user.customer.contacts.first()
+    user.contact, user.email = contact, contact.email
+    user.save(update_fields=["contact", "email"])
+    return user
+
+
+def test_the_answer_link_from_the_email_reopens_confirms_and_scores_once(people, smtp_server):
     agent = people["billing_agent"]
+    acme_case = a_case(as_invited(people["acme_user"]))
     services.add_note(case=acme_case, body=NOTE, actor=agent, attachments=[file("credit-check.pdf")])
-    with django_capture_on_commit_callbacks(execute=True):
-        services.resolve(case=acme_case, body="已核实：发票金额正确，差额是上月的调整。", actor=agent)
-    mail = [m for m in smtp_server.wait_for(1) if "/support/answer/" in m.text][-1]
+    services.resolve(case=acme_case, body="已核实：发票金额正确，差额是上月的调整。", actor=agent)
+    send_pending()  # what the worker does: the acknowledgement and the resolution go to the SMTP server
+    mail = smtp_server.wait_for(2)[-1]
+    assert acme_case.token in mail.subject and mail["To"] == "ap@acme.example.cn"
     link = _link_path(mail)
 
     anyone = Client(enforce_csrf_checks=True)  # no sign-in: the link is the credential
@@ -230,15 +241,15 @@ def test_the_answer_link_from_the_email_reopens_confirms_and_scores_once(people,
     assert case.status == CaseStatus.OPEN and case.messages.filter(body="可是合同价不是这个").exists()
 
     # Resolved again; this time it solved it, and the customer scores it (once).
-    with django_capture_on_commit_callbacks(execute=True):
-        services.resolve(case=case, body="已按合同价重开发票。", actor=agent)
-    link = _link_path(smtp_server.wait_for(2)[-1])
+    services.resolve(case=case, body="已按合同价重开发票。", actor=agent)
+    send_pending()
+    link = _link_path(smtp_server.wait_for(3)[-1])
     assert anyone.post(link, {"action": "confirm", "csrfmiddlewaretoken": csrf}).status_code == 302
     assert Case.objects.get(pk=case.pk).status == CaseStatus.CLOSED
     assert anyone.post(link, {"action": "score", "score": "5", "comment": "很快",
                               "csrfmiddlewaretoken": csrf}).status_code == 302
-    again = anyone.post(link, {"action": "score", "score": "1", "csrfmiddlewaretoken": csrf})
-    assert again.status_code == 422 and "已经评过分" in again.content.decode()
+    again = anyone.post(link, {"action": "score", "score": "1", "csrfmiddlewaretoken": csrf}, follow=True)
+    assert 'class="message error"' in again.content.decode() and 'id="score-form"' not in again.content.decode()
     case.refresh_from_db()
     assert (case.status, case.satisfaction_score, case.satisfaction_comment) == (CaseStatus.CLOSED, 5, "很快")
     actions = set(AuditEntry.objects.filter(object_id=str(case.pk), object_type="support.case")
@@ -257,8 +268,14 @@ def test_a_forged_or_expired_link_is_refused_kindly(people, acme_case):
     services.resolve(case=acme_case, body="答复", actor=people["billing_agent"])
     token = answer_token(acme_case)
     anyone = Client(headers={"Accept-Language": "en"})
-    forged = token[:-3] + ("abc" if not token.endswith("abc") else "xyz")
-    for bad in [forged, "nothing", token.replace(str(acme_case.pk), str(acme_case.pk + 1), 1)]:
+    rest = token.split(":", 1)[1]
+    another_case = signing.b64_encode(b'{"case":%d}' % (acme_case.pk + 1)).decode()
+    forged = [token[:-3] + ("abc" if not token.endswith("abc") else "xyz"),  # the signature altered
+              f"{another_case}:{rest}",  # another case's number under this case's signature
+              signing.dumps({"case": acme_case.pk}, salt="another purpose"),  # signed, but not for this
+              "nothing"]
+    assert all(bad != token for bad in forged)
+    for bad in forged:
         for response in [anyone.get(reverse("support_answer", args=[bad])),
                          anyone.post(reverse("support_answer", args=[bad]), {"action": "confirm"})]:
             body = response.content.decode()

@@ -74,11 +74,11 @@ def _act(request, case, token):
             try:
                 services.record_satisfaction(case=case, score=form.cleaned_data["score"],
                                              comment=form.cleaned_data["comment"], actor=None)
-            except DomainError as exc:
-                add_domain_error(form, exc)
+            except DomainError as exc:  # scored already: the page no longer offers the form
+                messages.error(request, exc.message)
             else:
                 messages.success(request, _("Thank you for your feedback."))
-                return redirect("support_answer", token)
+            return redirect("support_answer", token)
         return _page(request, case, token, score_form=form, status=422)
     messages.error(request, _("Please choose one of the answers below."))
     return redirect("support_answer", token)

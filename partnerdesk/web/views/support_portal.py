@@ -216,11 +216,11 @@ def portal_support_score(request, customer, pk):
         try:
             services.record_satisfaction(case=case, score=form.cleaned_data["score"],
                                          comment=form.cleaned_data["comment"], actor=request.user)
-        except DomainError as exc:
-            add_domain_error(form, exc)
+        except DomainError as exc:  # scored already, or not resolved: the page no longer offers the form
+            messages.error(request, exc.message)
         else:
             messages.success(request, _("Thank you for your feedback."))
-            return redirect("portal_support_case", case.pk)
+        return redirect("portal_support_case", case.pk)
     return _case_page(request, customer, case, score_form=form, status=422)
 
 

@@ -33,6 +33,7 @@ class Command(BaseCommand):
 
     @no_translations  # the command line speaks English
     def handle(self, *args, what, **options):
+        self.verbosity = options.get("verbosity", 1)
         if what == "fetch-mail":
             self._fetch(options["limit"], options["schedule"])
         else:
