@@ -170,6 +170,7 @@ def main():
     parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL database afterwards")
     parser.add_argument("--reuse", action="store_true",
                         help="measure the database (and plan) a previous --keep run left, without generating")
+    parser.add_argument("--generate-only", action="store_true", help="generate and keep the database, measure nothing")
     parser.add_argument("--child", default=None)
     args = parser.parse_args()
     if args.smoke:
@@ -192,6 +193,9 @@ def main():
             if not args.reuse:
                 gen = child("generate", args)
                 plan_file.write_text(json.dumps({**gen, "url": args.url}))
+                if args.generate_only:
+                    print(f"[{kind}] generated in {gen['seconds']:.1f}s, kept: {args.url}")
+                    continue
             http, server_rss = measure_http(args, gen)
             ing = child("ingest", args)
         report(kind, gen, http, server_rss, ing)

@@ -47,6 +47,8 @@ router = Router(tags=["support"])
 
 STAFF_CHANNELS = (Channel.API, Channel.PHONE, Channel.CHAT, Channel.INTERNAL)
 MAX_FILES = 10
+NO_SUCH_LINK = {"invoices": _("no such invoice for this customer"), "payments": _("no such payment for this customer"),
+                "subscriptions": _("no such subscription for this customer")}
 
 
 # --- finding cases and showing them -------------------------------------------------------------------------
@@ -139,7 +141,7 @@ def _links(request, customer, payload) -> dict:
         found = rows.filter(customer=customer).in_bulk(set(ids))
         for i, pk in enumerate(ids):
             if pk not in found:
-                raise InvalidInput(_("no such %(kind)s of this customer"), field=f"{field}[{i}]", kind=name[:-1])
+                raise InvalidInput(NO_SUCH_LINK[name], field=f"{field}[{i}]")
         links[name] = [found[pk] for pk in dict.fromkeys(ids)]
     return links
 

@@ -103,13 +103,40 @@ def build_world(*, customer_a, customer_b, users, operator) -> World:
     load_year_from_package(2026, actor=admin, confirm=True)
     run_collections(_day("2026-11-24"))
 
-    return World(a=a, b=b, counts=_counts(), foreign=_foreign(a, b, notes={promise_b.note, dispute_b.reason}),
+    case_texts_b = _support_cases(a, b, users=users, invoice_a=a_overdue, invoice_b=b_open)
+
+    return World(a=a, b=b, counts=_counts(), foreign=_foreign(a, b, notes={promise_b.note, dispute_b.reason,
+                                                                             *case_texts_b}),
                  known=known_values())
+
+
+def _support_cases(a, b, *, users, invoice_a, invoice_b) -> set[str]:
+    """Support cases of both customers: a conversation with a public reply and an internal note (each with a
+    file), a resolved case, a canned reply. Returns the texts that identify B's cases."""
+    from partnerdesk.support import desk_settings
+    from partnerdesk.support import services as support
+
+    agent = users["billing_agent"]
+    files = [{"filename": "invoice-copy.pdf", "content": b"%PDF-1.4 copy"}]
+    for customer, user, invoice, subject in [(a, users["customer_a"], invoice_a, "发票金额有误 invoice amount wrong"),
+                                             (b, users["customer_b"], invoice_b, "Fabrikam 退款申请 REF-7731")]:
+        case = support.open_case(customer=customer, subject=subject, description=f"{subject}: please check",
+                                 actor=user, channel="api", requester_email=f"{user.username}@example.cn",
+                                 invoices=[invoice])
+        support.reply(case=case, body="We are checking the invoice.", actor=agent, attachments=files)
+        support.add_note(case=case, body=f"Internal: {subject} looks like a double charge", actor=agent,
+                         attachments=[{"filename": "ledger.csv", "content": b"date,amount"}])
+        resolved = support.open_case(customer=customer, subject=f"{subject} (2)", description="again", actor=user,
+                                     channel="api", requester_email=f"{user.username}@example.cn")
+        support.resolve(case=resolved, body="Credited the difference.", actor=agent)
+    desk_settings.create_canned_reply(title="余额", language="zh-CN", body="您的余额为 {balance}。", actor=users["admin"])
+    return {"Fabrikam 退款申请 REF-7731", "REF-7731", "bob@example.cn"}
 
 
 def _foreign(a, b, *, notes) -> Foreign:
     from partnerdesk.billing.models import Invoice, Payment
     from partnerdesk.notifications.models import OutboundEmail
+    from partnerdesk.support.models import Case
 
     invoices = list(Invoice.objects.filter(customer=b))
     payments = list(Payment.objects.filter(customer=b))
@@ -130,6 +157,7 @@ def _foreign(a, b, *, notes) -> Foreign:
         "invoice_id": {i.pk for i in invoices},
         "payment_id": {p.pk for p in payments},
         "subscription_id": {s.pk for s in subscriptions},
+        "case_id": set(Case.objects.filter(customer=b).values_list("pk", flat=True)),
     }
     return foreign
 
@@ -155,6 +183,16 @@ def known_values() -> dict[str, list]:
     from partnerdesk.dunning.models import CollectionsPolicy, Dispute, RequestStatus
     from partnerdesk.notifications.defaults import DEFAULTS
     from partnerdesk.notifications.models import EmailStatus, OutboundEmail
+    from partnerdesk.support.api_queue import QUEUES
+    from partnerdesk.support.models import (
+        CannedReply,
+        Case,
+        CaseAttachment,
+        CaseStatus,
+        CaseType,
+        Channel,
+        MessageKind,
+    )
     from partnerdesk.workdays.models import DayKind, YearStatus
 
     def ids(model):
@@ -164,7 +202,7 @@ def known_values() -> dict[str, list]:
     amounts = ["100.00", "1", "2560.50", "0.50", "12800.00", "999999999999.99"]
     texts = ["客户要求调整", "duplicate invoice", "paid in full", "Zahlung erhalten"]
     statuses = {*CustomerStatus.values, *InvoiceStatus.values, *EmailStatus.values, *RequestStatus.values,
-                *YearStatus.values}
+                *YearStatus.values, *CaseStatus.values}
     return {
         "customer_id": ids(Customer), "invoice_id": ids(Invoice), "payment_id": ids(Payment),
         "subscription_id": ids(Subscription), "dispute_id": ids(Dispute), "email_id": ids(OutboundEmail),
@@ -176,11 +214,16 @@ def known_values() -> dict[str, list]:
         **dict.fromkeys(["reason", "resolution", "note", "notes", "description", "name"], texts),
         "tax_rate": ["0.06", "0.13", "0"], "method": PaymentMethod.values, "currency": ["CNY"],
         "status": sorted(statuses), "reason_code": SuspensionReason.values, "language": Language.values,
-        "key": sorted(DEFAULTS), "kind": DayKind.values, "time_zone": ["Asia/Shanghai", "Asia/Hong_Kong"],
+        "key": sorted(DEFAULTS), "kind": [*DayKind.values, *MessageKind.values], "time_zone": ["Asia/Shanghai", "Asia/Hong_Kong"],
         "email": ["ops@northwind.example.cn"], "phone": ["+86 21 5555 0100"], "primary_domain": ["northwind.cn"],
         "q": ["Contoso", "Fabrikam", "INV-2026", "fabrikam.partner.onmschina.cn"],
         "action": ["invoice.created", "payment.recorded"], "actor": ["admin1", "system"],
         "object_type": ["invoice", "payment"],
         "subject": ["Invoice {{ invoice_number }}"], "body": ["Please pay {{ amount_due }} by {{ due_date }}."],
         "limit": [1, 10, 50], "offset": [0, 1, 5], "days": [1, 7, 30], "period_days": [30, 90],
+        # the support desk
+        "case_id": ids(Case), "target_id": ids(Case), "ids": ids(Case), "attachment_id": ids(CaseAttachment),
+        "reply_id": ids(CannedReply), "queue": list(QUEUES), "type": CaseType.values, "severity": ["A", "B", "C"],
+        "channel": Channel.values, "score": [1, 3, 5], "comment": texts, "tag": ["invoice", "vip"],
+        "tags": ["invoice", "vip"], "title": ["余额", "Overdue notice"],
     }
