@@ -32,6 +32,8 @@ def _by_pattern(text: str, patterns) -> str:
             values = match.groupdict()
             if "status" in values:
                 values["status"] = _status_label(values["status"])
+            if "stored" in values:  # a text kept from another record (an email's bounce reason)
+                values["stored"] = translate_system_text(values["stored"])
             return gettext(msgid) % values
     return text
 
@@ -101,6 +103,12 @@ SYSTEM_FIXED = [
     gettext_noop("Final notice"),
     gettext_noop("Suspension"),
     gettext_noop("Data deletion warning"),  # the preview's name for that step (dunning.engine)
+    # The support desk: why a case closed, the built-in canned replies, a line in a case's history.
+    gettext_noop("confirmed by the customer"),
+    gettext_noop("no reply from the customer"),
+    gettext_noop("built-in canned replies"),
+    gettext_noop("the bounce message has no text"),
+    gettext_noop("This email had no threading headers or case number; it was matched by its sender and subject."),
 ]
 SYSTEM_PATTERNS = [
     (re.compile(r"^Non-payment: invoice (?P<number>\S+) unpaid (?P<days>\d+) days after its due date$"),
@@ -122,6 +130,23 @@ SYSTEM_PATTERNS = [
     (re.compile(r"^reactivate (?P<subscription>.+)$"), gettext_noop("reactivate %(subscription)s")),
     (re.compile(r"^not needed: (?P<cause>.+)$"),
      gettext_noop("no longer needed (%(cause)s)")),
+    # The support desk (support.services, support.mail.filing): a case's history and why it reopened.
+    (re.compile(r"^the resolution to (?P<address>.+) bounced$"),
+     gettext_noop("the resolution to %(address)s bounced")),
+    (re.compile(r"^Merged into (?P<case>\S+)\.$"), gettext_noop("Merged into %(case)s.")),
+    (re.compile(r"^(?P<case>\S+) was merged into this case\.$"), gettext_noop("%(case)s was merged into this case.")),
+    (re.compile(r"^The customer wrote again after this case ended: (?P<case>\S+) follows it\.$"),
+     gettext_noop("The customer wrote again after this case ended: %(case)s follows it.")),
+    (re.compile(r"^The email to (?P<address>\S*) bounced: (?P<stored>.*)$", re.S),
+     gettext_noop("The email to %(address)s bounced: %(stored)s")),
+    (re.compile(r"^This email came from (?P<address>\S+), who is not the requester, on the CC or a contact of "
+                r"(?P<customer>.+): check before answering\.$", re.S),
+     gettext_noop("This email came from %(address)s, who is not the requester, on the CC or a contact of "
+                  "%(customer)s: check before answering.")),
+    (re.compile(r"^Attachments not added to the case \(the original email, kept with the message, still holds "
+                r"them\): (?P<files>.+)$", re.S),
+     gettext_noop("Attachments not added to the case (the original email, kept with the message, still holds "
+                  "them): %(files)s")),
 ]
 
 

@@ -24,7 +24,7 @@ from partnerdesk.errors import DomainError, InvalidInput, Refusal
 
 from . import services, sla
 from .api_queue import case_row, export_csv, queue_cases
-from .models import Case, CaseAttachment, CaseMessage, Channel, MessageKind
+from .models import CannedReply, Case, CaseAttachment, CaseMessage, Channel, MessageKind
 from .schemas import (
     AssignIn,
     Body,
@@ -38,6 +38,7 @@ from .schemas import (
     MergeIn,
     MessageIn,
     MessageOut,
+    RenderedReplyOut,
     ReplyIn,
     ScoreIn,
     StatusIn,
@@ -389,6 +390,19 @@ def download(request, case_id: Id, attachment_id: Id):
                             content_type=attachment.content_type)
     response["X-Content-Type-Options"] = "nosniff"  # never rendered as the type a browser guesses
     return response
+
+
+@router.get("/cases/{case_id}/canned/{reply_id}", response=RenderedReplyOut,
+            summary="A canned reply filled with the case's customer's figures (balance, overdue, dates)")
+def canned_for_case(request, case_id: Id, reply_id: Id):
+    from .figures import render_canned
+
+    case = _case_for(request, case_id, "cases.work")
+    reply = CannedReply.objects.filter(pk=reply_id, is_active=True).first()
+    if reply is None:
+        raise Http404
+    return {"reply_id": reply.pk, "case_id": case.pk, "title": reply.title, "language": reply.language,
+            "body": render_canned(reply, case)}
 
 
 @router.post("/cases/{case_id}/status", response=CaseOut, summary="Set a case open or waiting (customer, operator)")

@@ -26,9 +26,9 @@ SETTING_RANGES = {
     "thread_window_days": (0, 365),
 }
 SETTING_FIELDS = [*SETTING_RANGES, "allowed_attachment_types"]
-MEDIA_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,63}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$")
+MEDIA_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,29}/[a-z0-9][a-z0-9!#$&^_.+-]{0,67}$")  # 100 characters at most
 MAX_TYPES = 100
-MAX_TARGET_MINUTES = 365 * 24 * 60
+MAX_TARGET_MINUTES = 60 * 24 * 60  # 60 days: a target past that is a typo, and every queue row would walk it
 POLICY_FIELDS = ["severity", "type", "first_response_minutes", "next_response_minutes", "resolution_minutes",
                  "around_the_clock"]
 CANNED_FIELDS = ["title", "language", "body", "is_active"]

@@ -215,7 +215,7 @@ class DeskSettingsIn(Schema):
     max_cases_per_sender_hour: int | None = Field(None, ge=1, le=1000)
     max_message_bytes: int | None = Field(None, ge=1024, le=100 * 1024 * 1024)
     max_attachment_bytes: int | None = Field(None, ge=1024, le=100 * 1024 * 1024)
-    allowed_attachment_types: list[Text(191)] | None = Field(None, max_length=100)
+    allowed_attachment_types: list[Text(100)] | None = Field(None, max_length=100)
     breach_warning_minutes: int | None = Field(None, ge=0, le=7 * 24 * 60)
     thread_window_days: int | None = Field(None, ge=0, le=365)
     reason: Reason = ""
@@ -224,9 +224,9 @@ class DeskSettingsIn(Schema):
 class SlaPolicyItem(Schema):
     severity: Code
     type: Code = ""  # a case type, or "" for all the severity's types
-    first_response_minutes: int = Field(..., ge=1, le=365 * 24 * 60)
-    next_response_minutes: int = Field(..., ge=1, le=365 * 24 * 60)
-    resolution_minutes: int = Field(..., ge=1, le=365 * 24 * 60)
+    first_response_minutes: int = Field(..., ge=1, le=60 * 24 * 60)
+    next_response_minutes: int = Field(..., ge=1, le=60 * 24 * 60)
+    resolution_minutes: int = Field(..., ge=1, le=60 * 24 * 60)
     around_the_clock: bool = False
 
 

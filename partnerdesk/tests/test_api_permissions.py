@@ -259,6 +259,7 @@ MATRIX = [
     ("POST", "/cases/{resolved}/confirm", None, change(200, {"customer_a"})),
     ("POST", "/cases/{resolved}/score", {"score": 5, "comment": "很快"}, change(200, {"customer_a"})),
     ("POST", "/cases/{merged_case}/merge", {"target_id": "{case}", "reason": "same question"}, change(200, AGENTS)),
+    ("GET", "/cases/{case}/canned/{canned}", None, change(200, AGENTS) | {"auditor": 403}),
     ("GET", "/support/settings", None, only(200, {"admin"})),
     ("PUT", "/support/settings", {"reopen_window_days": 7, "reason": "policy"}, only(200, {"admin"})),
     ("GET", "/support/sla-policies", None, only(200, {"admin"})),

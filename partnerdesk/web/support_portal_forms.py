@@ -4,7 +4,6 @@ of the input; support.services judges the rules."""
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 from partnerdesk import bounds
 from partnerdesk.customers.models import Language
@@ -55,7 +54,7 @@ class NewCaseForm(forms.Form):
     description = _text(_("Describe the question or problem"), rows=8)
     invoices = InvoiceChoices(label=_("Invoices it concerns"), queryset=None, required=False,
                               widget=forms.SelectMultiple(attrs={"size": 5}))
-    attachments = AttachmentsField(label=pgettext_lazy("customer support", "Attach files"))
+    attachments = AttachmentsField(label=_("Attach files"))
 
     def __init__(self, *args, invoices, **kwargs):
         super().__init__(*args, **kwargs)
@@ -69,8 +68,8 @@ class NewCaseForm(forms.Form):
 
 
 class ReplyForm(forms.Form):
-    body = _text(pgettext_lazy("customer support", "Your message"))
-    attachments = AttachmentsField(label=pgettext_lazy("customer support", "Attach files"))
+    body = _text(_("Your message"))
+    attachments = AttachmentsField(label=_("Attach files"))
 
 
 class ReopenForm(forms.Form):
@@ -80,13 +79,13 @@ class ReopenForm(forms.Form):
 class ScoreForm(forms.Form):
     score = forms.TypedChoiceField(label=_("How satisfied are you with our help? (1: not at all, 5: very)"),
                                    choices=SCORE_CHOICES, coerce=int, widget=forms.RadioSelect)
-    comment = _text(pgettext_lazy("customer support", "Comment (optional)"), max_length=bounds.REASON_LENGTH, rows=3, required=False)
+    comment = _text(_("Comment (optional)"), max_length=bounds.REASON_LENGTH, rows=3, required=False)
 
 
 TEXT_LABELS = {
-    "hours": pgettext_lazy("customer support", "Support hours"),
-    "channels": pgettext_lazy("customer support", "How to reach us"),
-    "process": pgettext_lazy("customer support", "How we handle a case"),
+    "hours": _("Support hours"),
+    "channels": _("How to reach us"),
+    "process": _("How we handle a case"),
 }
 SUFFIX = {Language.ZH_CN: "zh_cn", Language.ZH_TW: "zh_tw", Language.EN: "en"}
 

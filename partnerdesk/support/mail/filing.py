@@ -293,7 +293,7 @@ def _recently_sent_to(recipients, now: dt.datetime) -> list:
 def _bounce_reason(parsed: ParsedMail) -> str:
     lines = [line.strip() for line in (parsed.text or "").splitlines() if line.strip()]
     text = " ".join(lines)[:1500]
-    return f"{parsed.subject[:200]}: {text}".strip(": ") or "bounced"
+    return f"{parsed.subject[:200]}: {text}".strip(": ") or "the bounce message has no text"
 
 
 # --- too large ----------------------------------------------------------------------------------------------

@@ -297,3 +297,17 @@ def test_desk_settings_and_published_information(api_client, tokens, users, cust
     seen = api_client.as_(tokens["customer_a"]).get("/support/information/en")
     assert seen.status_code == 200 and seen.json()["hours"] == "Mon-Fri 9-18" and len(seen.json()["targets"]) == 3
     assert api_client.as_(tokens["customer_a"]).get("/support/information/fr").json()["field"] == "language"
+
+
+def test_a_canned_reply_comes_filled_with_the_customers_figures(api_client, tokens, customer_a, desk):
+    from partnerdesk.support import desk_settings
+
+    make_invoice(customer_a, "1280.00")  # issued 1 October: overdue on the suite's day
+    reply = desk_settings.create_canned_reply(title="Balance", language="zh-CN", body="余额 {currency} {balance}，{nonsense}",
+                                              actor=None)
+    url = f"/cases/{desk['case'].pk}/canned/{reply.pk}"
+    filled = _as(api_client, tokens, "billing_agent").get(url)
+    assert filled.status_code == 200
+    assert filled.json()["body"].startswith("余额 CNY 1,280.00") and filled.json()["body"].endswith("{nonsense}")
+    assert _as(api_client, tokens, "customer_a").get(url).status_code == 403
+    assert _as(api_client, tokens, "customer_b").get(url).status_code == 404

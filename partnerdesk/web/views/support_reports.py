@@ -2,7 +2,9 @@
 for a period, each with its CSV, and charts drawn on the server by pygal (SVG, no script: it works offline and
 needs nothing from outside)."""
 
+import math
 import re
+import unicodedata
 
 import pygal
 from django.shortcuts import render
@@ -30,6 +32,12 @@ def _render(chart) -> str:
     return mark_safe(_SCRIPT.sub("", chart.render(is_unicode=True)))
 
 
+def _wide_label_margin(labels) -> int:
+    """Extra room on the left for labels in Chinese: pygal measures every character as a narrow one."""
+    wide = max((sum(unicodedata.east_asian_width(c) in "WF" for c in str(label)) for label in labels), default=0)
+    return 12 + wide * 7
+
+
 def _chart(kind, title: str, **options):
     options = {"js": [], "disable_xml_declaration": True, "style": _STYLE, "width": 640, "height": 300,
                "print_values": True, "legend_at_bottom": True, "margin": 12, **options}
@@ -51,33 +59,40 @@ def times_chart(report) -> str:
 
 
 def sla_chart(title: str, rows) -> str:
-    chart = _chart(pygal.HorizontalBar, title, range=(0, 100), show_legend=False,
-                   height=max(160, 60 + 34 * len(rows)), value_formatter=lambda v: f"{v:.0f}%")
-    chart.x_labels = [str(row.label) for row in rows]
+    labels = [str(row.label) for row in rows]
+    chart = _chart(pygal.HorizontalBar, title, range=(0, 100), show_legend=False, width=420,
+                   height=max(150, 70 + 30 * len(rows)), value_formatter=lambda v: f"{v:.0f}%",
+                   margin_left=_wide_label_margin(labels), y_labels=[0, 25, 50, 75, 100])
+    chart.x_labels = labels
     chart.add(_("Targets met"), [None if row.percent_met is None else float(row.percent_met) for row in rows])
     return _render(chart)
 
 
 def rates_chart(report) -> str:
-    chart = _chart(pygal.HorizontalBar, _("Rates"), range=(0, 100), show_legend=False, height=220,
-                   value_formatter=lambda v: f"{v:.1f}%")
     rates = [(_("Escalated to the operator"), report.escalation.percent), (_("Reopened"), report.reopen.percent),
              (_("Answered the survey"), report.satisfaction.percent)]
+    chart = _chart(pygal.HorizontalBar, _("Rates"), range=(0, 100), show_legend=False, height=220,
+                   value_formatter=lambda v: f"{v:.1f}%", margin_left=_wide_label_margin([r[0] for r in rates]),
+                   y_labels=[0, 25, 50, 75, 100])
     chart.x_labels = [label for label, _value in rates]
     chart.add(_("Percent"), [None if value is None else float(value) for _label, value in rates])
     return _render(chart)
 
 
 def satisfaction_chart(report) -> str:
-    chart = _chart(pygal.Bar, _("Scores"), show_legend=False, height=240, value_formatter=lambda v: f"{v:.0f}")
+    counts = list(report.score_distribution.values())
+    step = max(1, math.ceil(max(counts) / 5))  # whole cases on the axis
+    chart = _chart(pygal.Bar, _("Scores"), show_legend=False, height=240, value_formatter=lambda v: f"{v:.0f}",
+                   y_labels=list(range(0, max(counts) + step, step)))
     chart.x_labels = ["1", "2", "3", "4", "5"]
-    chart.add(_("Cases"), list(report.score_distribution.values()))
+    chart.add(_("Cases"), counts)
     return _render(chart)
 
 
 def _figures(report) -> list[tuple[str, object, object, str]]:
     """(what, median, 90th percentile, CSV part) for the timing table, in hours."""
-    return [(_("First response"), report.first_response, _("clocks met in the period"), "first_response"),
+    return [(_("First response"), report.first_response, _("clocks met in the period"),
+             "first_response"),
             (_("Resolution"), report.resolution, _("cases resolved in the period"), "resolution"),
             (_("Operator's response"), report.operator, _("waits on the operator that ended in the period"),
              "operator")]
