@@ -373,7 +373,7 @@ def _read_files(files) -> list[dict]:
 @router.get("/cases/{case_id}/attachments/{attachment_id}", url_name="support_case_attachment",
             summary="Download a file of a case",
             openapi_extra={"responses": {200: {"description": "The file", "content": {
-                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}}})
+                "*/*": {"schema": {"type": "string", "format": "binary"}}}}}})  # the file's own type
 def download(request, case_id: Id, attachment_id: Id):
     """A customer's user gets a file of its own case's public messages only; any other is not found."""
     case = _case_for(request, case_id, "cases.view")

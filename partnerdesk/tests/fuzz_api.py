@@ -355,7 +355,8 @@ class FuzzRun:
         self.requests += 1
         self.per_operation[case.operation.label] += 1
         self.per_phase[phase or (case.meta.phase.name.value if case.meta else "?")] += 1
-        if isinstance(case.body, dict | list) and LONE_SURROGATE[0] in json.dumps(case.body):
+        if (isinstance(case.body, dict | list) and case.media_type in (None, "application/json")  # (a form cannot carry one)
+                and LONE_SURROGATE[0] in json.dumps(case.body)):
             # A new case, not a changed one: schemathesis would check a changed body with its validator.
             case = case.operation.Case(path_parameters=case.path_parameters, query=case.query, headers=case.headers,
                                        body=with_lone_surrogates(case.body), media_type=case.media_type)
