@@ -1,4 +1,5 @@
-"""Background work of the support desk (django-tasks): taking mail from the support mailbox.
+"""Background work of the support desk (django-tasks): taking mail from the support mailbox, and the desk's
+timers (SLA warnings and breach notices; resolved cases that close themselves).
 
 `fetch_mail` takes what waits in the mailbox and files each message (mail.filing.ingest); given
 `every_seconds`, it enqueues its own next run that many seconds later (where the backend can defer, as the
@@ -51,18 +52,48 @@ def schedule_fetch(every_seconds: int, *, limit: int = 500) -> bool:
     backend = fetch_mail.get_backend()
     if not backend.supports_defer:
         return False
-    if _waiting_fetches() > 0:
+    if _waiting(fetch_mail) > 0:
         return False
     run_after = timezone.now() + dt.timedelta(seconds=every_seconds)
     fetch_mail.using(run_after=run_after).enqueue(every_seconds=every_seconds, limit=limit)
     return True
 
 
-def _waiting_fetches() -> int:
-    """Runs of fetch_mail that wait in the database queue (0 for other backends)."""
+def run_timers(*, now=None) -> dict:
+    """One pass of the desk's timers: SLA warnings and breaches (each sent once), and resolved cases with no
+    reply for the configured working days closed (no survey)."""
+    from .alerts import send_sla_alerts
+    from .services import close_resolved_cases
+
+    counts = send_sla_alerts(now=now)
+    return {"sla_warnings": counts["warning"], "sla_breaches": counts["breach"],
+            "closed_automatically": close_resolved_cases(now=now)}
+
+
+@task()
+def desk_timers(every_seconds: int = 0) -> dict:
+    """Run the desk's timers; with every_seconds, run again that much later (one run waits at a time)."""
+    try:
+        return run_timers()
+    finally:
+        if every_seconds > 0:
+            schedule_timers(every_seconds)
+
+
+def schedule_timers(every_seconds: int) -> bool:
+    """Enqueue the next timers pass in `every_seconds` unless one already waits (False if not enqueued)."""
+    backend = desk_timers.get_backend()
+    if not backend.supports_defer or _waiting(desk_timers) > 0:
+        return False
+    desk_timers.using(run_after=timezone.now() + dt.timedelta(seconds=every_seconds)).enqueue(
+        every_seconds=every_seconds)
+    return True
+
+
+def _waiting(task_) -> int:
     try:
         from django_tasks.base import TaskResultStatus
         from django_tasks_db.models import DBTaskResult
     except ImportError:
         return 0
-    return DBTaskResult.objects.filter(task_path=fetch_mail.module_path, status=TaskResultStatus.READY).count()
+    return DBTaskResult.objects.filter(task_path=task_.module_path, status=TaskResultStatus.READY).count()

@@ -130,3 +130,15 @@ def test_warning_and_breach_notices_are_sent_once_each(customer_a, agent):
     assert AuditEntry.objects.filter(action="case.sla_breach", object_id=str(case.pk)).count() == 1
     breached = clock(case, SlaTarget.FIRST_RESPONSE)
     assert breached.breached_at == deadline and breached.breach_notified_at is not None
+
+
+def test_the_timers_command_sends_each_notice_once(customer_a, agent, capsys):
+    from django.core.management import call_command
+
+    open_at(bj(2026, 11, 23, 9), customer_a, severity="B", assignee=agent)
+    with time_machine.travel(bj(2026, 11, 23, 14), tick=False):
+        call_command("support", "timers")
+        call_command("support", "timers")
+    out = capsys.readouterr().out.splitlines()
+    assert "sla breaches 1" in out[0] and "sla breaches 0" in out[1]
+    assert OutboundEmail.objects.filter(template_key="support.sla_breach", to_address=agent.email).count() == 1

@@ -30,12 +30,18 @@ class Command(BaseCommand):
                                epilog="Exit status: 0 done; 2 a path is missing or holds no mail (nothing was "
                                       "ingested).")
         files.add_argument("paths", nargs="+", metavar="PATH")
+        timers = sub.add_parser("timers", help="send due SLA warnings and breach notices, and close resolved cases "
+                                               "the customer did not answer (each effect once, however often run)")
+        timers.add_argument("--schedule", type=int, default=None, metavar="SECONDS",
+                            help="do not run now: have the worker run the timers every SECONDS seconds")
 
     @no_translations  # the command line speaks English
     def handle(self, *args, what, **options):
         self.verbosity = options.get("verbosity", 1)
         if what == "fetch-mail":
             self._fetch(options["limit"], options["schedule"])
+        elif what == "timers":
+            self._timers(options["schedule"])
         else:
             self._ingest(options["paths"])
 
@@ -68,6 +74,19 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(
             f"fetched {taken} messages from {mailbox.username}@{mailbox.host} ({_counts(result)}); "
             f"{failed} failed, {left} left for the next run"))
+
+    def _timers(self, schedule: int | None) -> None:
+        from partnerdesk.support.tasks import run_timers, schedule_timers
+
+        if schedule is not None:
+            if schedule < 10:
+                raise CommandError("--schedule: at least 10 seconds", returncode=2)
+            enqueued = schedule_timers(schedule)
+            self.stdout.write(f"the worker runs the desk's timers every {schedule} seconds" if enqueued else
+                              "nothing enqueued: a run already waits in the queue, or the task backend cannot "
+                              "run tasks later")
+            return
+        self.stdout.write(self.style.SUCCESS(_counts(run_timers())))
 
     def _ingest(self, paths: list[str]) -> None:
         from partnerdesk.support.mail.filing import ingest
