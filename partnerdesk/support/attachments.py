@@ -10,7 +10,7 @@ from partnerdesk import bounds
 from partnerdesk.audit.services import record
 from partnerdesk.errors import InvalidInput
 
-from .models import CaseAttachment
+from .models import CaseAttachment, DeskSettings
 
 # What customers send about bills: documents, spreadsheets, images, mail, archives of those.
 DEFAULT_ALLOWED_TYPES = (
@@ -21,10 +21,14 @@ DEFAULT_ALLOWED_TYPES = (
 )
 
 
-def allowed_types() -> tuple[str, ...]:
-    from .services import desk_settings
+def _desk_settings() -> DeskSettings:
+    """The desk's settings row, or its defaults before one is saved (read here: support.services imports this
+    module, so this one does not import it back)."""
+    return DeskSettings.objects.filter(pk=1).first() or DeskSettings(pk=1)
 
-    return tuple(desk_settings().allowed_attachment_types or DEFAULT_ALLOWED_TYPES)
+
+def allowed_types() -> tuple[str, ...]:
+    return tuple(_desk_settings().allowed_attachment_types or DEFAULT_ALLOWED_TYPES)
 
 
 def content_type_of(filename: str, declared: str = "") -> str:
@@ -35,13 +39,11 @@ def content_type_of(filename: str, declared: str = "") -> str:
 
 def store_attachment(*, message, filename: str, content: bytes, actor, content_type: str = ""):
     """Keep one file on a message of a case; refused (nothing stored) if too large or of a type not allowed."""
-    from .services import desk_settings
-
     filename = bounds.clean_text(filename, field="filename", max_length=200).strip().replace("/", "_") or "file"
     kind = content_type_of(filename, content_type)
     if kind not in allowed_types():
         raise InvalidInput(_("files of type %(kind)s are not accepted"), field="attachments", kind=kind)
-    limit = desk_settings().max_attachment_bytes
+    limit = _desk_settings().max_attachment_bytes
     if len(content) > limit:
         raise InvalidInput(_("a file may be at most %(size)s bytes"), field="attachments", size=limit)
     digest = hashlib.sha256(content).hexdigest()

@@ -150,6 +150,14 @@ def query_tokens(q: str) -> list[str]:
     return list(dict.fromkeys(tokens(q)))[:12]
 
 
+# A query matches a few rows (an invoice number, an email address) or very many (a word half the messages
+# hold). One "ORDER BY case_id DESC LIMIT n" query lets PostgreSQL walk the case index newest first, testing
+# each row: instant for a common word, a scan of the whole table (seconds at a million cases) for a rare one.
+# So the matching rows are first read from the word index, at most FEW_ROWS of them; only a query that matches
+# more walks newest first, and such a walk stops early because most rows match.
+FEW_ROWS = 5000
+
+
 def matching_case_ids(q: str, *, customer_id: int | None, include_internal: bool, limit: int, offset: int = 0) -> list[int]:
     """Ids of the cases (newest first) with a message or subject matching every term of q."""
     terms = query_tokens(q)
@@ -164,18 +172,39 @@ def matching_case_ids(q: str, *, customer_id: int | None, include_internal: bool
         where.append(f"{TABLE} MATCH %s")
         params.append(" AND ".join(f'"{t}"' for t in terms))
     if customer_id is not None:
-        where.append("customer_id = %s")
+        # The customer's cases first (an index on support_case), then their rows: never every row of a word.
+        where.append("case_id = ANY(ARRAY(SELECT id FROM support_case WHERE customer_id = %s))" if _is_postgres()
+                     else "case_id IN (SELECT id FROM support_case WHERE customer_id = %s)")
         params.append(customer_id)
     if not include_internal:
         where.append("public = %s" if _is_postgres() else "public = 1")
         if _is_postgres():
             params.append(True)
-    sql = (f"SELECT case_id FROM {TABLE} WHERE {' AND '.join(where)} "
-           f"GROUP BY case_id ORDER BY case_id DESC LIMIT %s OFFSET %s")
-    params += [limit, offset]
+    condition = " AND ".join(where)
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return [int(row[0]) for row in cursor.fetchall()]
+        cursor.execute(f"SELECT case_id FROM {TABLE} WHERE {condition} LIMIT %s", [*params, FEW_ROWS + 1])
+        found = [int(row[0]) for row in cursor.fetchall()]
+        if len(found) <= FEW_ROWS:
+            return sorted(set(found), reverse=True)[offset:offset + limit]
+        if _is_postgres():
+            cursor.execute(f"SELECT case_id FROM {TABLE} WHERE {condition} "
+                           "GROUP BY case_id ORDER BY case_id DESC LIMIT %s OFFSET %s", [*params, limit, offset])
+            return [int(row[0]) for row in cursor.fetchall()]
+        return _newest_sqlite(cursor, condition, params, limit + offset)[offset:offset + limit]
+
+
+def _newest_sqlite(cursor, condition: str, params: list, wanted: int) -> list[int]:
+    """FTS5 reads a word's rows newest first (rowid order) and stops at LIMIT; GROUP BY case_id would read them
+    all. Rows are indexed as cases and messages come, so the newest rows hold the newest cases (a new message on
+    an old case brings that case in too)."""
+    window = wanted * 20
+    while True:
+        cursor.execute(f"SELECT case_id FROM {TABLE} WHERE {condition} ORDER BY rowid DESC LIMIT %s", [*params, window])
+        rows = [int(row[0]) for row in cursor.fetchall()]
+        ids = sorted(set(rows), reverse=True)
+        if len(ids) >= wanted or len(rows) < window:
+            return ids
+        window *= 4
 
 
 def matching_messages(q: str, case_ids, *, include_internal: bool) -> dict[int, list[int | None]]:

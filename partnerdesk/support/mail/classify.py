@@ -9,7 +9,7 @@ from email import policy as email_policy
 from email.parser import BytesHeaderParser
 
 from .charsets import decode_header
-from .parsing import ParsedMail, message_ids
+from .message import ParsedMail, message_ids
 
 NORMAL, AUTO_REPLY, BULK, BOUNCE, DELAY = "normal", "auto_reply", "bulk", "bounce", "delay"
 

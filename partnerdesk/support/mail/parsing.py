@@ -9,7 +9,6 @@ import binascii
 import hashlib
 import mimetypes
 import re
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email import policy as email_policy
 from email.message import Message
@@ -17,11 +16,12 @@ from email.parser import BytesParser
 from email.utils import getaddresses, parsedate_to_datetime, unquote
 
 from .charsets import decode_bytes, decode_header
+from .classify import bounce_details, classify
+from .message import MAX_IDS, MalformedMail, ParsedAttachment, ParsedMail, message_ids  # noqa: F401  (the API)
 from .trimming import html_to_text
 
 MAX_PARTS = 500
 MAX_DEPTH = 30
-MAX_IDS = 200
 MAX_PROBLEMS = 30
 INTERESTING_HEADERS = frozenset({
     "message-id", "in-reply-to", "references", "from", "sender", "to", "cc", "reply-to", "subject", "date",
@@ -63,40 +63,6 @@ class _DefaultPolicy(email_policy.EmailPolicy):
 DEFAULT_POLICY = _DefaultPolicy()
 
 
-class MalformedMail(Exception):
-    """Nothing usable could be read from the bytes."""
-
-
-@dataclass
-class ParsedAttachment:
-    filename: str
-    content_type: str
-    content: bytes
-
-
-@dataclass
-class ParsedMail:
-    message_id: str = ""
-    in_reply_to: list[str] = field(default_factory=list)
-    references: list[str] = field(default_factory=list)
-    from_address: str = ""
-    from_name: str = ""
-    to: list[str] = field(default_factory=list)
-    cc: list[str] = field(default_factory=list)
-    reply_to: str = ""
-    subject: str = ""
-    date: datetime | None = None
-    text: str = ""
-    html: str = ""
-    attachments: list[ParsedAttachment] = field(default_factory=list)
-    headers: dict[str, str] = field(default_factory=dict)
-    kind: str = "normal"
-    bounced_message_ids: list[str] = field(default_factory=list)
-    bounced_recipients: list[str] = field(default_factory=list)
-    size: int = 0
-    problems: list[str] = field(default_factory=list)
-
-
 def case_token(subject: str) -> int | None:
     """The case number of a "[#PD-123]" token anywhere in a subject, or None."""
     match = _CASE_TOKEN.search(subject or "")
@@ -115,7 +81,6 @@ def normalized_subject(subject: str) -> str:
 
 def parse_message(raw: bytes) -> ParsedMail:
     """Parse raw message bytes; raise MalformedMail only when nothing usable can be read."""
-    from .classify import bounce_details, classify  # classify reads ParsedMail: imported late, no cycle
 
     if isinstance(raw, str):
         raw = raw.encode("utf-8", "surrogateescape")
@@ -348,15 +313,6 @@ def _from_headers(raw: bytes, items: list[tuple[str, str]], problems: list[str])
     mail.subject = " ".join(headers.get("subject", "").split())
     mail.date = _date(headers.get("date", ""), problems)
     return mail
-
-
-def message_ids(value: str, loose: bool = False) -> list[str]:
-    """Message-IDs in a header value, without angle brackets; `loose` also takes a bare token."""
-    found = _ANGLE_ID.findall(value or "")
-    if not found:
-        tokens = [token.strip("<>") for token in re.split(r"[\s,]+", value or "") if token.strip("<>")]
-        found = tokens[:1] if loose else [token for token in tokens if "@" in token]
-    return [item for item in dict.fromkeys(found) if len(item) <= 998][:MAX_IDS]
 
 
 def _addresses(values: list[str], problems: list[str]) -> list[tuple[str, str]]:
