@@ -104,9 +104,11 @@ def measure_http(args, plan: dict) -> tuple[dict, float | None]:
     import support_http
 
     port = free_port()
+    # The server logs every request: to a file (an unread pipe fills up and stops the server).
+    log = open(Path(args.media) / "server.log", "wb")  # noqa: SIM115 - closed when the server has stopped
     server = subprocess.Popen(
         [sys.executable, "manage.py", "runserver", "--noreload", "--nothreading", "--skip-checks", f"127.0.0.1:{port}"],
-        env=child_env(args), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+        env=child_env(args), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         base = f"http://127.0.0.1:{port}"
         support_http.wait_until_up(base, plan["admin_token"])
@@ -118,6 +120,7 @@ def measure_http(args, plan: dict) -> tuple[dict, float | None]:
             server.wait(10)
         except subprocess.TimeoutExpired:
             server.kill()
+        log.close()
 
 
 def fresh_database(kind: str, tag: str) -> str:

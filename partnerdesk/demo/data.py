@@ -164,7 +164,44 @@ def load_demo(*, simulator, today: dt.date | None = None, seed: int = 2026) -> d
     from partnerdesk.support.canned import ensure_default_canned_replies
 
     ensure_default_canned_replies()
+    _demo_cases(customers, agent, today)
     return {"customers": customers}
+
+
+def _demo_cases(customers, agent, today: dt.date) -> None:
+    """A few support cases in every state: a question waiting for its first answer, one the agent answered and
+    is waiting on the customer, one resolved, and one from the portal."""
+    from partnerdesk.support import services as desk
+
+    yesterday = today - dt.timedelta(days=1)
+    first, second, third = customers[0], customers[1], customers[2]
+    invoice = first.invoices.filter(status="issued").order_by("-issue_date").first()
+    with _happened(yesterday, 10):
+        desk.open_case(customer=first, subject=f"关于发票 {invoice.number if invoice else ''} 的金额".strip(),
+                       description="您好，本月发票金额比上月高了不少，能否说明一下增加的部分？", actor=None,
+                       channel="email", requester_contact=first.contacts.first(), acknowledge=False,
+                       invoices=[invoice] if invoice else [])
+    with _happened(yesterday, 11):
+        waiting = desk.open_case(customer=second, subject="付款后订阅仍显示暂停", type="suspension_access",
+                                 severity="B", description="我们昨天已经通过银行转账付款，但订阅仍然是暂停状态。",
+                                 actor=agent, channel="phone", requester_contact=second.contacts.first(),
+                                 acknowledge=False, assignee=agent)
+    with _happened(yesterday, 14):
+        desk.reply(case=waiting, body="您好，请提供银行回单或转账流水号，我们核对到账后会立即恢复订阅。", actor=agent,
+                   status="waiting_customer")
+    with _happened(yesterday, 15):
+        resolved = desk.open_case(customer=third, subject="Request for a copy of last month's statement",
+                                  description="Could you send us last month's statement as a PDF?", actor=agent,
+                                  channel="chat", requester_contact=third.contacts.first(), acknowledge=False,
+                                  assignee=agent)
+    with _happened(yesterday, 16):
+        desk.resolve(case=resolved, actor=agent, body="The statement is in the customer portal under Statement; "
+                                                        "you can download it as a PDF there at any time.")
+    portal_user = first.portal_users.first()
+    if portal_user is not None:
+        with _happened(today, 9):
+            desk.open_case(customer=first, subject="如何修改发票抬头？", description="我们公司名称变更了，发票抬头如何修改？",
+                           actor=portal_user, channel="portal", acknowledge=False)
 
 
 def ensure_demo_users(password: str) -> list[tuple[str, str, str]]:

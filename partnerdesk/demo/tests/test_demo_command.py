@@ -36,6 +36,11 @@ def test_the_demo_sets_up_a_new_database_and_a_matching_operator(tmp_path):
     assert "Loading demo data (first run)" in first and "demo-test-pw" in first and "portal" in first
     subscriptions = simulated_subscriptions(tmp_path)
     assert subscriptions > 10
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "partnerdesk.sqlite3") as db:  # the desk has cases in several states
+        states = {row[0] for row in db.execute("SELECT status FROM support_case")}
+    assert {"new", "waiting_customer", "resolved"} <= states, states
     again = run_demo(tmp_path)  # a second start keeps the data
     assert "Loading demo data" not in again and simulated_subscriptions(tmp_path) == subscriptions
     (tmp_path / "partnerdesk.sqlite3").unlink()  # a new database next to an old simulator state
