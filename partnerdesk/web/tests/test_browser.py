@@ -121,7 +121,8 @@ def test_an_admin_edits_an_email_template_and_an_agent_closes_a_call(live_server
     # The administrator opens the email templates from the menu and the English payment reminder.
     sign_in(page, base, "admin")
     page.wait_for_url(re.compile(r"/dashboard/$"))
-    page.click("header nav a[href='/settings/email-templates/']")
+    page.click("header .user-menu summary")  # settings live in the user menu
+    page.click("header .user-menu a[href='/settings/email-templates/']")
     expect(page.locator("h1")).to_have_text("Email templates")
     page.click("td[data-template='collections.reminder/en'] a")
     expect(page.locator("h1")).to_contain_text("Payment reminder")
