@@ -48,6 +48,18 @@ BODY_LENGTH = 50000
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
+_ID_TEXT = re.compile(r"^[0-9]{1,19}$")
+
+
+def parse_id(text) -> int | None:
+    """The database id a text names (ASCII digits, 1..MAX_ID), or None. Not str.isdigit: "²" is a digit to it."""
+    text = str(text or "").strip()
+    if not _ID_TEXT.match(text):
+        return None
+    value = int(text)
+    return value if 1 <= value <= MAX_ID else None
+
+
 def text_problem(value: str, max_length: int | None = None) -> Refusal | None:
     """Why this text cannot be stored, or None if it can."""
     found = _UNSTORABLE.search(value)

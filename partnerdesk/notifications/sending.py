@@ -16,6 +16,7 @@ from django.core.mail import EmailMessage
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from partnerdesk.audit.services import record, snapshot
 
@@ -58,6 +59,13 @@ def claim_next(worker_id: str) -> OutboundEmail | None:
 def _mail_domain() -> str:
     address = parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
     return address.rpartition("@")[2] or socket.getfqdn()
+
+
+def message_id_for(pk: int) -> str:
+    """The Message-ID of an email: its row and a keyed signature, so no one outside can make up the id of an
+    email we sent (a forged bounce or reply naming it finds nothing)."""
+    signature = salted_hmac("partnerdesk.notifications.message-id", str(pk)).hexdigest()[:16]
+    return f"<partnerdesk-email-{pk}.{signature}@{_mail_domain()}>"
 
 
 def _describe(exc: Exception) -> str:
@@ -128,7 +136,7 @@ def deliver(email: OutboundEmail, worker_id: str, mailer, overrides: dict) -> tu
                      body=body), False
     # The same Message-ID on every attempt: if a worker dies between the SMTP answer and marking the row
     # sent, the resend is recognisably the same message (mail systems and clients drop duplicates).
-    message_id = f"<partnerdesk-email-{email.pk}@{_mail_domain()}>"
+    message_id = message_id_for(email.pk)
     reply_to = (getattr(settings, "NOTIFICATIONS", {}) or {}).get("SUPPORT_EMAIL")
     headers = {**(email.headers or {}), "Message-ID": message_id, "Content-Language": email.language}
     if email.template_key not in PERSONAL_TEMPLATES:

@@ -10,6 +10,7 @@ import logging
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 
 from partnerdesk.audit.services import record
@@ -89,7 +90,7 @@ def _context(clock: SlaClock, now: dt.datetime) -> dict:
     return {"case_token": case.token, "case_subject": case.subject, "customer_name": case.customer.name,
             "target": clock.target, "deadline": timezone.localtime(clock.deadline_at).strftime("%Y-%m-%d %H:%M"),
             "time_left": f"{minutes // 60}:{abs(minutes) % 60:02d}" if minutes >= 0 else f"-{abs(minutes) // 60}:{abs(minutes) % 60:02d}",
-            "case_url": f"{site_url()}/support/cases/{case.pk}/"}
+            "case_url": site_url() + reverse("support_case", args=[case.pk])}
 
 
 def _queue_emails(clock: SlaClock, kind: str, now: dt.datetime) -> None:

@@ -76,7 +76,8 @@ def case_row(case: Case, now: dt.datetime, *, staff: bool = True) -> dict:
     return {
         "id": case.pk, "token": case.token, "customer_id": case.customer_id, "customer_name": case.customer.name,
         "subject": case.subject, "type": case.type, "severity": case.severity, "status": case.status,
-        "channel": case.channel, "assignee_id": case.assignee_id, "team_id": case.team_id,
+        "channel": case.channel, "assignee_id": case.assignee_id if staff else None,
+        "team_id": case.team_id if staff else None,
         "tags": [tag.name for tag in case.tags.all()] if staff else [], "created_at": case.created_at, "updated_at": case.updated_at,
         "next_deadline_at": case.next_deadline_at, "next_target": clock.target if clock else None,
         "time_left_seconds": _seconds(sla.time_left(clock, now)) if clock else None,

@@ -81,14 +81,16 @@ def _delete(cursor, case_id: int, message_id: int | None) -> None:
         cursor.execute(f"DELETE FROM {TABLE} WHERE message_id = %s", [message_id])
 
 
-def index_rows(rows) -> None:
-    """(Re)index rows of (case_id, message_id or None, customer_id, public, text...)."""
+def index_rows(rows, *, fresh: bool = False) -> None:
+    """(Re)index rows of (case_id, message_id or None, customer_id, public, text...); fresh: rows never indexed
+    before (nothing to delete: on SQLite that delete reads the whole index, message_id not being indexed)."""
     rows = list(rows)
     if not rows:
         return
     with connection.cursor() as cursor:
         for case_id, message_id, _customer_id, _public, _text in rows:
-            _delete(cursor, case_id, message_id)
+            if not fresh:
+                _delete(cursor, case_id, message_id)
         values = [(case_id, message_id, customer_id, bool(public), _document(text))
                   for case_id, message_id, customer_id, public, text in rows]
         if _is_postgres():
@@ -125,17 +127,18 @@ def append_documents(rows) -> None:
                        "message_id, customer_id, public, to_tsvector('simple', doc) FROM support_search_load")
 
 
-def index_case(case) -> None:
+def index_case(case, *, fresh: bool = False) -> None:
     """The case's number, subject and requester (public; the description is its first message, indexed as one)."""
-    index_rows([(case.pk, None, case.customer_id, True,
-                 f"{case.token} {case.subject} {case.requester_email} {case.requester_name}")])
+    text = f"{case.token} {case.subject} {case.requester_email} {case.requester_name}"
+    index_rows([(case.pk, None, case.customer_id, True, text)], fresh=fresh)
 
 
-def index_message(message) -> None:
+def index_message(message, *, fresh: bool = False) -> None:
     from .models import MessageKind
 
-    index_rows([(message.case_id, message.pk, message.case.customer_id, message.kind == MessageKind.PUBLIC,
-                 f"{message.body} {message.author_email} {message.author_name}")])
+    text = f"{message.body} {message.author_email} {message.author_name}"
+    index_rows([(message.case_id, message.pk, message.case.customer_id, message.kind == MessageKind.PUBLIC, text)],
+               fresh=fresh)
 
 
 def move_messages(case_ids_from: int, case_id_to: int) -> None:
@@ -213,6 +216,8 @@ def matching_messages(q: str, case_ids, *, include_internal: bool) -> dict[int, 
     terms, case_ids = query_tokens(q), [int(pk) for pk in case_ids]
     if not terms or not case_ids:
         return {}
+    if not _is_postgres():
+        return _matching_rows_read_here(terms, case_ids, include_internal)
     marks = ", ".join(["%s"] * len(case_ids))
     if _is_postgres():
         where = ["doc @@ to_tsquery('simple', %s)", f"case_id IN ({marks})"]
@@ -230,6 +235,26 @@ def matching_messages(q: str, case_ids, *, include_internal: bool) -> dict[int, 
         cursor.execute(f"SELECT case_id, message_id FROM {TABLE} WHERE {' AND '.join(where)}", params)
         for case_id, message_id in cursor.fetchall():
             out.setdefault(int(case_id), []).append(None if message_id is None else int(message_id))
+    for rows in out.values():
+        rows.sort(key=lambda pk: -1 if pk is None else pk, reverse=True)
+    return out
+
+
+def _matching_rows_read_here(terms: list[str], case_ids: list[int], include_internal: bool) -> dict:
+    """SQLite: FTS5 keeps case_id unindexed, so "MATCH q AND case_id IN (...)" reads every row of a common word
+    (seconds at millions of messages). The few cases' own texts are tokenized here instead, as they were indexed."""
+    from .models import Case, CaseMessage, MessageKind
+
+    wanted, out = set(terms), {}
+    for case in Case.objects.filter(pk__in=case_ids).only("id", "subject", "requester_email", "requester_name"):
+        if wanted <= set(tokens(f"{case.token} {case.subject} {case.requester_email} {case.requester_name}")):
+            out.setdefault(case.pk, []).append(None)
+    messages = CaseMessage.objects.filter(case_id__in=case_ids)
+    if not include_internal:
+        messages = messages.filter(kind=MessageKind.PUBLIC)
+    for message in messages.only("id", "case_id", "body", "author_email", "author_name"):
+        if wanted <= set(tokens(f"{message.body} {message.author_email} {message.author_name}")):
+            out.setdefault(message.case_id, []).append(message.pk)
     for rows in out.values():
         rows.sort(key=lambda pk: -1 if pk is None else pk, reverse=True)
     return out

@@ -87,7 +87,8 @@ def queue_public_reply(case: Case, message: CaseMessage, *, actor, resolution: b
     confirm or reopen, and (once per case) the request to score."""
     context = {**_base_context(case), "message": message.body, "agent_name": _agent_name(actor)}
     if resolution:
-        context["answer_url"] = answer_url(case)
+        context["answer_url"] = answer_url(case, message)
+        # Asked once per case: by this email, and on the case in the portal (which asks without an email too).
         context["ask_score"] = case.survey_sent_at is None and case.satisfaction_score is None
         if context["ask_score"]:
             case.survey_sent_at = message.created_at

@@ -132,7 +132,11 @@ def open_case(*, customer, subject: str, description: str, actor, type: str = Ca
     if _is_customer(actor):
         if actor.customer_id != customer.pk:
             raise InvalidInput(_("a customer user opens cases for its own customer only"), field="customer_id")
-        requester_user = requester_user or actor
+        # The desk writes only to the customer's own people: a customer's user cannot have it mail anyone else.
+        if requester_email and requester_email.lower() != (actor.email or "").lower():
+            raise InvalidInput(_("the requester is you: your own address is used"), field="requester_email")
+        _check_customer_addresses(customer, cc)
+        requester_user = actor
         requester_contact = requester_contact or actor.contact
     if requester_user is not None and not requester_email:
         requester_email = requester_user.email
@@ -167,6 +171,17 @@ def open_case(*, customer, subject: str, description: str, actor, type: str = Ca
     return case
 
 
+def _check_customer_addresses(customer, addresses) -> None:
+    """Addresses a customer's user may copy: its customer's contacts and portal users only."""
+    from partnerdesk.customers.models import BillingContact
+
+    known = {e.lower() for e in BillingContact.objects.filter(customer=customer).values_list("email", flat=True)}
+    known |= {e.lower() for e in User.objects.filter(customer=customer).exclude(email="").values_list("email", flat=True)}
+    for address in addresses or []:
+        if str(address).strip().lower() not in known:
+            raise InvalidInput(_("%(email)s is not a contact of your company"), field="cc", email=str(address)[:254])
+
+
 def _clean_cc(cc) -> list[str]:
     from django.core.exceptions import ValidationError
     from django.core.validators import validate_email
@@ -194,6 +209,8 @@ def reply(*, case: Case, body: str, actor, status: str | None = None, now: dt.da
     """An agent's public reply: emailed to the requester and the CC'd contacts, shown in the portal."""
     now = now or timezone.now()
     body = _body(body)
+    if status is not None and status not in SETTABLE:
+        raise InvalidInput(_("after a reply a case is open or waiting; resolve it with a resolution"), field="status")
     case = _lock(case)
     _require_open_for_reply(case)
     before = snapshot(case, AUDITED)
@@ -262,12 +279,14 @@ def customer_message(*, case: Case, body: str, actor=None, author_email: str = "
     author_email = author_email or (actor.email if actor is not None else "") or case.requester_email
     if case.status == CaseStatus.CLOSED or (case.status == CaseStatus.RESOLVED and not _within_reopen_window(case, now)):
         new = open_case(customer=case.customer, subject=case.subject, description=body, actor=actor,
-                        type=case.type if case.type != CaseType.TECHNICAL else CaseType.TECHNICAL,
+                        type=case.type,
                         severity=case.severity, channel=channel, requester_contact=case.requester_contact,
                         requester_user=case.requester_user, requester_email=author_email or case.requester_email,
                         requester_name=author_name or case.requester_name, cc=case.cc,
                         invoices=list(case.invoices.all()), payments=list(case.payments.all()),
-                        subscriptions=list(case.subscriptions.all()), assignee=case.assignee, team=case.team,
+                        subscriptions=list(case.subscriptions.all()),
+                        assignee=case.assignee if case.assignee is not None and case.assignee.is_active else None,
+                        team=case.team,
                         follows=case, message_id=message_id, visible_body=visible_body, inbound_mail=inbound_mail,
                         now=now)
         add_event(case, f"The customer wrote again after this case ended: {new.token} follows it.", now=now)
@@ -600,7 +619,11 @@ def close_resolved_cases(*, now: dt.datetime | None = None) -> int:
     zone = timezone.get_default_timezone()
     today = timezone.localtime(now, zone).date()
     closed = 0
-    for case in Case.objects.filter(status=CaseStatus.RESOLVED, resolved_at__lte=now - dt.timedelta(days=1)):
+    # N working days are at least N calendar days: only cases resolved before then are looked at.
+    latest = dt.datetime.combine(today - dt.timedelta(days=max(days, 1) - 1), dt.time(), zone)
+    candidates = (Case.objects.filter(status=CaseStatus.RESOLVED, resolved_at__lt=latest)
+                  .select_related("resolution_message").prefetch_related("resolution_message__emails"))
+    for case in candidates:
         if working_days_between(timezone.localtime(case.resolved_at, zone).date(), today) < days:
             continue
         if not resolution_delivered(case):
@@ -626,6 +649,8 @@ def resolution_bounced(email) -> None:
             continue
         if email.status != EmailStatus.BOUNCED or case.status not in (CaseStatus.RESOLVED, CaseStatus.CLOSED):
             continue
+        if message.read_in_portal_at is not None:
+            continue  # the customer read the answer in the portal (or confirmed it): it reached them
         before = snapshot(case, AUDITED)
         now = timezone.now()
         case.resolved_at, case.closed_at, case.resolution_message = None, None, None

@@ -13,16 +13,27 @@ def _on_bounce(sender, email, **kwargs):
     resolution_bounced(email)
 
 
-# The full-text index follows every saved case and message (bulk writes call fulltext.index_rows).
+# The full-text index follows every saved case and message (bulk writes call fulltext.index_rows), but only
+# what it reads: most saves name their fields and change a status or a time, which leaves the index as it is.
+_CASE_INDEXED = {"subject", "requester_email", "requester_name", "customer"}
+_MESSAGE_INDEXED = {"body", "author_email", "author_name", "kind", "case"}
+
+
+def _indexed_fields_changed(created: bool, update_fields, indexed: set) -> bool:
+    return created or update_fields is None or bool(set(update_fields) & indexed)
+
+
 @receiver(post_save, sender="support.Case", dispatch_uid="support.index_case")
-def _index_case(sender, instance, **kwargs):
+def _index_case(sender, instance, created=False, update_fields=None, **kwargs):
     from .fulltext import index_case
 
-    index_case(instance)
+    if _indexed_fields_changed(created, update_fields, _CASE_INDEXED):
+        index_case(instance, fresh=created)
 
 
 @receiver(post_save, sender="support.CaseMessage", dispatch_uid="support.index_message")
-def _index_message(sender, instance, **kwargs):
+def _index_message(sender, instance, created=False, update_fields=None, **kwargs):
     from .fulltext import index_message
 
-    index_message(instance)
+    if _indexed_fields_changed(created, update_fields, _MESSAGE_INDEXED):
+        index_message(instance, fresh=created)

@@ -120,6 +120,8 @@ def _support_cases(a, b, *, users, invoice_a, invoice_b) -> set[str]:
     files = [{"filename": "invoice-copy.pdf", "content": b"%PDF-1.4 copy"}]
     for customer, user, invoice, subject in [(a, users["customer_a"], invoice_a, "发票金额有误 invoice amount wrong"),
                                              (b, users["customer_b"], invoice_b, "Fabrikam 退款申请 REF-7731")]:
+        user.email = f"{user.username}@example.cn"  # the desk writes to a customer's own people only
+        user.save(update_fields=["email"])
         case = support.open_case(customer=customer, subject=subject, description=f"{subject}: please check",
                                  actor=user, channel="api", requester_email=f"{user.username}@example.cn",
                                  invoices=[invoice])

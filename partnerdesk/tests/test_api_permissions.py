@@ -65,10 +65,12 @@ def _support_world(customer_a, users) -> dict:
     from partnerdesk.support import services as support
 
     agent = users["billing_agent"]
+    users["customer_a"].email = "li.lei@contoso.example.cn"
+    users["customer_a"].save(update_fields=["email"])
 
     def open_case(subject):
         return support.open_case(customer=customer_a, subject=subject, description="Why twice?", actor=users["customer_a"],
-                                 channel="api", requester_email="li.lei@contoso.example.cn")
+                                 channel="api")
 
     case, second, resolved = open_case("Invoice charged twice"), open_case("Same invoice"), open_case("Refund?")
     reply = support.reply(case=case, body="Checking.", actor=agent, attachments=[{"filename": "copy.pdf", "content": b"%PDF"}])

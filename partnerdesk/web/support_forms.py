@@ -210,9 +210,10 @@ class NewCaseForm(forms.Form):
 
 def _case_number(text: str) -> int:
     text = text.strip().lstrip("#").upper().removeprefix(TOKEN_PREFIX)
-    if not text.isdigit() or not 1 <= int(text) <= bounds.MAX_ID:
+    number = bounds.parse_id(text)
+    if number is None:
         raise ValidationError(gettext("Enter a case number such as PD-123."))
-    return int(text)
+    return number
 
 
 class FileToCustomerForm(forms.Form):

@@ -154,7 +154,15 @@ def route(mail: InboundMail, parsed: ParsedMail, *, now: dt.datetime) -> None:
         return None
     thread = mail_threading.find_case(parsed, now=now, window_days=desk.thread_window_days)
     if thread is not None:
-        return file_on_case(mail, parsed, thread.case, now=now, how=thread.how)
+        if mail_threading.is_known_on_case(thread.case, parsed.from_address):
+            return file_on_case(mail, parsed, thread.case, now=now, how=thread.how)
+        # Case numbers are easy to guess: words from someone not on the case never reach it (or its
+        # customer's portal) unless an agent files them there.
+        mail.status, mail.case, mail.customer = MailStatus.UNMATCHED, thread.case, thread.case.customer
+        mail.problem = _join(mail.problem, f"This email names case {thread.case.token}, but "
+                                           f"{parsed.from_address or 'its sender'} is not on that case or a contact "
+                                           f"of its customer: waiting for an agent.")
+        return None
     sender, why = mail_threading.match_sender(parsed.from_address)
     if sender is None:
         mail.status, mail.problem = MailStatus.UNMATCHED, _join(mail.problem, why)
@@ -246,8 +254,11 @@ def _bounce(mail: InboundMail, parsed: ParsedMail, now: dt.datetime) -> None:
 
     mail.status = MailStatus.BOUNCE
     emails = mail_threading.outbound_emails(parsed.bounced_message_ids)
-    if not emails and not parsed.bounced_message_ids:
-        emails = _recently_sent_to(parsed.bounced_recipients, now)
+    # A report naming who failed must name the email's own recipient: a bounce of a copy (CC) or of another
+    # address marks nothing. A report naming no Message-ID is left to an agent (no guessing).
+    recipients = {a.lower() for a in parsed.bounced_recipients or []}
+    if recipients:
+        emails = [e for e in emails if e.to_address.lower() in recipients]
     if not emails:
         mail.problem = _join(mail.problem, "No email PartnerDesk sent is named in this bounce.")
         return
@@ -274,20 +285,6 @@ def _link_to_email(mail: InboundMail, emails) -> None:
             return
         if email.customer_id and mail.customer_id is None:
             mail.customer_id = email.customer_id
-
-
-def _recently_sent_to(recipients, now: dt.datetime) -> list:
-    """A bounce that names no Message-ID (some servers return no headers): the last email sent to the one
-    address it names, within three days."""
-    from partnerdesk.notifications.models import EmailStatus, OutboundEmail
-
-    addresses = list(dict.fromkeys(a.lower() for a in recipients or [] if a))
-    if len(addresses) != 1:
-        return []
-    email = (OutboundEmail.objects.filter(to_address__iexact=addresses[0], status=EmailStatus.SENT,
-                                          sent_at__gte=now - dt.timedelta(days=3))
-             .order_by("-sent_at", "-id").first())
-    return [email] if email is not None else []
 
 
 def _bounce_reason(parsed: ParsedMail) -> str:

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
+from partnerdesk import bounds
 from partnerdesk.accounts.models import Role, User
 from partnerdesk.customers.models import BillingContact, Customer
 
@@ -23,7 +24,7 @@ from .parsing import case_token, normalized_subject
 
 # The Message-ID notifications.sending gives every email: its row's id is in it, so a reply or a bounce finds
 # the email by primary key (OutboundEmail.message_id has no index).
-_OUR_MESSAGE_ID = re.compile(r"^<?partnerdesk-email-(\d{1,18})@([^>\s]+)>?$", re.IGNORECASE)
+_OUR_MESSAGE_ID = re.compile(r"^<?partnerdesk-email-(\d{1,18})(?:\.[0-9a-f]{16})?@([^>\s]+)>?$", re.IGNORECASE)
 
 # Webmail domains shared by millions: a contact writing from one says nothing about whoever else does.
 FREEMAIL_DOMAINS = frozenset({
@@ -131,9 +132,8 @@ def _by_token(subject: str) -> Case | None:
     if token is None or token == "":
         return None
     digits = str(token).upper().removeprefix(TOKEN_PREFIX).removeprefix("#")
-    if not digits.isdigit() or len(digits) > 18:
-        return None
-    return Case.objects.filter(pk=int(digits)).first()
+    number = bounds.parse_id(digits)
+    return Case.objects.filter(pk=number).first() if number is not None else None
 
 
 def _by_sender_and_subject(sender: str, subject: str, now: dt.datetime, window_days: int) -> Case | None:

@@ -22,8 +22,10 @@ PUBLIC_FILE = b"%PDF-1.4 the invoice copy"
 def desk(users, customer_a, customer_b):
     """A's case with a public reply carrying a file and an internal note carrying a file; B's case."""
     agent = users["billing_agent"]
+    users["customer_a"].email = "li.lei@contoso.example.cn"
+    users["customer_a"].save(update_fields=["email"])
     case = services.open_case(customer=customer_a, subject="发票金额不对 INV question", description="Why 12800?",
-                              actor=users["customer_a"], channel="api", requester_email="li.lei@contoso.example.cn")
+                              actor=users["customer_a"], channel="api")
     services.reply(case=case, body="We are checking the invoice.", actor=agent,
                    attachments=[{"filename": "copy.pdf", "content": PUBLIC_FILE}])
     services.add_note(case=case, body=NOTE, actor=agent,

@@ -288,13 +288,25 @@ def test_a_qq_style_reply_without_headers_threads_by_sender_and_subject_within_t
     assert _case_of(later) != case  # outside the window: a new case
 
 
-def test_a_stranger_writing_on_a_case_is_filed_and_noted(contact):
+def test_a_stranger_naming_a_case_waits_for_an_agent(contact):
     case = _case_of(ingest(raw_mail(sender=contact.email), source="imap"))
+    before = case.messages.count()
 
     other = ingest(raw_mail(sender="someone@elsewhere.example.com", subject=f"[#PD-{case.pk}] hi"), source="imap")
 
-    assert _case_of(other) == case
-    assert case.messages.filter(kind="event", body__contains="someone@elsewhere.example.com").exists()
+    # Case numbers are guessable: the words reach neither the case nor its customer's portal by themselves.
+    assert other.status == MailStatus.UNMATCHED and other.case == case
+    assert case.messages.count() == before and f"PD-{case.pk}" in other.problem
+
+
+def test_a_forged_bounce_naming_a_guessed_message_id_marks_nothing(contact, smtp_server):
+    case, ack = _case_with_sent_acknowledgement(contact, smtp_server)
+    guessed = f"<partnerdesk-email-{ack.pk}@partnerdesk.invalid>"  # the row's number is easy to guess; the key is not
+    forged = ingest(dsn(original_id=guessed, recipient=contact.email), source="imap")
+
+    ack.refresh_from_db()
+    assert ack.status == EmailStatus.SENT and forged.status == MailStatus.BOUNCE
+    assert "No email PartnerDesk sent" in forged.problem
 
 
 # --- who sent it ----------------------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from django.views.decorators.cache import never_cache
 from partnerdesk.customers.models import DJANGO_LANGUAGE
 from partnerdesk.errors import DomainError
 from partnerdesk.support import services
-from partnerdesk.support.links import case_for_token
+from partnerdesk.support.links import read_token, token_answers_current_resolution
 from partnerdesk.support.models import Case, CaseStatus, MessageKind
 
 from ..access import customer_zone
@@ -87,13 +87,20 @@ def _act(request, case, token):
 @never_cache
 def support_answer(request, token):
     """The signed answer page of one case, in the case's language."""
-    case = case_for_token(token)
+    case, resolution_id = read_token(token)
     if case is None:
         return render(request, "web/portal/support/answer_invalid.html", status=404)
     language = DJANGO_LANGUAGE.get(case.language, "zh-hans")
     with translation.override(language):
         if request.method == "POST":
-            response = _act(request, case, token)
+            if request.POST.get("action") in ("confirm", "reopen") and not token_answers_current_resolution(
+                    case, resolution_id):
+                # An earlier answer's link: confirming it would close the case on an answer not sent yet.
+                messages.error(request, _("This link belongs to an earlier answer. Please use the link in our "
+                                          "latest email, or the customer portal."))
+                response = redirect("support_answer", token)
+            else:
+                response = _act(request, case, token)
         elif request.method in ("GET", "HEAD"):
             response = _page(request, case, token)
         else:

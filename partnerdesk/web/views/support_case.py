@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
+from partnerdesk import bounds
 from partnerdesk.accounts.permissions import has_perm, require
 from partnerdesk.errors import DomainError, InvalidInput
 from partnerdesk.support import services
@@ -91,9 +92,9 @@ def support_case(request, pk):
     reply, filled in; the picker does the same without reloading where JavaScript runs)."""
     case = get_case(pk)
     bound = {}
-    canned_id = request.GET.get("canned", "")
-    if canned_id.isdigit() and has_perm(request.user, "cases.work"):
-        canned = CannedReply.objects.filter(pk=int(canned_id[:18]), is_active=True).first()
+    canned_id = bounds.parse_id(request.GET.get("canned"))
+    if canned_id is not None and has_perm(request.user, "cases.work"):
+        canned = CannedReply.objects.filter(pk=canned_id, is_active=True).first()
         if canned is not None:
             bound["compose_form"] = ComposeForm(initial={"status": "open", "body": canned_text(canned, case)})
     return render_case(request, case, **bound)

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
+from partnerdesk import bounds
 from partnerdesk.accounts.permissions import visible_customers
 from partnerdesk.billing.models import Invoice
 from partnerdesk.errors import DomainError
@@ -22,8 +23,8 @@ def find_customer(user, text: str):
     """The one customer a text names (number, tenant id, or name), or (None, the problem)."""
     customers = visible_customers(user)
     text = text.strip()
-    if text.isdigit():
-        found = customers.filter(pk=int(text)) if int(text) < 2**63 else customers.none()
+    if text.isascii() and text.isdigit():
+        found = customers.filter(pk=bounds.parse_id(text) or 0)
     else:
         try:
             found = customers.filter(tenant_id=uuid.UUID(text))
@@ -42,9 +43,9 @@ def find_customer(user, text: str):
 
 def _initial(request) -> dict:
     initial = {"assign_to_me": True}
-    customer_id = request.GET.get("customer", "")
-    if customer_id.isdigit():
-        customer = visible_customers(request.user).filter(pk=int(customer_id[:19])).first()
+    customer_id = bounds.parse_id(request.GET.get("customer"))
+    if customer_id is not None:
+        customer = visible_customers(request.user).filter(pk=customer_id).first()
         if customer is not None:
             initial["customer"] = customer.name
             contact = customer.primary_contact

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from partnerdesk import bounds
 from partnerdesk.accounts.permissions import get_scoped_or_404, has_perm, scope
 from partnerdesk.billing.models import Invoice, InvoiceStatus
 from partnerdesk.errors import DomainError, InvalidInput
@@ -89,8 +90,9 @@ def portal_support_new(request, customer):
     """Open a case: type, severity (A for technical problems only), subject, description, invoices, files."""
     invoices = _invoices(request, customer)
     initial = {}
-    if request.GET.get("invoice", "").isdigit():
-        initial["invoices"] = list(invoices.filter(pk=int(request.GET["invoice"])))
+    invoice_id = bounds.parse_id(request.GET.get("invoice"))
+    if invoice_id is not None:
+        initial["invoices"] = list(invoices.filter(pk=invoice_id))
     form = NewCaseForm(request.POST or None, request.FILES or None, invoices=invoices, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
