@@ -3,7 +3,7 @@ import hashlib
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q
-from django.db.models.functions import Lower
+from django.db.models.functions import Lower, Upper
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
@@ -44,6 +44,7 @@ class User(AbstractUser):
     session_epoch = models.PositiveIntegerField(default=0)
 
     class Meta:
+        indexes = [models.Index(Upper("email"), name="user_email_upper")]  # email in: a portal user wrote
         constraints = [
             models.CheckConstraint(
                 name="customer_user_has_exactly_one_customer",

@@ -4,6 +4,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -52,6 +53,8 @@ class Customer(models.Model):
 
     class Meta:
         ordering = ["name_sort", "name", "id"]
+        # Email in matches an unknown sender's domain to its customer (case-insensitive: iexact is UPPER = UPPER).
+        indexes = [models.Index(Upper("primary_domain"), name="customer_domain_upper")]
 
     def __str__(self) -> str:
         return self.name
@@ -93,6 +96,7 @@ class BillingContact(models.Model):
 
     class Meta:
         ordering = ["-is_primary", "id"]
+        indexes = [models.Index(Upper("email"), name="contact_email_upper")]  # email in: who wrote
         constraints = [
             models.UniqueConstraint(fields=["customer"], condition=models.Q(is_primary=True),
                                     name="one_primary_contact_per_customer"),

@@ -336,7 +336,7 @@ class InboundMail(models.Model):
     size = models.PositiveIntegerField(_("size"))
     source = models.CharField(_("source"), max_length=10, choices=MailSource.choices)
     received_at = models.DateTimeField(_("received at"), default=timezone.now)
-    message_id = models.CharField(max_length=250, blank=True, db_index=True)
+    message_id = models.CharField(max_length=250, blank=True)  # unique when given: see Meta
     from_address = models.CharField(_("from"), max_length=254, blank=True, db_index=True)
     subject = models.CharField(_("subject"), max_length=300, blank=True)
     status = models.CharField(_("status"), max_length=12, choices=MailStatus.choices)
@@ -351,6 +351,9 @@ class InboundMail(models.Model):
     class Meta:
         ordering = ["-received_at", "-id"]
         indexes = [models.Index(fields=["status", "received_at"], name="inbound_mail_queue")]
+        # One message is filed once, whatever copy of it (To and Cc, two mailboxes) comes in first.
+        constraints = [models.UniqueConstraint(fields=["message_id"], condition=~Q(message_id=""),
+                                               name="inbound_mail_message_once")]
 
     def __str__(self) -> str:
         return self.subject or self.message_id or f"mail {self.pk}"

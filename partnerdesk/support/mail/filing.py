@@ -120,9 +120,10 @@ def _store(raw: bytes, digest: str, source: str, parsed: ParsedMail | None, now:
     try:
         with transaction.atomic():
             mail.save()
-    except IntegrityError:
+    except IntegrityError:  # the same bytes, or the same Message-ID, stored meanwhile by another worker
         mail.raw.delete(save=False)
-        return InboundMail.objects.get(sha256=digest)
+        return (InboundMail.objects.filter(sha256=digest).first()
+                or InboundMail.objects.get(message_id=mail.message_id))
     return mail
 
 
