@@ -13,7 +13,8 @@ from partnerdesk.accounts.permissions import has_perm, scope
 from partnerdesk.errors import InvalidInput
 
 from . import sla
-from .models import ACTIVE_STATUSES, Case, CaseStatus, CaseType, Severity, SlaClock
+from .models import Case, CaseStatus, CaseType, Severity, SlaClock
+from .queues import queue_q
 from .services import desk_settings
 
 QUEUES = ("mine", "unassigned", "breaching_soon", "breached", "waiting_operator", "waiting_customer", "active", "all")
@@ -35,20 +36,8 @@ def queue_cases(user, *, queue: str = "all", status=None, type=None, severity=No
     _check(type, CaseType.values, "type")
     _check(severity, Severity.values, "severity")
     now = now or timezone.now()
-    cases = scope(Case.objects.all(), user)
-    if queue == "mine":
-        cases = cases.filter(assignee_id=user.pk, status__in=ACTIVE_STATUSES)
-    elif queue == "unassigned":
-        cases = cases.filter(assignee__isnull=True, status__in=ACTIVE_STATUSES)
-    elif queue == "breaching_soon":
-        soon = now + dt.timedelta(minutes=desk_settings().breach_warning_minutes)
-        cases = cases.filter(status__in=ACTIVE_STATUSES, next_deadline_at__gte=now, next_deadline_at__lte=soon)
-    elif queue == "breached":
-        cases = cases.filter(status__in=ACTIVE_STATUSES, next_deadline_at__lt=now)
-    elif queue in ("waiting_operator", "waiting_customer"):
-        cases = cases.filter(status=queue)
-    elif queue == "active":
-        cases = cases.filter(status__in=ACTIVE_STATUSES)
+    cases = scope(Case.objects.all(), user).filter(
+        queue_q(queue, user, now, desk_settings().breach_warning_minutes))
     filters = {"status": status, "type": type, "severity": severity, "customer_id": customer_id,
                "assignee_id": assignee_id, "team_id": team_id, "tags__name": tag}
     cases = cases.filter(**{name: value for name, value in filters.items() if value is not None})

@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Prefetch, Q
+from django.db.models import F, Prefetch
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -19,8 +19,8 @@ from django.views.decorators.http import require_POST
 from partnerdesk.accounts.permissions import has_perm
 from partnerdesk.errors import DomainError
 from partnerdesk.support import services
-from partnerdesk.support.business_time import OFFICE_HOURS, add_business_time
-from partnerdesk.support.models import ACTIVE_STATUSES, NEEDS_AGENT, Case, CaseStatus, InboundMail, SlaClock
+from partnerdesk.support.models import NEEDS_AGENT, Case, InboundMail, SlaClock
+from partnerdesk.support.queues import queue_q
 from partnerdesk.support.sla import time_left
 
 from ..access import staff_page
@@ -67,33 +67,13 @@ def _running_clocks():
         met_at__isnull=True, cancelled=False, deadline_at__isnull=False).order_by("deadline_at", "id"))
 
 
-def _breaching_soon(now: dt.datetime, warning_minutes: int) -> Q:
-    """A running clock whose deadline is ahead but within the warning, counted in the clock's own time."""
-    warning = dt.timedelta(minutes=warning_minutes)
-    soon = SlaClock.objects.filter(case=OuterRef("pk"), met_at__isnull=True, cancelled=False, deadline_at__gt=now).filter(
-        Q(around_the_clock=True, deadline_at__lte=now + warning)
-        | Q(around_the_clock=False, deadline_at__lte=add_business_time(now, warning, OFFICE_HOURS)))
-    return Q(Exists(soon))
+# The page's tabs and the queues they show (support.queues: the same as the API's).
+TAB_QUEUES = {"breaching": "breaching_soon"}
 
 
 def tab_cases(tab: str, user, now: dt.datetime, warning_minutes: int):
     """The cases of a queue tab."""
-    active = Case.objects.filter(status__in=ACTIVE_STATUSES, merged_into__isnull=True)
-    if tab == "mine":
-        return active.filter(assignee=user)
-    if tab == "unassigned":
-        return active.filter(assignee__isnull=True)
-    if tab == "breaching":
-        return active.filter(_breaching_soon(now, warning_minutes))
-    if tab == "breached":
-        return active.filter(next_deadline_at__lte=now)
-    if tab == "waiting_operator":
-        return active.filter(status=CaseStatus.WAITING_OPERATOR)
-    if tab == "waiting_customer":
-        return active.filter(status=CaseStatus.WAITING_CUSTOMER)
-    if tab == "resolved":
-        return Case.objects.filter(status=CaseStatus.RESOLVED)
-    return active
+    return Case.objects.filter(queue_q(TAB_QUEUES.get(tab, tab), user, now, warning_minutes))
 
 
 def apply_filters(form: QueueFilterForm, cases):
