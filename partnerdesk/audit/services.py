@@ -3,7 +3,9 @@
 import csv
 import datetime as dt
 import io
+import threading
 import uuid
+from contextlib import contextmanager
 from decimal import Decimal
 
 from django.db import connection, models
@@ -53,7 +55,7 @@ def record(*, actor, action: str, obj: models.Model, customer=None, before=None,
         customer = obj
     elif customer is None:
         customer = getattr(obj, "customer", None)
-    return AuditEntry.objects.create(
+    entry = AuditEntry(
         actor=actor if actor is not None and actor.pk else None,
         actor_label=actor_label(actor),
         customer=customer,
@@ -65,6 +67,36 @@ def record(*, actor, action: str, obj: models.Model, customer=None, before=None,
         after=_jsonable(after),
         reason=reason or "",
     )
+    pending = getattr(_batch, "entries", None)
+    # Batched only at the batch's own level: an entry made inside a savepoint is written at once, so it rolls
+    # back with the savepoint's changes.
+    if pending is not None and len(connection.savepoint_ids) == _batch.depth:
+        pending.append(entry)  # written when the batch ends, in the same transaction
+    else:
+        entry.save()
+    return entry
+
+
+_batch = threading.local()
+
+
+@contextmanager
+def batched():
+    """Inside, record() keeps its entries and they are written in one INSERT when the block ends, which must be
+    inside the transaction of the changes (email in: one statement per message for all its entries). The
+    entries record() returns have no id until then. On an error nothing is written: the transaction rolls back."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("audit.batched must be used inside the transaction of the changes it records")
+    if getattr(_batch, "entries", None) is not None:
+        yield  # already batching: the outer block writes
+        return
+    _batch.entries, _batch.depth = [], len(connection.savepoint_ids)
+    try:
+        yield
+        entries = _batch.entries
+    finally:
+        _batch.entries = None
+    AuditEntry.objects.bulk_create(entries)
 
 
 def filter_entries(queryset, *, customer_id=None, action=None, actor=None, object_type=None, since=None, until=None):

@@ -18,11 +18,11 @@ TARGET_WITHIN_HOURS = _("within %(hours)s working hours (09:00-18:00 Beijing tim
 TARGET_AROUND_THE_CLOCK = _("within %(hours)s hours, around the clock")
 
 
-def response_target_text(case: Case, language: str) -> str:
-    """The first-response target of the case's severity, as the customer reads it."""
+def response_target_text(case: Case, language: str, policy=None) -> str:
+    """The first-response target of the case's severity, as the customer reads it (policy: the case's, if read)."""
     from .sla import policy_for
 
-    policy = policy_for(case.severity, case.type)
+    policy = policy or policy_for(case.severity, case.type)
     hours = policy.first_response_minutes / 60
     hours_text = f"{hours:g}"
     with translation.override(DJANGO_LANGUAGE.get(language, "en")):
@@ -67,17 +67,19 @@ def _base_context(case: Case) -> dict:
             "requester_name": case.requester_name, **support_information(case.language)}
 
 
-def queue_acknowledgement(case: Case, *, actor, in_reply_to: str = "") -> None:
-    """Tell the requester the case's number, the response target and how support works."""
+def queue_acknowledgement(case: Case, *, actor, in_reply_to: str = "", first: CaseMessage | None = None,
+                          policy=None) -> None:
+    """Tell the requester the case's number, the response target and how support works (first: the case's first
+    message and policy: its SLA policy, when the caller has them)."""
     headers = {"Auto-Submitted": "auto-replied"}
     if in_reply_to:
         headers["In-Reply-To"] = f"<{in_reply_to}>"
         headers["References"] = f"<{in_reply_to}>"
-    context = {**_base_context(case), "response_target": response_target_text(case, case.language)}
+    context = {**_base_context(case), "response_target": response_target_text(case, case.language, policy)}
     email = queue_email(customer=case.customer, to=case.requester_email, language=case.language, actor=actor,
                         template_key="support.acknowledgement", context=context, headers=headers,
                         dedupe_key=f"support-ack-{case.pk}")
-    first = case.messages.order_by("id").first()
+    first = first or case.messages.order_by("id").first()
     if first is not None:
         first.emails.add(email)
 

@@ -6,6 +6,7 @@ the background jobs all call these; none writes a case itself.
 """
 
 import datetime as dt
+import time
 
 from django.db import transaction
 from django.utils import timezone
@@ -29,6 +30,7 @@ from .models import (
     Direction,
     MessageKind,
     Severity,
+    SlaClock,
     SlaTarget,
 )
 from .outbound import queue_acknowledgement, queue_public_reply
@@ -46,6 +48,44 @@ def desk_settings() -> DeskSettings:
     if row is None:
         row, _created = DeskSettings.objects.get_or_create(pk=1)
     return row
+
+
+# Email in reads the settings for every message: cached per process for a few seconds. A change saved in this
+# process shows at once (signals.py calls forget_desk_settings); until its transaction commits, and for good if
+# it is rolled back, reads inside a transaction go to the database.
+DESK_CACHE_SECONDS = 5.0
+_desk_cache: dict = {"row": None, "at": 0.0, "unsettled": False}
+
+
+def cached_desk_settings() -> DeskSettings:
+    """desk_settings(), read at most every DESK_CACHE_SECONDS (a change from another process shows within them);
+    to read, never to change and save."""
+    from django.db import connection
+
+    cache = _desk_cache
+    if cache["unsettled"]:
+        if connection.in_atomic_block:
+            return desk_settings()
+        cache["unsettled"] = False  # outside any transaction the saved change is committed or gone
+    elif cache["row"] is not None and time.monotonic() - cache["at"] < DESK_CACHE_SECONDS:
+        return cache["row"]
+    row = desk_settings()
+    cache["row"], cache["at"] = row, time.monotonic()
+    return row
+
+
+def forget_desk_settings() -> None:
+    """The settings row was saved or deleted: cached_desk_settings reads it again (once its change is settled)."""
+    from django.db import connection
+
+    _desk_cache["row"] = None
+    if connection.in_atomic_block:
+        _desk_cache["unsettled"] = True
+        transaction.on_commit(_settled)
+
+
+def _settled() -> None:
+    _desk_cache["row"], _desk_cache["unsettled"] = None, False
 
 
 def _audit(case: Case, action: str, actor, before=None, reason: str = "") -> None:
@@ -144,7 +184,7 @@ def open_case(*, customer, subject: str, description: str, actor, type: str = Ca
         requester_email = requester_email or requester_contact.email
         requester_name = requester_name or requester_contact.name
     language = (requester_contact.language if requester_contact is not None else customer.language)
-    case = Case.objects.create(
+    case = Case(
         customer=customer, requester_contact=requester_contact, requester_user=requester_user,
         requester_email=requester_email, requester_name=bounds.clean_text(requester_name, field="requester_name"),
         cc=_clean_cc(cc), language=language, type=type, subject=subject, subject_key=subject_key(subject),
@@ -152,22 +192,31 @@ def open_case(*, customer, subject: str, description: str, actor, type: str = Ca
         follows=follows, created_at=now, updated_at=now, last_customer_message_at=now,
         status=CaseStatus.OPEN if assignee is not None else CaseStatus.NEW,
     )
-    case.tags.set(_clean_tags(tags))
-    case.invoices.set(invoices or [])
-    case.payments.set(payments or [])
-    case.subscriptions.set(subscriptions or [])
+    # The clocks are computed first, so the case is written once with its next deadline (the queues' sort key).
+    policy = sla.policy_for(severity, type)
+    clocks = [sla.new_clock(case, target, now, policy=policy, last_sequence=0)
+              for target in (SlaTarget.FIRST_RESPONSE, SlaTarget.RESOLUTION)]
+    case.next_deadline_at = sla.earliest_deadline(clocks)
+    case.save(force_insert=True)
+    # A new case links nothing yet: only what is given is written.
+    if tags:
+        case.tags.add(*_clean_tags(tags))
+    for related, objects in ((case.invoices, invoices), (case.payments, payments), (case.subscriptions, subscriptions)):
+        if objects:
+            related.add(*objects)
     # The first message is what the customer asked, whoever typed it in (an agent logging a call).
-    CaseMessage.objects.create(
+    first = CaseMessage.objects.create(
         case=case, kind=MessageKind.PUBLIC, direction=Direction.INBOUND, channel=channel, author=actor if actor else None,
         author_email=requester_email, author_name=requester_name, body=description or subject,
         visible_body=visible_body, created_at=now, message_id=message_id, inbound_mail=inbound_mail,
     )
-    sla.start(case, SlaTarget.FIRST_RESPONSE, now)
-    sla.start(case, SlaTarget.RESOLUTION, now)
-    sla.refresh_next_deadline(case)
+    for clock in clocks:
+        clock.case = case
+    SlaClock.objects.bulk_create(clocks)
     _audit(case, "case.opened", actor)
     if acknowledge and channel in (Channel.PORTAL, Channel.EMAIL, Channel.API) and requester_email:
-        queue_acknowledgement(case, actor=actor, in_reply_to=message_id)
+        queue_acknowledgement(case, actor=actor, in_reply_to=message_id, first=first, policy=policy)
+    case.first_message = first  # (email in attaches the mail's files to it)
     return case
 
 
@@ -309,12 +358,17 @@ def customer_message(*, case: Case, body: str, actor=None, author_email: str = "
         sla.restart_resolution(case, now)
     if case.status in (CaseStatus.WAITING_CUSTOMER, CaseStatus.RESOLVED):
         _set_status(case, CaseStatus.OPEN, now)
-    # The agent owes an answer again: a next-response clock, once the first response has been given.
-    if case.first_response_at is not None and not sla.running(case, SlaTarget.NEXT_RESPONSE).exists():
-        sla.start(case, SlaTarget.NEXT_RESPONSE, now)
+    # The agent owes an answer again: a next-response clock, once the first response has been given. The case's
+    # clocks (a handful) are read once: whether one runs, the next sequence and the next deadline come from them.
+    clocks = list(SlaClock.objects.filter(case=case))
+    next_clocks = [c for c in clocks if c.target == SlaTarget.NEXT_RESPONSE]
+    if case.first_response_at is not None and not any(c.met_at is None and not c.cancelled for c in next_clocks):
+        clocks.append(sla.start(case, SlaTarget.NEXT_RESPONSE, now,
+                                last_sequence=max((c.sequence for c in next_clocks), default=0)))
     case.last_customer_message_at = now
-    _touch(case, now, "status", "reopen_count", "resolved_at", "resolution_message", "last_customer_message_at")
-    sla.refresh_next_deadline(case)
+    case.next_deadline_at = sla.earliest_deadline(clocks)
+    _touch(case, now, "status", "reopen_count", "resolved_at", "resolution_message", "last_customer_message_at",
+           "next_deadline_at")
     _audit(case, action, actor, before)
     return message
 

@@ -1,6 +1,6 @@
 """The desk listens to the email path: a bounced reply shows on its case, a bounced resolution reopens it."""
 
-from django.db.models.signals import post_save
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from partnerdesk.notifications.background import email_bounced
@@ -37,3 +37,11 @@ def _index_message(sender, instance, created=False, update_fields=None, **kwargs
 
     if _indexed_fields_changed(created, update_fields, _MESSAGE_INDEXED):
         index_message(instance, fresh=created)
+
+
+@receiver(post_save, sender="support.DeskSettings", dispatch_uid="support.desk_settings_saved")
+@receiver(post_delete, sender="support.DeskSettings", dispatch_uid="support.desk_settings_deleted")
+def _desk_settings_changed(sender, **kwargs):
+    from .services import forget_desk_settings
+
+    forget_desk_settings()

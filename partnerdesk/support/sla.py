@@ -44,15 +44,26 @@ def _deadline(clock: SlaClock) -> dt.datetime | None:
     return add_business_time(clock.running_since, max(left, dt.timedelta(0)), schedule_of(clock))
 
 
-def start(case: Case, target: str, now: dt.datetime, *, paused: bool = False) -> SlaClock:
-    """Start a new clock for a target (next responses: the next in sequence)."""
-    policy = policy_for(case.severity, case.type)
-    last = SlaClock.objects.filter(case=case, target=target).order_by("-sequence").first()
-    clock = SlaClock(case=case, target=target, sequence=(last.sequence + 1) if last else 1, started_at=now,
+def start(case: Case, target: str, now: dt.datetime, *, paused: bool = False, policy: SlaPolicy | None = None,
+          last_sequence: int | None = None) -> SlaClock:
+    """Start a new clock for a target (next responses: the next in sequence). A caller that has read the
+    policy or the case's clocks already passes them (policy, last_sequence: 0 for none) to save the reads."""
+    clock = new_clock(case, target, now, paused=paused, policy=policy, last_sequence=last_sequence)
+    clock.save()
+    return clock
+
+
+def new_clock(case: Case, target: str, now: dt.datetime, *, paused: bool = False, policy: SlaPolicy | None = None,
+              last_sequence: int | None = None) -> SlaClock:
+    """The clock start() saves, unsaved (open_case writes a new case's clocks in one statement)."""
+    policy = policy or policy_for(case.severity, case.type)
+    if last_sequence is None:
+        last = SlaClock.objects.filter(case=case, target=target).order_by("-sequence").first()
+        last_sequence = last.sequence if last else 0
+    clock = SlaClock(case=case, target=target, sequence=last_sequence + 1, started_at=now,
                      target_minutes=policy.minutes_for(target), around_the_clock=policy.around_the_clock,
                      running_since=None if paused else now)
     clock.deadline_at = _deadline(clock)
-    clock.save()
     return clock
 
 
@@ -105,6 +116,12 @@ def restart_resolution(case: Case, now: dt.datetime) -> None:
     clock.met_at, clock.running_since = None, now
     clock.deadline_at = _deadline(clock)
     clock.save(update_fields=["met_at", "running_since", "deadline_at"])
+
+
+def earliest_deadline(clocks) -> dt.datetime | None:
+    """The earliest deadline of the running clocks among these (what refresh_next_deadline reads)."""
+    return min((c.deadline_at for c in clocks if c.met_at is None and not c.cancelled and c.deadline_at is not None),
+               default=None)
 
 
 def refresh_next_deadline(case: Case) -> None:

@@ -9,9 +9,9 @@ Why nothing is lost or done twice:
   the message causes. If the process dies, the transaction rolls back and ingest() has not returned, so the
   source still holds the message: IMAP moves it only after ingest() returns, an HTTP poster gets no 2xx, the
   CLI is run again. A rolled-back message leaves at most an orphan file in storage, never a half-filed case.
-- A failure of the filing itself (a rule refusing what the mail says) is rolled back to a savepoint and the
-  message is kept as "malformed" with the error, for an agent: a message is never lost to a bug, and is
-  never retried forever.
+- A failure of the filing itself (a rule refusing what the mail says) rolls the message's transaction back
+  whole, and the message is then kept, in a transaction of its own, as "malformed" with the error, for an
+  agent: a message is never lost to a bug, and is never retried forever. (No savepoints: they cost round trips.)
 - The same bytes again (sha256) or the same Message-ID again returns the row already there, changing nothing.
 """
 
@@ -24,9 +24,11 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.validators import validate_email
 from django.db import IntegrityError, InterfaceError, OperationalError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from partnerdesk import bounds
+from partnerdesk.audit.services import batched as audit_batched
 from partnerdesk.audit.services import record
 from partnerdesk.errors import DomainError
 
@@ -60,47 +62,68 @@ def ingest(raw: bytes, *, source: str, now: dt.datetime | None = None) -> Inboun
     if source not in MailSource.values:
         raise ValueError(f"unknown mail source {source!r}")
     digest = hashlib.sha256(raw).hexdigest()
-    existing = InboundMail.objects.filter(sha256=digest).first()
-    if existing is not None:
-        return _known(existing)
     now = now or timezone.now()
-    with transaction.atomic():
-        desk = services.desk_settings()
-        if len(raw) > desk.max_message_bytes:
-            head = _parse_head(raw)
-            mail = _store(raw, digest, source, head, now)
-            if mail.status:  # (the same bytes, stored meanwhile by another worker)
-                return _known(mail)
-            _too_large(mail, head, desk, now)
-            _finish(mail)
-            mail.is_new = True
-            return mail
+    desk = services.cached_desk_settings()  # read at most every few seconds, passed down
+    too_large = len(raw) > desk.max_message_bytes
+    problem = ""
+    if too_large:
+        parsed = _parse_head(raw)
+    else:
         try:
-            parsed, problem = parse_message(raw), ""
+            parsed = parse_message(raw)
         except MalformedMail as exc:
             parsed, problem = None, str(exc)
-        if parsed is not None and parsed.message_id:
-            same = InboundMail.objects.filter(message_id=parsed.message_id[:250]).first()
-            if same is not None:
-                return _known(same)  # the same message again (another copy, other Received lines): filed once
-        mail = _store(raw, digest, source, parsed, now)
-        if mail.status:
-            return _known(mail)
-        if parsed is None:
-            mail.status, mail.problem = MailStatus.MALFORMED, problem
-        else:
-            try:
-                with transaction.atomic():
-                    route(mail, parsed, now=now)
-            except (OperationalError, InterfaceError):
-                raise  # the database is gone: nothing is kept, the source offers the message again
-            except Exception as exc:  # noqa: BLE001 - a message is never lost to a bug in filing
-                logger.exception("filing inbound mail %s failed; kept for an agent", mail.pk)
-                mail.status, mail.case, mail.customer = MailStatus.MALFORMED, None, None
+    # The same bytes, or the same Message-ID (another copy, other Received lines): filed once. One read for both.
+    same_id = parsed.message_id[:250] if parsed is not None and not too_large else ""
+    existing = _already_there(digest, same_id)
+    if existing is not None:
+        return _known(existing)
+    raw_name = _write_raw(raw, digest)
+    try:
+        with transaction.atomic(), audit_batched():
+            mail = _store(raw_name, digest, len(raw), source, parsed, now)
+            if too_large:
+                _too_large(mail, parsed, desk, now)
+            elif parsed is None:
+                mail.status, mail.problem = MailStatus.MALFORMED, problem
+            else:
+                try:
+                    route(mail, parsed, now=now, desk=desk, savepoint=False)
+                except (OperationalError, InterfaceError):
+                    raise  # the database is gone: nothing is kept, the source offers the message again
+                except Exception as exc:  # noqa: BLE001 - a message is never lost to a bug in filing
+                    raise _FilingFailed(mail.pk) from exc
+            _finish(mail)
+    except _StoredMeanwhile as meanwhile:
+        return meanwhile.row(raw_name)
+    except _FilingFailed as failed:
+        # The filing's transaction was rolled back whole; the message is kept, in a transaction of its own.
+        exc = failed.__cause__
+        logger.error("filing inbound mail %s failed; kept for an agent", failed.args[0], exc_info=exc)
+        try:
+            with transaction.atomic():
+                mail = _store(raw_name, digest, len(raw), source, parsed, now)
+                mail.status = MailStatus.MALFORMED
                 mail.problem = _join(mail.problem, f"Filing failed: {type(exc).__name__}: {exc}")
-        _finish(mail)
+                _finish(mail)
+        except _StoredMeanwhile as meanwhile:
+            return meanwhile.row(raw_name)
     mail.is_new = True
     return mail
+
+
+class _StoredMeanwhile(Exception):
+    """The same bytes or Message-ID were stored by another worker after the check: nothing is done."""
+
+    def row(self, raw_name: str) -> InboundMail:
+        """The other worker's row (read once the transaction is rolled back); this worker's file goes."""
+        digest, message_id = self.args
+        InboundMail._meta.get_field("raw").storage.delete(raw_name)
+        return _known(_already_there(digest, message_id) or InboundMail.objects.get(sha256=digest))
+
+
+class _FilingFailed(Exception):
+    """Filing a stored message failed: its transaction is rolled back and the message kept as malformed."""
 
 
 def _known(mail: InboundMail) -> InboundMail:
@@ -108,22 +131,36 @@ def _known(mail: InboundMail) -> InboundMail:
     return mail
 
 
-def _store(raw: bytes, digest: str, source: str, parsed: ParsedMail | None, now: dt.datetime) -> InboundMail:
-    """The raw row (status empty until routed), or the row another worker stored first (status set)."""
-    mail = InboundMail(sha256=digest, size=len(raw), source=source, received_at=now, status="")
+def _already_there(digest: str, message_id: str) -> InboundMail | None:
+    """The row of the same bytes, else of the same Message-ID (when given)."""
+    condition = Q(sha256=digest) | Q(message_id=message_id) if message_id else Q(sha256=digest)
+    rows = list(InboundMail.objects.filter(condition)[:2])
+    return next((m for m in rows if m.sha256 == digest), rows[0] if rows else None)
+
+
+def _write_raw(raw: bytes, digest: str) -> str:
+    """The raw file, written before the transaction (storage writes a temporary file and renames it); its name.
+    A rolled-back message leaves at most this orphan file."""
+    field = InboundMail._meta.get_field("raw")
+    name = field.generate_filename(InboundMail(sha256=digest), f"{digest}.eml")
+    return field.storage.save(name, ContentFile(raw), max_length=field.max_length)
+
+
+def _store(raw_name: str, digest: str, size: int, source: str, parsed: ParsedMail | None,
+           now: dt.datetime) -> InboundMail:
+    """The raw row (status empty until routed). The first write of the message's transaction: if another worker
+    stored the same message meanwhile, the transaction is rolled back and _StoredMeanwhile names its row."""
+    mail = InboundMail(sha256=digest, size=size, source=source, received_at=now, status="")
     if parsed is not None:
         mail.message_id = parsed.message_id[:250]
         mail.from_address = parsed.from_address[:254]
         mail.subject = _one_line(parsed.subject, 300)
         mail.problem = "\n".join(parsed.problems)[:bounds.NOTE_LENGTH]
-    mail.raw.save(f"{digest}.eml", ContentFile(raw), save=False)
+    mail.raw.name = raw_name
     try:
-        with transaction.atomic():
-            mail.save()
-    except IntegrityError:  # the same bytes, or the same Message-ID, stored meanwhile by another worker
-        mail.raw.delete(save=False)
-        return (InboundMail.objects.filter(sha256=digest).first()
-                or InboundMail.objects.get(message_id=mail.message_id))
+        mail.save(force_insert=True)
+    except IntegrityError as exc:  # the same bytes, or the same Message-ID (the only unique fields)
+        raise _StoredMeanwhile(digest, mail.message_id) from exc
     return mail
 
 
@@ -138,9 +175,11 @@ def _finish(mail: InboundMail) -> None:
 # --- what the message is ----------------------------------------------------------------------------------------
 
 
-def route(mail: InboundMail, parsed: ParsedMail, *, now: dt.datetime) -> None:
-    """Decide what a parsed message is and do it; sets mail.status (and case, customer)."""
-    desk = services.desk_settings()
+def route(mail: InboundMail, parsed: ParsedMail, *, now: dt.datetime, desk=None, savepoint: bool = True) -> None:
+    """Decide what a parsed message is and do it; sets mail.status (and case, customer). ingest() passes the
+    desk's settings it read, and savepoint=False: it rolls its whole transaction back on any failure, so the
+    services' own savepoints would only add round trips."""
+    desk = desk or services.desk_settings()
     if parsed.kind == "bounce":
         return _bounce(mail, parsed, now)
     if parsed.kind == "delay":
@@ -156,7 +195,7 @@ def route(mail: InboundMail, parsed: ParsedMail, *, now: dt.datetime) -> None:
     thread = mail_threading.find_case(parsed, now=now, window_days=desk.thread_window_days)
     if thread is not None:
         if mail_threading.is_known_on_case(thread.case, parsed.from_address):
-            return file_on_case(mail, parsed, thread.case, now=now, how=thread.how)
+            return file_on_case(mail, parsed, thread.case, now=now, how=thread.how, savepoint=savepoint)
         # Case numbers are easy to guess: words from someone not on the case never reach it (or its
         # customer's portal) unless an agent files them there.
         mail.status, mail.case, mail.customer = MailStatus.UNMATCHED, thread.case, thread.case.customer
@@ -174,7 +213,8 @@ def route(mail: InboundMail, parsed: ParsedMail, *, now: dt.datetime) -> None:
         mail.problem = _join(mail.problem, f"{parsed.from_address} opened {opened} cases in the last hour "
                                            f"(at most {desk.max_cases_per_sender_hour}): held for an agent.")
         return None
-    open_case_from_mail(mail, parsed, sender.customer, contact=sender.contact, user=sender.user, actor=None, now=now)
+    open_case_from_mail(mail, parsed, sender.customer, contact=sender.contact, user=sender.user, actor=None, now=now,
+                        savepoint=savepoint)
     return None
 
 
@@ -184,10 +224,16 @@ def is_own_mail(parsed: ParsedMail) -> bool:
             or (parsed.from_address or "").lower() in mail_threading.our_addresses())
 
 
+def _service(function, savepoint: bool):
+    """A service as called inside a transaction that is rolled back whole on failure (savepoint False): without
+    the savepoint of its own transaction.atomic."""
+    return function if savepoint else getattr(function, "__wrapped__", function)
+
+
 def file_on_case(mail: InboundMail, parsed: ParsedMail, case: Case, *, now: dt.datetime, how: str = "",
-                 actor=None) -> CaseMessage:
+                 actor=None, savepoint: bool = True) -> CaseMessage:
     """The customer's words on an existing case (reopening it, or a new case following a closed one)."""
-    message = services.customer_message(
+    message = _service(services.customer_message, savepoint)(
         case=case, body=_body(parsed), visible_body=_visible(parsed), channel=Channel.EMAIL, actor=actor,
         author_email=_address_or_blank(parsed.from_address), author_name=_one_line(parsed.from_name, 200),
         message_id=parsed.message_id[:250], inbound_mail=mail, now=now)
@@ -204,7 +250,7 @@ def file_on_case(mail: InboundMail, parsed: ParsedMail, case: Case, *, now: dt.d
 
 
 def open_case_from_mail(mail: InboundMail, parsed: ParsedMail, customer, *, contact=None, user=None, actor,
-                        now: dt.datetime) -> Case:
+                        now: dt.datetime, savepoint: bool = True) -> Case:
     """A new case from a message: severity C, a billing question (or an invoice dispute if it says so), linked
     to the customer's invoices it names; the sender gets the acknowledgement."""
     from partnerdesk.billing.models import Invoice
@@ -215,7 +261,7 @@ def open_case_from_mail(mail: InboundMail, parsed: ParsedMail, customer, *, cont
     sender = _address_or_blank(parsed.from_address)
     if contact is not None and contact.customer_id != customer.pk:
         contact = None
-    case = services.open_case(
+    case = _service(services.open_case, savepoint)(
         customer=customer, subject=_subject(parsed), description=_body(parsed), actor=actor,
         type=CaseType.INVOICE_DISPUTE if _DISPUTE.search(text) else CaseType.BILLING_QUESTION,
         severity=Severity.C, channel=Channel.EMAIL, requester_contact=contact,
@@ -223,7 +269,8 @@ def open_case_from_mail(mail: InboundMail, parsed: ParsedMail, customer, *, cont
         requester_email=sender, requester_name=_one_line(parsed.from_name, 200), invoices=invoices,
         message_id=parsed.message_id[:250], visible_body=_visible(parsed), inbound_mail=mail,
         acknowledge=bool(sender) and not is_automatic(parsed), now=now)
-    attach_all(case.messages.order_by("id").first(), parsed)
+    if parsed.attachments:
+        attach_all(case.first_message, parsed)
     mail.status, mail.case, mail.customer = MailStatus.FILED, case, customer
     return case
 

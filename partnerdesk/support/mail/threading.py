@@ -114,7 +114,8 @@ def _by_headers(ids: list[str]) -> Case | None:
     sent = outbound_emails(ids)
     rank = {bare_id(e.message_id).lower(): i for i, e in enumerate(sent)}
     candidates = []
-    for message in CaseMessage.objects.filter(emails__in=sent).select_related("case").prefetch_related("emails"):
+    for message in (CaseMessage.objects.filter(emails__in=sent).select_related("case").prefetch_related("emails")
+                    if sent else ()):
         best = min(rank.get(bare_id(e.message_id).lower(), 999) for e in message.emails.all())
         candidates.append((best, message.case))
     if candidates:
