@@ -1,6 +1,6 @@
 """The desk listens to the email path: a bounced reply shows on its case, a bounced resolution reopens it."""
 
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import post_delete, post_migrate, post_save
 from django.dispatch import receiver
 
 from partnerdesk.notifications.background import email_bounced
@@ -45,3 +45,20 @@ def _desk_settings_changed(sender, **kwargs):
     from .services import forget_desk_settings
 
     forget_desk_settings()
+
+
+@receiver(post_migrate, dispatch_uid="support.empty_index_without_cases")
+def _empty_index_without_cases(sender, app_config=None, using="default", **kwargs):
+    """The index table is not a model, so a flush (tests, a restore into an empty schema) leaves its rows:
+    with no case left, its rows name nothing and go too."""
+    if app_config is None or app_config.label != "support":
+        return
+    from django.db import connections
+
+    from .fulltext import TABLE
+    from .models import Case
+
+    connection = connections[using]
+    if TABLE in connection.introspection.table_names() and not Case.objects.using(using).exists():
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {TABLE}")
