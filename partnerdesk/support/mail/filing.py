@@ -133,7 +133,9 @@ def _known(mail: InboundMail) -> InboundMail:
 
 def _already_there(digest: str, message_id: str) -> InboundMail | None:
     """The row of the same bytes, else of the same Message-ID (when given)."""
-    condition = Q(sha256=digest) | Q(message_id=message_id) if message_id else Q(sha256=digest)
+    # "<> ''" repeats the unique index's condition, so PostgreSQL can use that partial index for a parameter.
+    condition = (Q(sha256=digest) | (Q(message_id=message_id) & ~Q(message_id="")) if message_id
+                 else Q(sha256=digest))
     rows = list(InboundMail.objects.filter(condition)[:2])
     return next((m for m in rows if m.sha256 == digest), rows[0] if rows else None)
 
