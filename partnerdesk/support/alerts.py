@@ -19,6 +19,7 @@ from partnerdesk.notifications.services import queue_email
 from .chat_bots import BotTarget, post_to_bot
 from .links import site_url
 from .models import ACTIVE_STATUSES, SlaAlert, SlaClock, SlaTarget, TeamBot
+from .queues import soon_clocks
 from .sla import time_left
 
 logger = logging.getLogger(__name__)
@@ -32,9 +33,9 @@ TARGET_WORDS = {
 
 def _due(now: dt.datetime, warning_minutes: int):
     """Running clocks of active cases whose deadline is within the warning time (or past)."""
-    return (SlaClock.objects.filter(met_at__isnull=True, cancelled=False, deadline_at__isnull=False,
-                                    deadline_at__lte=now + dt.timedelta(minutes=warning_minutes),
-                                    case__status__in=ACTIVE_STATUSES)
+    # The same "breaching soon" as the queues (support.queues): in each clock's own time.
+    due = Q(met_at__isnull=True, cancelled=False, deadline_at__lte=now) | soon_clocks(now, warning_minutes)
+    return (SlaClock.objects.filter(due, deadline_at__isnull=False, case__status__in=ACTIVE_STATUSES)
             .filter(Q(warned_at__isnull=True, breach_notified_at__isnull=True)
                     | Q(breach_notified_at__isnull=True, deadline_at__lte=now))
             .select_related("case", "case__customer", "case__assignee", "case__team", "case__team__lead"))

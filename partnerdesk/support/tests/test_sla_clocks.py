@@ -142,3 +142,13 @@ def test_the_timers_command_sends_each_notice_once(customer_a, agent, capsys):
     out = capsys.readouterr().out.splitlines()
     assert "sla breaches 1" in out[0] and "sla breaches 0" in out[1]
     assert OutboundEmail.objects.filter(template_key="support.sla_breach", to_address=agent.email).count() == 1
+
+
+def test_a_business_hours_deadline_after_the_weekend_is_warned_of_on_friday_evening(customer_a, agent):
+    # B opened Fri 27 Nov 14:10: 3 h 50 that day, 10 min on Monday: due Mon 30 Nov 09:10.
+    case = open_at(bj(2026, 11, 27, 14, 10), customer_a, severity="B", assignee=agent)
+    assert clock(case, SlaTarget.FIRST_RESPONSE).deadline_at == bj(2026, 11, 30, 9, 10)
+    # Fri 17:55: 15 business minutes left (5 today, 10 on Monday), within the 30-minute warning, although
+    # the deadline is more than two days away on the wall clock: warned now, as the queue shows it.
+    with time_machine.travel(bj(2026, 11, 27, 17, 55), tick=False):
+        assert alerts.send_sla_alerts(now=bj(2026, 11, 27, 17, 55)) == {"warning": 1, "breach": 0}
