@@ -309,3 +309,11 @@ def test_the_desk_reads_in_chinese(users, customer_a, case, language, words):
     assert all(w in body for w in words), [w for w in words if w not in body]
     for english in ("Time left", "Conversation", "Ledger and collections", "My cases", "SLA clocks"):
         assert english not in body, english
+
+
+def test_the_customer_page_lists_its_support_cases_for_the_desk(case, users, customer_a, customer_b):
+    other = a_case(customer_b, users["customer_b"], subject="Fabrikam 的问题")
+    page = client_for(users["billing_agent"]).get(reverse("customer_detail", args=[customer_a.pk])).content.decode()
+    assert 'id="cases"' in page and case.token in page and case.subject in page
+    assert other.token not in page  # another customer's case is not on this customer's page
+    assert reverse("support_case_new") + f"?customer={customer_a.pk}" in page

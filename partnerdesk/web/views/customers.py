@@ -201,6 +201,9 @@ def render_customer_detail(request, customer, **bound):
             "payments": scope(Payment.objects.filter(customer=customer), user).select_related("recorded_by")[:RECENT_ROWS],
             "audit_entries": (filter_entries(AuditEntry.objects.all(), customer_id=customer.pk)[:RECENT_ROWS]
                               if has_perm(user, "audit.view") else None),
+            # The customer's recent support cases, for staff who work the desk (the case page has the rest).
+            "cases": (customer.cases.select_related("assignee").order_by("-updated_at", "-id")[:RECENT_ROWS]
+                      if has_perm(user, "cases.internal") else None),
             "suspend_form": SuspendForm(),
             "reactivate_form": ReactivateForm(),
             "zone": customer_zone(customer),
