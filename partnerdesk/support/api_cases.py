@@ -24,6 +24,7 @@ from partnerdesk.errors import DomainError, InvalidInput, Refusal
 
 from . import services, sla
 from .api_queue import case_row, export_csv, queue_cases
+from .attachments import read_uploads
 from .models import CannedReply, Case, CaseAttachment, CaseMessage, Channel, MessageKind
 from .schemas import (
     AssignIn,
@@ -47,7 +48,6 @@ from .schemas import (
 router = Router(tags=["support"])
 
 STAFF_CHANNELS = (Channel.API, Channel.PHONE, Channel.CHAT, Channel.INTERNAL)
-MAX_FILES = 10
 NO_SUCH_LINK = {"invoices": _("no such invoice for this customer"), "payments": _("no such payment for this customer"),
                 "subscriptions": _("no such subscription for this customer")}
 
@@ -343,7 +343,7 @@ def upload(request, case_id: Id, payload: Form[UploadIn], attachments: File[list
         raise PermissionDenied("internal notes are staff's")
     if not customer_user:
         require(request.user, "cases.work")
-    files = _read_files(attachments)
+    files = read_uploads(attachments, required=True)
     if customer_user:
         message = services.customer_message(case=case, body=payload.body, actor=request.user, channel=Channel.API,
                                             attachments=files)
@@ -353,21 +353,6 @@ def upload(request, case_id: Id, payload: Form[UploadIn], attachments: File[list
         message = services.reply(case=case, body=payload.body, actor=request.user, status=payload.status,
                                  attachments=files)
     return 201, message_out(message)
-
-
-def _read_files(files) -> list[dict]:
-    limit = services.desk_settings().max_attachment_bytes
-    if not files:
-        raise InvalidInput(_("attach a file"), field="attachments")
-    if len(files) > MAX_FILES:
-        raise InvalidInput(_("at most %(count)s files at once"), field="attachments", count=MAX_FILES)
-    out = []
-    for i, upload in enumerate(files):
-        if upload.size is None or upload.size > limit:  # refused before it is read into memory
-            raise InvalidInput(_("a file may be at most %(size)s bytes"), field=f"attachments[{i}]", size=limit)
-        out.append({"filename": upload.name or "file", "content_type": upload.content_type or "",
-                    "content": upload.read()})
-    return out
 
 
 @router.get("/cases/{case_id}/attachments/{attachment_id}", url_name="support_case_attachment",

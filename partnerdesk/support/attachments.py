@@ -55,3 +55,23 @@ def store_attachment(*, message, filename: str, content: bytes, actor, content_t
     record(actor=actor, action="case.attachment_added", obj=attachment, customer=message.case.customer,
            after={"filename": filename, "size": len(content), "content_type": kind, "message_id": message.pk})
     return attachment
+
+
+MAX_FILES = 10  # files with one message
+
+
+def read_uploads(files, *, required: bool = False) -> list[dict]:
+    """Uploaded files (Django's UploadedFile) as the services take them: refused before any is read into
+    memory when there are too many or one is over the desk's limit. The API, the agent's and the customer's
+    pages all read uploads here."""
+    files = list(files or [])
+    if required and not files:
+        raise InvalidInput(_("attach a file"), field="attachments")
+    if len(files) > MAX_FILES:
+        raise InvalidInput(_("at most %(count)s files at once"), field="attachments", count=MAX_FILES)
+    limit = _desk_settings().max_attachment_bytes
+    for upload in files:
+        if upload.size is None or upload.size > limit:
+            raise InvalidInput(_("a file may be at most %(size)s bytes"), field="attachments", size=limit)
+    return [{"filename": upload.name or "file", "content_type": upload.content_type or "", "content": upload.read()}
+            for upload in files]

@@ -7,10 +7,10 @@ from django.utils.translation import gettext_lazy as _
 
 from partnerdesk import bounds
 from partnerdesk.customers.models import Language
+from partnerdesk.support.attachments import MAX_FILES
 from partnerdesk.support.models import CaseType, Severity
 from partnerdesk.support.publishing import TEXT_LENGTH
 
-MAX_FILES = 10
 SCORE_CHOICES = [(str(n), str(n)) for n in range(1, 6)]
 
 

@@ -8,13 +8,13 @@ from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from partnerdesk import bounds
 from partnerdesk.accounts.permissions import has_perm, require
-from partnerdesk.errors import DomainError, InvalidInput
+from partnerdesk.errors import DomainError
 from partnerdesk.support import services
+from partnerdesk.support.attachments import read_uploads
 from partnerdesk.support.models import CannedReply, Case, CaseAttachment, CaseMessage, SlaClock
 
 from ..access import staff_page
@@ -107,17 +107,6 @@ def canned_text(canned: CannedReply, case: Case) -> str:
     return render_canned(canned, case)
 
 
-def _uploads(request) -> list[dict]:
-    """The files sent with the composer, refused before reading when over the desk's limit."""
-    limit = services.desk_settings().max_attachment_bytes
-    files = []
-    for upload in request.FILES.getlist("attachments"):
-        if upload.size > limit:
-            raise InvalidInput(gettext_lazy("a file may be at most %(size)s bytes"), field="attachments", size=limit)
-        files.append({"filename": upload.name, "content_type": upload.content_type or "", "content": upload.read()})
-    return files
-
-
 @require_POST
 @staff_page("cases.internal")
 def support_case_compose(request, pk):
@@ -130,7 +119,7 @@ def support_case_compose(request, pk):
     if action != form.NOTE:
         require(request.user, "cases.work")
     try:
-        files = _uploads(request)
+        files = read_uploads(request.FILES.getlist("attachments"))
         if action == form.NOTE:
             services.add_note(case=case, body=body, actor=request.user, attachments=files)
             messages.success(request, _("Internal note added."))

@@ -14,15 +14,14 @@ from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from partnerdesk import bounds
 from partnerdesk.accounts.permissions import get_scoped_or_404, has_perm, scope
 from partnerdesk.billing.models import Invoice, InvoiceStatus
-from partnerdesk.errors import DomainError, InvalidInput
+from partnerdesk.errors import DomainError
 from partnerdesk.support import services
-from partnerdesk.support.attachments import store_attachment
+from partnerdesk.support.attachments import read_uploads, store_attachment
 from partnerdesk.support.models import (
     Case,
     CaseAttachment,
@@ -53,17 +52,6 @@ def _render(request, customer, template, context, status=200):
     with timezone.override(customer_zone(customer)):
         return render(request, template, {"customer": customer, "zone": customer_zone(customer), **context},
                       status=status)
-
-
-def uploaded(files) -> list[dict]:
-    """Uploaded files as the services take them (name, declared type, content)."""
-    limit = services.desk_settings().max_attachment_bytes
-    out = []
-    for item in files or []:
-        if item.size > limit:  # refused before it is read into memory, in the service's own words
-            raise InvalidInput(gettext_lazy("a file may be at most %(size)s bytes"), field="attachments", size=limit)
-        out.append({"filename": item.name, "content_type": item.content_type or "", "content": item.read()})
-    return out
 
 
 # --- the list and a new case -------------------------------------------------------------------------------
@@ -98,7 +86,7 @@ def portal_support_new(request, customer):
         data = form.cleaned_data
         try:
             with transaction.atomic():
-                files = uploaded(data["attachments"])
+                files = read_uploads(data["attachments"])
                 case = services.open_case(
                     customer=customer, actor=request.user, type=data["type"], severity=data["severity"],
                     subject=data["subject"], description=data["description"], channel=Channel.PORTAL,
@@ -164,7 +152,7 @@ def portal_support_reply(request, customer, pk):
             with transaction.atomic():
                 message = services.customer_message(
                     case=case, body=form.cleaned_data["body"], actor=request.user, channel=Channel.PORTAL,
-                    attachments=uploaded(form.cleaned_data["attachments"]))
+                    attachments=read_uploads(form.cleaned_data["attachments"]))
         except DomainError as exc:
             add_domain_error(form, exc)
         else:
