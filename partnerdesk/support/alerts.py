@@ -64,10 +64,11 @@ def _alert_once(clock: SlaClock, kind: str, now: dt.datetime) -> bool:
             if kind == BREACH:
                 updates["breached_at"] = clock.breached_at or clock.deadline_at
             SlaClock.objects.filter(pk=clock.pk).update(**updates)
-            _queue_emails(clock, kind, now)
+            context = _context(clock, now)  # (business time worked out once, for the emails and the bots)
+            _queue_emails(clock, kind, context)
             record(actor=None, action=f"case.sla_{kind}", obj=clock.case, customer=clock.case.customer,
                    after={"target": clock.target, "deadline": clock.deadline_at.isoformat()})
-            text = _bot_text(clock, kind, now)
+            text = _bot_text(clock, kind, context)
             bots = list(TeamBot.objects.filter(team_id=clock.case.team_id, is_active=True)) if clock.case.team_id else []
             transaction.on_commit(lambda: _post_bots(bots, text), robust=True)
     except IntegrityError:
@@ -94,15 +95,13 @@ def _context(clock: SlaClock, now: dt.datetime) -> dict:
             "case_url": site_url() + reverse("support_case", args=[case.pk])}
 
 
-def _queue_emails(clock: SlaClock, kind: str, now: dt.datetime) -> None:
-    context = _context(clock, now)
+def _queue_emails(clock: SlaClock, kind: str, context: dict) -> None:
     for user in _recipients(clock):
         queue_email(customer=None, to=user.email, language=STAFF_LANGUAGE, template_key=f"support.sla_{kind}",
                     context=context, dedupe_key=f"sla-{kind}-{clock.pk}-{user.pk}")
 
 
-def _bot_text(clock: SlaClock, kind: str, now: dt.datetime) -> str:
-    c = _context(clock, now)
+def _bot_text(clock: SlaClock, kind: str, c: dict) -> str:
     what = TARGET_WORDS["zh-CN"].get(clock.target, clock.target)
     if kind == BREACH:
         return f"【SLA 已超时】{c['case_token']} {c['case_subject']}（{c['customer_name']}）{what}期限 {c['deadline']} 已过。{c['case_url']}"

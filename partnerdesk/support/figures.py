@@ -15,8 +15,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from partnerdesk.billing.documents import customer_zone
-from partnerdesk.billing.models import OPEN_STATUSES, Invoice
-from partnerdesk.billing.services import balances
+from partnerdesk.billing.models import Invoice
+from partnerdesk.billing.services import balances, open_invoices
 from partnerdesk.customers.models import DATA_DELETION_DAYS, DJANGO_LANGUAGE, Subscription, SubscriptionStatus
 from partnerdesk.dunning import engine
 from partnerdesk.dunning.models import Dispute, HoldStatus, PromiseToPay
@@ -106,8 +106,7 @@ def customer_figures(customer, *, as_of: dt.date | None = None) -> CustomerFigur
     """Everything an agent quotes about a customer's account, as of a day in the customer's time zone."""
     as_of = as_of or timezone.localtime(timezone.now(), customer_zone(customer)).date()
     balance, overdue = balances(customer, as_of=as_of)
-    oldest = (Invoice.objects.filter(customer=customer, status__in=OPEN_STATUSES, due_date__lt=as_of)
-              .order_by("due_date", "id").first())
+    oldest = open_invoices(customer).filter(due_date__lt=as_of).first()  # the one payments settle first
     published = published_policy(customer, as_of=as_of)
     suspended = _suspended(customer)
     figures = CustomerFigures(

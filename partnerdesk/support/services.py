@@ -652,11 +652,11 @@ def merge(*, source: Case, target: Case, actor, reason: str = "") -> Case:
             target.cc.append(address)
     sla.cancel(source)
     source.status, source.merged_into, source.closed_at = CaseStatus.CLOSED, target, now
-    _touch(source, now, "status", "merged_into", "closed_at")
+    source.next_deadline_at = None  # its clocks are cancelled: nothing is due on it
+    _touch(source, now, "status", "merged_into", "closed_at", "next_deadline_at")
     _touch(target, now, "cc")
     add_event(source, f"Merged into {target.token}.", now=now)
     add_event(target, f"{source.token} was merged into this case.", now=now)
-    sla.refresh_next_deadline(source)
     reason = bounds.clean_text(reason, field="reason", max_length=bounds.REASON_LENGTH)
     _audit(source, "case.merged", actor, before_source, reason)
     _audit(target, "case.merge_received", actor, before_target, reason)

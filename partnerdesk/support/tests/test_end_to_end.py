@@ -70,7 +70,7 @@ def test_a_billing_question_by_email_from_mailbox_to_confirmed_and_scored(
     assert ack["To"] == contact.email
     assert f"[#{case.token}]" in ack.subject
     ack_text = smtp_server.text(ack)
-    assert "工作小时" in ack_text or "小时" in ack_text  # the published response target, in Chinese
+    assert "个工作小时内（工作日北京时间 09:00-18:00）" in ack_text  # the published response target, in Chinese
     assert ack["Auto-Submitted"] == "auto-replied" and ack["In-Reply-To"] == question_id
 
     # 3. The agent answers with a canned reply that carries the customer's figures.

@@ -136,62 +136,52 @@ def support_case_compose(request, pk):
     return redirect("support_case", pk=case.pk)
 
 
+def _case_form(request, pk, form, form_key: str, act, done: str):
+    """Run a case form's service: back to the case saying `done`, or the case page with the form's errors."""
+    if form.is_valid():
+        try:
+            act(get_case(pk), form.cleaned_data)
+        except DomainError as exc:
+            add_domain_error(form, exc)
+        else:
+            messages.success(request, done)
+            return redirect("support_case", pk=pk)
+    return render_case(request, get_case(pk), status=400, **{form_key: form})
+
+
 @require_POST
 @staff_page("cases.work")
 def support_case_details(request, pk):
     """Change subject, type, severity, tags, CC and the linked invoices, payments and subscriptions."""
-    case = get_case(pk)
-    form = DetailsForm(request.POST, customer=case.customer)
-    if form.is_valid():
-        data = form.cleaned_data
-        try:
-            services.update_details(case=case, actor=request.user, subject=data["subject"], type=data["type"],
-                                    severity=data["severity"], tags=data["tags"], cc=data["cc"],
-                                    invoices=list(data["invoices"]), payments=list(data["payments"]),
-                                    subscriptions=list(data["subscriptions"]), reason=data["reason"])
-        except DomainError as exc:
-            add_domain_error(form, exc)
-        else:
-            messages.success(request, _("Case details saved."))
-            return redirect("support_case", pk=case.pk)
-    return render_case(request, get_case(pk), details_form=form, status=400)
+    def act(case, data):
+        services.update_details(case=case, actor=request.user, subject=data["subject"], type=data["type"],
+                                severity=data["severity"], tags=data["tags"], cc=data["cc"],
+                                invoices=list(data["invoices"]), payments=list(data["payments"]),
+                                subscriptions=list(data["subscriptions"]), reason=data["reason"])
+
+    form = DetailsForm(request.POST, customer=get_case(pk).customer)
+    return _case_form(request, pk, form, "details_form", act, _("Case details saved."))
 
 
 @require_POST
 @staff_page("cases.work")
 def support_case_assign(request, pk):
     """Give the case to an agent and/or a team."""
-    case = get_case(pk)
-    form = AssignForm(request.POST)
-    if form.is_valid():
-        data = form.cleaned_data
-        try:
-            services.assign(case=case, actor=request.user, assignee=chosen_user(data["assignee"]),
-                            team=chosen_team(data["team"]), reason=data["reason"])
-        except DomainError as exc:
-            add_domain_error(form, exc)
-        else:
-            messages.success(request, _("Assignment saved."))
-            return redirect("support_case", pk=case.pk)
-    return render_case(request, get_case(pk), assign_form=form, status=400)
+    def act(case, data):
+        services.assign(case=case, actor=request.user, assignee=chosen_user(data["assignee"]),
+                        team=chosen_team(data["team"]), reason=data["reason"])
+
+    return _case_form(request, pk, AssignForm(request.POST), "assign_form", act, _("Assignment saved."))
 
 
 @require_POST
 @staff_page("cases.work")
 def support_case_status(request, pk):
     """Set the case open, waiting on the customer or waiting on the operator."""
-    case = get_case(pk)
-    form = StatusForm(request.POST)
-    if form.is_valid():
-        try:
-            services.change_status(case=case, status=form.cleaned_data["status"], actor=request.user,
-                                   reason=form.cleaned_data["reason"])
-        except DomainError as exc:
-            add_domain_error(form, exc)
-        else:
-            messages.success(request, _("Status saved."))
-            return redirect("support_case", pk=case.pk)
-    return render_case(request, get_case(pk), status_form=form, status=400)
+    def act(case, data):
+        services.change_status(case=case, status=data["status"], actor=request.user, reason=data["reason"])
+
+    return _case_form(request, pk, StatusForm(request.POST), "status_form", act, _("Status saved."))
 
 
 @require_POST
