@@ -9,7 +9,7 @@ import datetime as dt
 import logging
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Prefetch, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -38,7 +38,9 @@ def _due(now: dt.datetime, warning_minutes: int):
     return (SlaClock.objects.filter(due, deadline_at__isnull=False, case__status__in=ACTIVE_STATUSES)
             .filter(Q(warned_at__isnull=True, breach_notified_at__isnull=True)
                     | Q(breach_notified_at__isnull=True, deadline_at__lte=now))
-            .select_related("case", "case__customer", "case__assignee", "case__team", "case__team__lead"))
+            .select_related("case", "case__customer", "case__assignee", "case__team", "case__team__lead")
+            .prefetch_related(Prefetch("case__team__bots", TeamBot.objects.filter(is_active=True),
+                                       to_attr="active_bots")))
 
 
 def send_sla_alerts(*, now: dt.datetime | None = None) -> dict:
@@ -69,7 +71,7 @@ def _alert_once(clock: SlaClock, kind: str, now: dt.datetime) -> bool:
             record(actor=None, action=f"case.sla_{kind}", obj=clock.case, customer=clock.case.customer,
                    after={"target": clock.target, "deadline": clock.deadline_at.isoformat()})
             text = _bot_text(clock, kind, context)
-            bots = list(TeamBot.objects.filter(team_id=clock.case.team_id, is_active=True)) if clock.case.team_id else []
+            bots = list(clock.case.team.active_bots) if clock.case.team_id else []
             transaction.on_commit(lambda: _post_bots(bots, text), robust=True)
     except IntegrityError:
         return False  # another worker (or an earlier run) sent this one

@@ -49,14 +49,7 @@ def fetch_mail(every_seconds: int = 0, limit: int = 500) -> dict:
 def schedule_fetch(every_seconds: int, *, limit: int = 500) -> bool:
     """Enqueue the next fetch in `every_seconds` unless one already waits; False if nothing was enqueued (one
     waits, or the backend cannot defer: the immediate backend would recurse)."""
-    backend = fetch_mail.get_backend()
-    if not backend.supports_defer:
-        return False
-    if _waiting(fetch_mail) > 0:
-        return False
-    run_after = timezone.now() + dt.timedelta(seconds=every_seconds)
-    fetch_mail.using(run_after=run_after).enqueue(every_seconds=every_seconds, limit=limit)
-    return True
+    return _schedule_next(fetch_mail, every_seconds, limit=limit)
 
 
 def run_timers(*, now=None) -> dict:
@@ -82,11 +75,16 @@ def desk_timers(every_seconds: int = 0) -> dict:
 
 def schedule_timers(every_seconds: int) -> bool:
     """Enqueue the next timers pass in `every_seconds` unless one already waits (False if not enqueued)."""
-    backend = desk_timers.get_backend()
-    if not backend.supports_defer or _waiting(desk_timers) > 0:
+    return _schedule_next(desk_timers, every_seconds)
+
+
+def _schedule_next(task_, every_seconds: int, **kwargs) -> bool:
+    """Enqueue a self-repeating task's next run `every_seconds` from now, unless one already waits or the backend
+    cannot run tasks later (the immediate backend would recurse)."""
+    if not task_.get_backend().supports_defer or _waiting(task_) > 0:
         return False
-    desk_timers.using(run_after=timezone.now() + dt.timedelta(seconds=every_seconds)).enqueue(
-        every_seconds=every_seconds)
+    task_.using(run_after=timezone.now() + dt.timedelta(seconds=every_seconds)).enqueue(
+        every_seconds=every_seconds, **kwargs)
     return True
 
 
