@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "partnerdesk.web",
     "partnerdesk.dunning",
     "partnerdesk.support",
+    "partnerdesk.escalations",
     "partnerdesk.demo",
 ]
 

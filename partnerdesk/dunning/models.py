@@ -88,8 +88,16 @@ class HoldStatus(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
 
 
+class DisputeOutcome(models.TextChoices):
+    UPHELD = "upheld", _("Upheld in full")
+    PARTLY_UPHELD = "partly_upheld", _("Upheld in part")
+    REJECTED = "rejected", _("Rejected")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
 class Dispute(models.Model):
-    """A customer disputes an invoice: collections leaves it alone while the dispute is open."""
+    """A customer disputes an invoice, or an amount of it: while the dispute is open, collections leaves the
+    disputed amount alone and goes on for the undisputed rest."""
 
     customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="disputes")
     invoice = models.ForeignKey("billing.Invoice", on_delete=models.PROTECT, related_name="disputes")
@@ -98,6 +106,20 @@ class Dispute(models.Model):
     opened_at = models.DateTimeField(default=timezone.now)
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolution = models.TextField(_("resolution"), blank=True)
+    # The amount disputed, up to the open balance; None disputes the whole open balance (as disputes did before
+    # they named an amount).
+    amount = MoneyField(_("disputed amount"), null=True, blank=True)
+    # The support case the dispute is handled in (a dispute opened from the collections page has none).
+    case = models.ForeignKey("support.Case", verbose_name=_("case"), null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="disputes")
+    outcome = models.CharField(_("outcome"), max_length=15, choices=DisputeOutcome.choices, blank=True)
+    upheld_amount = MoneyField(_("upheld amount"), null=True, blank=True)
+    credit_note = models.ForeignKey("billing.CreditNote", verbose_name=_("credit note"), null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+    # What was not upheld is collected again from resume_on, the date told to the customer. The stages count from
+    # collections_due_date from then on, so no stage that would have passed during the dispute comes at once.
+    resume_on = models.DateField(_("collections resume on"), null=True, blank=True)
+    collections_due_date = models.DateField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["status"])]
@@ -193,6 +215,7 @@ class RequestStatus(models.TextChoices):
     DONE = "done", _("Done")
     SKIPPED = "skipped", _("Not needed")
     CANCELLED = "cancelled", _("Cancelled")
+    FAILED = "failed", _("Given up")  # refused with an answer that will never change: left for a person
 
 
 MANUAL_CAUSE = "manual:"  # the cause of a request made by hand: manual:<user id>:<nonce>
