@@ -157,8 +157,6 @@ class EscalationSettings(models.Model):
     # A suspension or reactivation refused for longer than this opens a case for the collections team.
     failing_request_hours = models.PositiveIntegerField(_("an operator request failing for longer than (hours)"),
                                                         default=24)
-    give_up_after_attempts = models.PositiveSmallIntegerField(
-        _("give up after this many refusals that will never succeed"), default=3)
     collections_team = models.ForeignKey("accounts.Team", verbose_name=_("collections team"), null=True, blank=True,
                                          on_delete=models.SET_NULL, related_name="+")
 

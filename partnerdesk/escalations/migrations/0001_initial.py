@@ -35,7 +35,6 @@ class Migration(migrations.Migration):
                 ('resolution_b_minutes', models.PositiveIntegerField(default=1620, verbose_name='resolution, A and B (business minutes)')),
                 ('resolution_c_minutes', models.PositiveIntegerField(default=2700, verbose_name='resolution, C (business minutes)')),
                 ('failing_request_hours', models.PositiveIntegerField(default=24, verbose_name='an operator request failing for longer than (hours)')),
-                ('give_up_after_attempts', models.PositiveSmallIntegerField(default=3, verbose_name='give up after this many refusals that will never succeed')),
                 ('collections_team', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='accounts.team', verbose_name='collections team')),
             ],
         ),
