@@ -169,7 +169,11 @@ def _register_routers():
     from partnerdesk.audit.api import router as audit_router
     from partnerdesk.billing.api import router as billing_router
     from partnerdesk.customers.api import router as customers_router
+    from partnerdesk.disputes.api import router as disputes_router
     from partnerdesk.dunning.api import router as dunning_router
+    from partnerdesk.escalations.api import router as escalations_router
+    from partnerdesk.escalations.api_stuck import router as stuck_requests_router
+    from partnerdesk.escalations.reports_api import router as escalation_reports_router
     from partnerdesk.notifications.api import router as notifications_router
     from partnerdesk.reports.api import router as reports_router
     from partnerdesk.search.api import router as search_router
@@ -189,8 +193,12 @@ def _register_routers():
     api.add_router("", reports_router)
     api.add_router("", search_router)
     api.add_router("", case_search_router)  # before support_router: /cases/search is not /cases/{case_id}
+    api.add_router("", disputes_router)
     api.add_router("", support_router)
     api.add_router("", support_reports_router)
+    api.add_router("", escalations_router)
+    api.add_router("", escalation_reports_router)
+    api.add_router("", stuck_requests_router)
     api.add_router("", inbound_mail_router)
 
 

@@ -114,3 +114,8 @@ class OperatorFailure(DomainError):
 
     status = 502
     code = "operator_error"
+
+    def __init__(self, message, *, permanent: bool = False, **kwargs):
+        super().__init__(message, **kwargs)
+        # The operator would answer the same however often it is asked (a 404, say): a retry cannot succeed.
+        self.permanent = permanent

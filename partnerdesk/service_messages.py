@@ -109,6 +109,8 @@ SYSTEM_FIXED = [
     gettext_noop("built-in canned replies"),
     gettext_noop("the bounce message has no text"),
     gettext_noop("This email had no threading headers or case number; it was matched by its sender and subject."),
+    # A stuck operator request's case (escalations.stuck).
+    gettext_noop("The request ended without the operator's change (cancelled or no longer needed)."),
 ]
 SYSTEM_PATTERNS = [
     (re.compile(r"^Non-payment: invoice (?P<number>\S+) unpaid (?P<days>\d+) days after its due date$"),
@@ -143,6 +145,14 @@ SYSTEM_PATTERNS = [
                 r"(?P<customer>.+): check before answering\.$", re.S),
      gettext_noop("This email came from %(address)s, who is not the requester, on the CC or a contact of "
                   "%(customer)s: check before answering.")),
+    # A stuck operator request's case (escalations.stuck).
+    (re.compile(r"^Tried again at the operator by (?P<user>\S+)\.$"),
+     gettext_noop("Tried again at the operator by %(user)s.")),
+    (re.compile(r"^Cancelled by (?P<user>\S+): (?P<reason>.*)$", re.S), gettext_noop("Cancelled by %(user)s: %(reason)s")),
+    (re.compile(r"^The operator accepted it: the subscription is (?P<status>\w+)\.$"),
+     gettext_noop("The operator accepted it: the subscription is %(status)s.")),
+    (re.compile(r"^The operator refused it again and it was given up: (?P<stored>.*)$", re.S),
+     gettext_noop("The operator refused it again and it was given up: %(stored)s")),
     (re.compile(r"^Attachments not added to the case \(the original email, kept with the message, still holds "
                 r"them\): (?P<files>.+)$", re.S),
      gettext_noop("Attachments not added to the case (the original email, kept with the message, still holds "

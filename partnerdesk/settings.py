@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "partnerdesk.dunning",
     "partnerdesk.support",
     "partnerdesk.escalations",
+    "partnerdesk.disputes",
     "partnerdesk.demo",
 ]
 

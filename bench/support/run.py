@@ -6,7 +6,8 @@ database, starts a real server on it (`manage.py runserver --noreload --nothread
 persistent database connection, as one worker of a production server), and measures through the HTTP API with
 personal API tokens, p50/p95 over N requests each: the agent queues, full-text search for a Chinese word and for
 an invoice number, and a case with its messages; the floor is an authenticated request that reads no data.
-Then, in a fresh process, email ingest on one worker (support.mail.filing.ingest). Prints a table.
+Then, in a fresh process, email ingest on one worker (support.mail.filing.ingest_many, as the IMAP fetcher and
+the CLI file mail; --one-by-one: ingest() per message, as an HTTP post). Prints a table.
 """
 
 import argparse
@@ -37,6 +38,8 @@ def child_env(args) -> dict:
 def child(mode: str, args) -> dict:
     cmd = [sys.executable, __file__, "--child", mode, "--customers", str(args.customers), "--cases", str(args.cases),
            "--messages", str(args.messages), "--ingest", str(args.ingest)]
+    if args.one_by_one:
+        cmd.append("--one-by-one")
     out = subprocess.run(cmd, env=child_env(args), cwd=ROOT, capture_output=True, text=True)
     if out.returncode:
         sys.stderr.write(out.stderr)
@@ -63,7 +66,7 @@ def in_child(mode: str, args) -> None:
     elif mode == "ingest":
         import support_ingest
 
-        print(json.dumps({**support_ingest.run(args.ingest), "rss_mb": rss_mb()}))
+        print(json.dumps({**support_ingest.run(args.ingest, one_by_one=args.one_by_one), "rss_mb": rss_mb()}))
 
 
 def generate_and_plan(customers: int, cases: int, messages: int, **kwargs) -> dict:
@@ -157,7 +160,7 @@ def report(kind: str, gen: dict, http: dict, server_rss: float | None, ing: dict
         print(f"{name:<40}{r['p50'] * 1000:>9.1f}{r['p95'] * 1000:>9.1f}{r['max'] * 1000:>9.1f}{r['p50'] / floor:>9.1f}"
               f"{r['rows_per_request']:>7.0f}{verdict:>12}")
     print(f"server peak RSS: {server_rss or 0:.0f} MB")
-    print(f"email ingest, one worker: {ing['messages']:,} messages in {ing['seconds']:.2f}s = {ing['per_second']:.0f}/s "
+    print(f"email ingest, one worker, {ing['how']}: {ing['messages']:,} messages in {ing['seconds']:.2f}s = {ing['per_second']:.0f}/s "
           f"(target >= 200/s; peak RSS {ing['rss_mb']:.0f} MB); mix {ing['kinds']}; filed as {ing['statuses']}")
 
 
@@ -174,6 +177,8 @@ def main():
     parser.add_argument("--reuse", action="store_true",
                         help="measure the database (and plan) a previous --keep run left, without generating")
     parser.add_argument("--generate-only", action="store_true", help="generate and keep the database, measure nothing")
+    parser.add_argument("--one-by-one", action="store_true",
+                        help="email in with ingest() per message (an HTTP post's path), not ingest_many()")
     parser.add_argument("--child", default=None)
     args = parser.parse_args()
     if args.smoke:

@@ -1,5 +1,7 @@
-"""Email in, timed: raw messages as customers' mail clients send them, filed one by one by
-support.mail.filing.ingest on one worker (the real path: raw kept, parsed, threaded, filed, audited).
+"""Email in, timed: raw messages as customers' mail clients send them, filed on one worker by
+support.mail.filing.ingest_many, the entry point the IMAP fetcher and the CLI use (a transaction per batch of
+filing.BATCH_SIZE messages; the real path: raw kept, parsed, threaded, filed, audited, SLA clocks, search index,
+emails queued). An HTTP post files its one message with ingest(): `run(n, one_by_one=True)` measures that.
 
 The mix: replies threaded by their headers (In-Reply-To the customer's last message), replies threaded by the
 case token in the subject (webmail without headers), new cases from known contacts (some naming an invoice),
@@ -18,7 +20,7 @@ from django.utils import timezone
 from support_texts import Writer
 
 from partnerdesk.customers.models import Customer
-from partnerdesk.support.mail.filing import ingest
+from partnerdesk.support.mail.filing import ingest, ingest_many
 from partnerdesk.support.models import ACTIVE_STATUSES, Case, CaseMessage
 
 WARM_UP = 10
@@ -84,16 +86,19 @@ def build(n: int, *, seed: int = 11) -> list[tuple[str, bytes]]:
     return out
 
 
-def run(n: int) -> dict:
-    """File n messages one after another; the rate, and what became of them."""
+def run(n: int, *, one_by_one: bool = False) -> dict:
+    """File n messages as the worker does (one_by_one: each in its own transaction, as an HTTP post); the rate,
+    and what became of them."""
     messages = build(n + WARM_UP)
     for _kind, raw in messages[:WARM_UP]:  # the first messages pay for imports and caches, not for filing
         ingest(raw, source="file")
     messages = messages[WARM_UP:]
-    statuses, kinds = Counter(), Counter(kind for kind, _raw in messages)
+    raws = [raw for _kind, raw in messages]
+    kinds = Counter(kind for kind, _raw in messages)
     started = time.perf_counter()
-    for _kind, raw in messages:
-        statuses[ingest(raw, source="file").status] += 1
+    rows = [ingest(raw, source="file") for raw in raws] if one_by_one else ingest_many(raws, source="file")
     seconds = time.perf_counter() - started
+    statuses = Counter(mail.status for mail in rows)
     return {"messages": n, "seconds": seconds, "per_second": n / seconds, "kinds": dict(kinds),
-            "statuses": dict(statuses), "bytes": sum(len(raw) for _k, raw in messages)}
+            "statuses": dict(statuses), "bytes": sum(len(raw) for raw in raws),
+            "how": "ingest() per message" if one_by_one else "ingest_many()"}

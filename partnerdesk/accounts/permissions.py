@@ -53,6 +53,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "mail.manage": frozenset({Role.ADMIN, Role.BILLING_AGENT}),  # file unmatched mail; post raw mail in
     "desk.manage": frozenset({Role.ADMIN}),  # SLA targets, canned replies, support information, bots
     "desk.reports": frozenset({Role.ADMIN, Role.BILLING_AGENT, Role.FINANCE, Role.AUDITOR}),
+    # service requests to the operator (customer users never see them: the contact is the partner's own)
+    "escalations.view": frozenset(_ALL_STAFF),
+    "escalations.work": frozenset({Role.ADMIN, Role.BILLING_AGENT, Role.COLLECTIONS, Role.FINANCE}),  # as cases.work
 }
 
 
@@ -87,7 +90,10 @@ def scope(queryset: QuerySet, user, customer_field: str = "customer") -> QuerySe
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return queryset.none()
     if user.role == Role.CUSTOMER:
-        return queryset.filter(**{f"{customer_field}_id": user.customer_id})
+        queryset = queryset.filter(**{f"{customer_field}_id": user.customer_id})
+        # Rows the partner keeps to itself though they concern the customer (an internal case, say).
+        hidden = getattr(queryset.model, "hidden_from_customers", None)
+        return queryset.exclude(hidden) if hidden is not None else queryset
     return queryset
 
 

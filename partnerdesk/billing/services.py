@@ -251,22 +251,36 @@ def open_invoices(customer):
     return Invoice.objects.filter(customer=customer, status__in=OPEN_STATUSES).order_by("due_date", "issue_date", "id")
 
 
-# Other areas may keep invoices out of automatic cash application: collections holds back invoices under an
+# Other areas may keep invoices out of automatic cash application: collections holds back the amount under an
 # open dispute, so paying "the rest" never settles what the customer contests. Each hold is a function of the
-# customer returning invoice ids, registered at start-up (billing does not import the areas built on it).
+# customer returning the ids of invoices held whole, or {invoice id: amount held back}, registered at start-up
+# (billing does not import the areas built on it).
 _allocation_holds: list = []
 
 
 def hold_from_automatic_allocation(hold):
-    """Register `hold(customer) -> ids of invoices` that payments and credit must not be applied to unasked."""
+    """Register `hold(customer) -> ids of invoices, or {id: amount}` that payments and credit must not be applied
+    to unasked."""
     _allocation_holds.append(hold)
     return hold
 
 
-def _automatic_allocation_targets(customer) -> list[Invoice]:
-    """Open invoices, oldest due first, that money may be applied to without being told to (locked)."""
-    held = set().union(*(hold(customer) for hold in _allocation_holds))
-    return [invoice for invoice in open_invoices(customer).select_for_update() if invoice.pk not in held]
+def _automatic_allocation_targets(customer) -> list[tuple[Invoice, Decimal]]:
+    """(invoice, how much of it money may settle without being told to) for the open invoices, oldest due first,
+    that have room (locked)."""
+    held: dict[int, Decimal | None] = {}  # None: the whole invoice
+    for hold in _allocation_holds:
+        found = hold(customer)
+        for pk, amount in (found if isinstance(found, dict) else dict.fromkeys(found)).items():
+            whole = amount is None or (pk in held and held[pk] is None)
+            held[pk] = None if whole else held.get(pk, ZERO) + amount
+    targets = []
+    for invoice in open_invoices(customer).select_for_update():
+        room = invoice.balance if invoice.pk not in held else (
+            ZERO if held[invoice.pk] is None else invoice.balance - held[invoice.pk])
+        if room > 0:
+            targets.append((invoice, room))
+    return targets
 
 
 @transaction.atomic
@@ -278,13 +292,14 @@ def apply_credit_on_account(customer, *, actor, on: dt.date | None = None) -> li
     payments = [p for p in payments if p.unallocated > 0]
     if not payments:
         return made
-    for invoice in _automatic_allocation_targets(customer):
+    for invoice, room in _automatic_allocation_targets(customer):
         for payment in payments:
-            if invoice.balance == 0:
+            if room == 0:
                 break
-            amount = min(payment.unallocated, invoice.balance)
+            amount = min(payment.unallocated, room)
             if amount > 0:
                 made.append(_apply(invoice, amount, on=on or timezone.localdate(), payment=payment))
+                room -= amount
                 record(actor=actor, action="payment.allocated", obj=payment, after={"invoice": invoice.number, "amount": amount})
     if made:
         _announce_credit(customer, cause=f"credit:{made[0].pk}")
@@ -378,10 +393,10 @@ def _record_payment(*, customer, amount, received_on, method, actor, reference, 
     # What is left (all of it, without explicit allocations) goes to open invoices, oldest due first; what no
     # invoice may take (all are paid, or held back) stays as credit on account.
     if payment.unallocated > 0:
-        for invoice in _automatic_allocation_targets(customer):
+        for invoice, room in _automatic_allocation_targets(customer):
             if payment.unallocated == 0:
                 break
-            part = min(payment.unallocated, invoice.balance)
+            part = min(payment.unallocated, room)
             _apply(invoice, part, on=received_on, payment=payment)
             record(actor=actor, action="payment.allocated", obj=payment, after={"invoice": invoice.number, "amount": part})
     return payment

@@ -462,7 +462,7 @@ def _operator_call(fn, *args, **kwargs):
         text = next(OPERATOR_FAILURES[c.__name__] for c in type(exc).__mro__ if c.__name__ in OPERATOR_FAILURES)
         if isinstance(exc, OperatorConflict):
             raise Conflict(text, field="etag", code="operator_conflict", detail=exc.detail)
-        raise OperatorFailure(text, detail=exc.detail)
+        raise OperatorFailure(text, detail=exc.detail, permanent=exc.permanent)
 
 
 def _check_actor(actor) -> None:

@@ -164,6 +164,11 @@ def load_demo(*, simulator, today: dt.date | None = None, seed: int = 2026) -> d
     from partnerdesk.support.canned import ensure_default_canned_replies
 
     ensure_default_canned_replies()
+    # The partner's own contact on every service request to 21Vianet (never a customer's).
+    from partnerdesk.escalations.settings import update_settings
+
+    update_settings(actor=None, contact_name="王芳 (Wang Fang)", contact_email="escalations@partner.example.cn",
+                    contact_phone="+86 21 5555 0100", reason="demo")
     _demo_cases(customers, agent, today)
     return {"customers": customers}
 

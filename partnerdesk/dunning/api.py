@@ -58,6 +58,8 @@ class InvoiceDatesOut(Schema):
     suspension_date: dt.date | None
     deletion_date: dt.date | None
     on_hold: bool
+    disputed: Decimal  # under an open dispute: not collected while it is open
+    counts: Decimal  # what collections counts: the balance less the disputed part
 
 
 class PublishedOut(Schema):
@@ -88,10 +90,24 @@ class ProfileIn(Schema):
 
 class DisputeIn(Schema):
     reason: Reason
+    amount: Amount | None = None  # up to the open balance; none disputes the whole open balance
 
 
 class ResolveIn(Schema):
     resolution: Reason
+
+
+class DisputedAmountIn(Schema):
+    amount: Amount | None = None  # none: the whole open balance
+    reason: Reason
+
+
+class EndDisputeIn(Schema):
+    outcome: Code  # upheld, partly_upheld, rejected, withdrawn
+    resolution: Reason
+    upheld_amount: Amount | None = None  # partly_upheld: how much
+    credit_note_id: Id | None = None  # the credit note issued for what is upheld
+    resume_on: BusinessDate | None = None  # rejected or partly upheld: by default the first working day a week on
 
 
 class DisputeOut(Schema):
@@ -101,6 +117,13 @@ class DisputeOut(Schema):
     reason: str
     resolution: str
     opened_at: dt.datetime
+    amount: Decimal | None  # none: the whole open balance is disputed
+    case_id: int | None
+    outcome: str  # once ended: upheld, partly_upheld, rejected, withdrawn
+    upheld_amount: Decimal | None
+    credit_note_id: int | None
+    resolved_at: dt.datetime | None
+    resume_on: dt.date | None  # what was not upheld is collected again from this day (told to the customer)
 
 
 class PromiseIn(Schema):
@@ -183,7 +206,8 @@ def customer_policy(request, customer_id: Id, as_of: BusinessDate | None = None)
             "acknowledged_at": pub.acknowledged.at if pub.acknowledged else None,
             "invoices": [{"invoice_id": t.invoice.pk, "number": t.invoice.number, "due_date": t.invoice.due_date,
                           "balance": t.invoice.balance, "reminder_date": t.reminder_date, "suspension_date": t.suspension_date,
-                          "deletion_date": t.deletion_date, "on_hold": t.on_hold} for t in pub.invoices]}
+                          "deletion_date": t.deletion_date, "on_hold": t.on_hold, "disputed": t.disputed,
+                          "counts": t.counts} for t in pub.invoices]}
 
 
 @router.post("/customers/{customer_id}/collections-policy/acknowledge", response={201: PublishedOut},
@@ -223,7 +247,7 @@ def set_profile(request, customer_id: Id, payload: ProfileIn):
 def open_dispute(request, invoice_id: Id, payload: DisputeIn):
     invoice = get_scoped_or_404(visible_invoices(request.user).select_related("customer"), request.user, invoice_id)
     require(request.user, "disputes.manage")
-    return 201, services.open_dispute(invoice=invoice, reason=payload.reason, actor=request.user)
+    return 201, services.open_dispute(invoice=invoice, reason=payload.reason, amount=payload.amount, actor=request.user)
 
 
 @router.post("/disputes/{dispute_id}/resolve", response=DisputeOut, summary="Resolve a dispute")
@@ -231,6 +255,30 @@ def resolve_dispute(request, dispute_id: Id, payload: ResolveIn):
     dispute = get_scoped_or_404(Dispute.objects.select_related("customer"), request.user, dispute_id)
     require(request.user, "disputes.manage")
     return services.resolve_dispute(dispute, resolution=payload.resolution, actor=request.user)
+
+
+@router.post("/disputes/{dispute_id}/amount", response=DisputeOut, summary="Change the amount an open dispute holds")
+def change_disputed_amount(request, dispute_id: Id, payload: DisputedAmountIn):
+    dispute = get_scoped_or_404(Dispute.objects.select_related("customer"), request.user, dispute_id)
+    require(request.user, "disputes.manage")
+    return services.change_disputed_amount(dispute, amount=payload.amount, reason=payload.reason, actor=request.user)
+
+
+@router.post("/disputes/{dispute_id}/end", response=DisputeOut,
+             summary="End a dispute: upheld (in full or in part), rejected (collections resumes on a stated day) or withdrawn")
+def end_dispute(request, dispute_id: Id, payload: EndDisputeIn):
+    from partnerdesk.billing.models import CreditNote
+
+    dispute = get_scoped_or_404(Dispute.objects.select_related("customer"), request.user, dispute_id)
+    require(request.user, "disputes.manage")
+    credit_note = None
+    if payload.credit_note_id is not None:
+        credit_note = CreditNote.objects.filter(pk=payload.credit_note_id, invoice_id=dispute.invoice_id).first()
+        if credit_note is None:
+            raise InvalidInput(_("no such credit note for the disputed invoice"), field="credit_note_id")
+    return services.end_dispute(dispute, outcome=payload.outcome, resolution=payload.resolution,
+                                upheld_amount=payload.upheld_amount, credit_note=credit_note,
+                                resume_on=payload.resume_on, actor=request.user)
 
 
 @router.post("/customers/{customer_id}/promises", response={201: PromiseOut}, summary="Record a promise to pay")

@@ -79,6 +79,14 @@ class DueStage:
     target: PolicyStage
     policy: CollectionsPolicy
     currency: str = "CNY"
+    disputed: Decimal | None = None  # the part under an open dispute, not collected: `balance` is the rest
+    # The date the stages count from when it is not the due date: after a dispute ended with collections resuming
+    # on a stated day (see Dispute.collections_due_date). The suspension and deletion dates follow it.
+    schedule_date: dt.date | None = None
+
+    @property
+    def counted_from(self) -> dt.date:
+        return self.schedule_date or self.due_date
 
 
 @dataclass
@@ -95,17 +103,74 @@ class RunResult:
     held_since: dt.datetime | None = None
 
 
-# --- holds ------------------------------------------------------------------------------------------------
+# --- holds ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Holds:
+    """What collections leaves alone today, read once per run (few rows): whole invoices (a dispute of all that is
+    open, a promise to pay), the disputed part of others, and the dates the stages count from after a dispute."""
+
+    held: set[int] = field(default_factory=set)
+    disputed: dict[int, Decimal] = field(default_factory=dict)  # invoice id: disputed amount (< its balance)
+    overdue_disputed: dict[int, Decimal] = field(default_factory=dict)  # customer id: disputed amount of overdue invoices
+    restarted: dict[int, dt.date] = field(default_factory=dict)  # invoice id: collections due date after a dispute
+
+
+def open_dispute_amounts(customer_ids=None):
+    """(invoice id, customer id, amount disputed, its balance, its due date) of every open dispute of an open invoice:
+    the amount is the dispute's, at most the balance; a dispute without an amount disputes the whole balance."""
+    disputes = Dispute.objects.filter(status=HoldStatus.OPEN, invoice__status__in=OPEN_STATUSES)
+    if customer_ids is not None:
+        disputes = disputes.filter(customer_id__in=customer_ids)
+    for inv_id, cust_id, amount, balance, due_date in disputes.values_list(
+            "invoice_id", "customer_id", "amount", "invoice__balance", "invoice__due_date"):
+        yield inv_id, cust_id, balance if amount is None else min(amount, balance), balance, due_date
+
+
+def restarted_due_dates(customer_ids=None) -> dict[int, dt.date]:
+    """{invoice id: the date its stages count from} for open invoices whose latest dispute ended with collections
+    resuming on a stated day (later than the due date: see Dispute.collections_due_date). A later dispute of the
+    same invoice supersedes an earlier one; while one is open the invoice's disputed part is held anyway."""
+    ended = Dispute.objects.filter(invoice__status__in=OPEN_STATUSES).exclude(status=HoldStatus.OPEN)
+    if customer_ids is not None:
+        ended = ended.filter(customer_id__in=customer_ids)
+    # Few rows: only invoices that have had a dispute with a resume date at all.
+    ended = ended.filter(invoice__disputes__collections_due_date__isnull=False).distinct()
+    latest: dict[int, tuple] = {}
+    for inv_id, opened_at, pk, restart, due_date in ended.values_list(
+            "invoice_id", "opened_at", "pk", "collections_due_date", "invoice__due_date"):
+        if inv_id not in latest or (opened_at, pk) > latest[inv_id][:2]:
+            latest[inv_id] = (opened_at, pk, restart, due_date)
+    return {inv_id: restart for inv_id, (_, _, restart, due_date) in latest.items() if restart and restart > due_date}
+
+
+def holds(as_of: dt.date, customer_ids=None) -> Holds:
+    """Everything collections holds back today (see Holds)."""
+    found = Holds(restarted=restarted_due_dates(customer_ids))
+    for inv_id, cust_id, amount, balance, due_date in open_dispute_amounts(customer_ids):
+        if balance - amount <= 0:
+            found.held.add(inv_id)  # all that is open is disputed
+        else:
+            found.disputed[inv_id] = amount
+        if due_date < as_of:
+            found.overdue_disputed[cust_id] = found.overdue_disputed.get(cust_id, Decimal(0)) + amount
+    found.held |= _promised_invoice_ids(as_of, customer_ids)
+    return found
 
 
 def held_invoice_ids(as_of: dt.date, customer_ids=None) -> set[int]:
-    """Invoices collections leaves alone today: under an open dispute, or covered by an open promise to pay."""
-    disputes = Dispute.objects.filter(status=HoldStatus.OPEN)
+    """Invoices collections leaves alone today: all their open balance under dispute, or covered by an open promise
+    to pay. (An invoice disputed in part is dunned for the rest: see holds().)"""
+    return holds(as_of, customer_ids).held
+
+
+def _promised_invoice_ids(as_of: dt.date, customer_ids=None) -> set[int]:
+    """Invoices covered by an open promise to pay."""
     promises = PromiseToPay.objects.filter(status=HoldStatus.OPEN, promised_date__gte=as_of)
     if customer_ids is not None:
-        disputes = disputes.filter(customer_id__in=customer_ids)
         promises = promises.filter(customer_id__in=customer_ids)
-    held = set(disputes.values_list("invoice_id", flat=True))
+    held = set()
     by_customer = defaultdict(list)
     for promise in promises:
         if promise.invoice_id:
@@ -190,9 +255,15 @@ def _due_rows_sql(policy: CollectionsPolicy, stages: list[PolicyStage], threshol
 
 
 def decide(as_of: dt.date, *, customer_ids=None, done_overrides: dict[int, int] | None = None) -> list[DueStage]:
-    """Every open invoice whose highest reached stage is beyond the one last acted on, in no particular order."""
+    """Every open invoice whose highest reached stage is beyond the one last acted on, in no particular order.
+
+    An invoice disputed in part is dunned for the undisputed rest (its DueStage balance); one whose latest dispute
+    ended with collections resuming on a stated day has its stages counted from that dispute's collections due
+    date: the query finds it by its real, earlier due date (a superset), and the stage is worked out again here.
+    """
     policies, _, _ = _policies_by_customer()
-    held = held_invoice_ids(as_of, customer_ids)
+    hold = holds(as_of, customer_ids)
+    held, disputed, restarted = hold.held, hold.disputed, hold.restarted
     overdue_by_customer = None  # worked out once, when a policy has a minimum
     due: list[DueStage] = []
     for policy in policies.values():
@@ -202,7 +273,7 @@ def decide(as_of: dt.date, *, customer_ids=None, done_overrides: dict[int, int] 
         thresholds = [due_date_threshold(s, as_of, policy.grace_days) for s in stages]
         minimum = policy.min_overdue_amount
         if minimum > 0 and overdue_by_customer is None:
-            overdue_by_customer = _overdue_by_customer(as_of, customer_ids)
+            overdue_by_customer = _overdue_by_customer(as_of, customer_ids, hold=hold)
         dates: dict = {}
         sql, params = _due_rows_sql(policy, stages, thresholds, customer_ids=customer_ids)
         with connection.cursor() as cursor:
@@ -215,18 +286,29 @@ def decide(as_of: dt.date, *, customer_ids=None, done_overrides: dict[int, int] 
                 continue
             if done_overrides is not None:
                 done = done_overrides.get(inv_id, done)
-                if done >= position:
-                    continue
+            schedule_date = restarted.get(inv_id)
+            if schedule_date is not None:
+                # The stage reached counting from the collections due date: the latest whose threshold it is on or before.
+                position = max((s.position for s, t in zip(stages, thresholds, strict=True) if schedule_date <= t),
+                               default=0)
+            if done >= position:
+                continue
             target = by_position[position]
             if sqlite:  # the amount and the date come as text (many invoices share a due date)
                 balance = Decimal(balance)
                 due_date = dates.get(due_date) or dates.setdefault(due_date, dt.date.fromisoformat(due_date))
+            part = disputed.get(inv_id)
+            if part is not None:
+                balance -= part  # collections goes on for the undisputed rest only
+                if balance <= 0:
+                    continue
             if minimum > 0:
                 # Below the minimum, nothing happens: reminders look at the invoice, later stages at what is overdue.
                 amount = balance if target.offset_days <= 0 else overdue_by_customer.get(cust_id, 0)
                 if amount < minimum:
                     continue
-            due.append(DueStage(inv_id, cust_id, "", number, balance, due_date, done, target, policy, currency))
+            due.append(DueStage(inv_id, cust_id, "", number, balance, due_date, done, target, policy, currency,
+                                part, schedule_date))
     return due
 
 
@@ -248,11 +330,17 @@ def _fill_customer_names(batch: list[DueStage]) -> None:
         d.customer_name = d.customer_name or names.get(d.customer_id, "")
 
 
-def _overdue_by_customer(as_of, customer_ids=None) -> dict[int, Decimal]:
+def _overdue_by_customer(as_of, customer_ids=None, *, hold: Holds | None = None) -> dict[int, Decimal]:
+    """{customer id: its overdue open balance, less what is under an open dispute}."""
     qs = Invoice.objects.filter(status__in=OPEN_STATUSES, due_date__lt=as_of)
     if customer_ids is not None:
         qs = qs.filter(customer_id__in=customer_ids)
-    return dict(qs.values("customer_id").annotate(s=Sum("balance")).values_list("customer_id", "s"))
+    overdue = dict(qs.values("customer_id").annotate(s=Sum("balance")).values_list("customer_id", "s"))
+    hold = hold if hold is not None else holds(as_of, customer_ids)
+    for cust_id, amount in hold.overdue_disputed.items():
+        if cust_id in overdue:
+            overdue[cust_id] -= amount
+    return overdue
 
 
 # --- recording ----------------------------------------------------------------------------------------------
@@ -282,7 +370,8 @@ class _Dates:
 # The due stages of a batch, as the recording statements read them from a scratch table.
 DUE_COLUMNS = [("invoice_id", "bigint"), ("customer_id", "bigint"), ("policy_id", "bigint"), ("number", "text"),
                ("balance", "text"), ("currency", "text"), ("due_date", "text"), ("days_overdue", "integer"),
-               ("done", "integer"), ("target", "integer"), ("suspension_date", "text"), ("deletion_date", "text")]
+               ("done", "integer"), ("target", "integer"), ("suspension_date", "text"), ("deletion_date", "text"),
+               ("disputed", "text")]
 # The stages of the batch's policies, as decide() read them (not re-read: an edit mid-run cannot mix in).
 STAGE_COLUMNS = [("id", "bigint"), ("policy_id", "bigint"), ("position", "integer"), ("offset_days", "integer"),
                  ("name", "text"), ("template_key", "text"), ("send_notice", "integer"), ("call_task", "integer"),
@@ -307,11 +396,12 @@ def _due_rows(batch: list[DueStage], as_of: dt.date, dates: _Dates) -> list[tupl
     may read the working-day calendar, which cannot happen on a connection that is busy copying rows."""
     rows = []
     for due in batch:
-        suspension = dates.suspension(due.policy, due.due_date)
+        suspension = dates.suspension(due.policy, due.counted_from)
         rows.append((due.invoice_id, due.customer_id, due.policy.pk, due.number or "", str(due.balance), due.currency,
                      due.due_date.isoformat(), max(0, (as_of - due.due_date).days), due.done_position, due.target.position,
                      suspension.isoformat() if suspension else "",
-                     (suspension + dt.timedelta(days=60)).isoformat() if suspension else ""))
+                     (suspension + dt.timedelta(days=60)).isoformat() if suspension else "",
+                     str(due.disputed) if due.disputed else ""))
     return rows
 
 
@@ -369,7 +459,7 @@ def record_due(batch: list[DueStage], *, as_of: dt.date, dates: _Dates | None = 
                    {json_object_sql("'invoice_number'", "d.number", "'amount_due'", "d.balance", "'currency'", "d.currency",
                                     "'due_date'", "d.due_date", "'days_overdue'", "d.days_overdue",
                                     "'suspension_date'", "d.suspension_date", "'deletion_date'", "d.deletion_date",
-                                    "'stage'", "s.name")} AS context,
+                                    "'amount_disputed'", "d.disputed", "'stage'", "s.name")} AS context,
                    {_key('notice')} AS dedupe_key
             FROM {due} d JOIN {stage} s ON {TODAY} WHERE {NOTICE}""", [], template_keys=template_keys)
         moved = _move_stages(batch, due)

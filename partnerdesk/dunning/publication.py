@@ -3,6 +3,7 @@ days on which a reminder goes out, access is suspended, and data would be delete
 
 import datetime as dt
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django.utils import timezone
 
@@ -33,6 +34,9 @@ class InvoiceTimeline:
     suspension_date: dt.date | None
     deletion_date: dt.date | None
     on_hold: bool = False
+    # The part under an open dispute, not collected while it is open, and what collections counts: the rest.
+    disputed: Decimal = Decimal(0)
+    counts: Decimal = Decimal(0)
     # The invoice's own subscriptions suspended for non-payment (those billed on it; all the customer's if it
     # names none): its actual suspension and deletion dates, and its deletion warnings, are theirs.
     suspended: list = field(default_factory=list)
@@ -52,10 +56,15 @@ class PublishedPolicy:
     def exempt(self) -> bool:
         return self.policy is None
 
+    @property
+    def any_disputed(self) -> bool:
+        """Whether an open invoice has an amount under an open dispute (the pages then show that column)."""
+        return any(t.disputed for t in self.invoices)
+
 
 def published_policy(customer, *, as_of: dt.date | None = None) -> PublishedPolicy:
     """The policy that applies to the customer, with each open invoice's dates worked out."""
-    from .engine import held_invoice_ids
+    from .engine import holds, open_dispute_amounts
 
     as_of = as_of or timezone.localdate()
     policy = policy_for(customer)
@@ -64,7 +73,8 @@ def published_policy(customer, *, as_of: dt.date | None = None) -> PublishedPoli
         return published
     stages = list(policy.stages.order_by("position"))
     published.stages = stages
-    held = held_invoice_ids(as_of, [customer.pk])
+    hold = holds(as_of, [customer.pk])
+    disputed = {inv_id: amount for inv_id, _c, amount, _b, _d in open_dispute_amounts([customer.pk])}
     # Once access is actually suspended, its real dates replace the planned ones (a run can be late, the
     # operator slow): the day the subscriptions were suspended, and the operator's deletion date from it.
     suspended = list(Subscription.objects.filter(customer=customer, status=SubscriptionStatus.SUSPENDED,
@@ -75,7 +85,9 @@ def published_policy(customer, *, as_of: dt.date | None = None) -> PublishedPoli
         own = billed.get(invoice.pk)
         subs = [sub for sub in suspended if own is None or sub.pk in own]
         actual_deletion = min((sub.data_deletion_date for sub in subs if sub.data_deletion_date), default=None)
-        dates = [StageDate(s, stage_date(invoice.due_date, s, policy.grace_days), False) for s in stages]
+        # After a dispute ended with collections resuming on a stated day, the stages count from its date.
+        counted_from = hold.restarted.get(invoice.pk, invoice.due_date)
+        dates = [StageDate(s, stage_date(counted_from, s, policy.grace_days), False) for s in stages]
         for d in dates:
             if d.stage.suspend and actual_deletion and invoice.collections_stage >= d.stage.position:
                 d.date = actual_deletion - dt.timedelta(days=DATA_DELETION_DAYS)
@@ -83,8 +95,10 @@ def published_policy(customer, *, as_of: dt.date | None = None) -> PublishedPoli
         reminder = next((d.date for d in dates if d.stage.send_notice), None)
         suspension = next((d.date for d in dates if d.stage.suspend), None)
         deletion = suspension + dt.timedelta(days=DATA_DELETION_DAYS) if suspension else None
-        published.invoices.append(InvoiceTimeline(invoice, dates, reminder, suspension, deletion, invoice.pk in held,
-                                                  subs if actual_deletion else []))
+        part = disputed.get(invoice.pk, Decimal(0))
+        published.invoices.append(InvoiceTimeline(invoice, dates, reminder, suspension, deletion, invoice.pk in hold.held,
+                                                  suspended=subs if actual_deletion else [], disputed=part,
+                                                  counts=max(Decimal(0), invoice.balance - part)))
     published.acknowledged = (PolicyAcknowledgement.objects.filter(customer=customer, policy=policy, policy_version=policy.version)
                               .select_related("user").order_by("-at").first())
     return published

@@ -7,6 +7,7 @@ import os
 import socket
 import uuid
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import Q, Sum
@@ -29,6 +30,7 @@ from .models import (
     CollectionsAction,
     CollectionsProfile,
     Dispute,
+    DisputeOutcome,
     HoldStatus,
     OperatorRequest,
     PolicyAcknowledgement,
@@ -36,53 +38,191 @@ from .models import (
     RequestStatus,
 )
 from .policies import policy_for
+from .signals import operator_request_done, operator_request_given_up
 
 logger = logging.getLogger(__name__)
 
 MAX_BACKOFF = dt.timedelta(hours=1)
 PROMISE_HORIZON = dt.timedelta(days=366)
 STALE_CLAIM = dt.timedelta(minutes=10)
+# A request the operator refuses with an answer that will never change (a 404, say: it does not know the
+# subscription) is given up at its GIVE_UP_AFTER-th attempt and left to a person (escalations opens a case),
+# not retried for ever. Not at once: just after a subscription is created or moved, the operator's copy may lag.
+GIVE_UP_AFTER = 3
 
 
 # --- holds and exemptions ---------------------------------------------------------------------------------
 
 
+# Collections resumes no sooner than this many days after a dispute is rejected (or upheld in part): the customer
+# is told the date and has time to pay; end_dispute moves it on to the next working day of the China calendar.
+RESUME_AFTER_DAYS = 7
+# Outcomes that leave an amount to collect, from a stated date: the disputed amount not upheld is owed again.
+RESUMING = (DisputeOutcome.REJECTED, DisputeOutcome.PARTLY_UPHELD)
+
+
+def _disputed_amount(value, invoice, *, field: str = "amount"):
+    """A disputed amount: more than zero and at most the invoice's open balance."""
+    amount = parse_amount(value, field=field, currency=invoice.currency)
+    if amount > invoice.balance:
+        raise InvalidInput(_("the disputed amount is more than invoice %(number)s has open (%(balance)s)"), field=field,
+                           number=str(invoice), balance=str(invoice.balance))
+    return amount
+
+
 @transaction.atomic
-def open_dispute(*, invoice, reason: str, actor) -> Dispute:
-    """Put an invoice on hold while the customer disputes it."""
+def open_dispute(*, invoice, reason: str, actor, amount=None, case=None) -> Dispute:
+    """Open a dispute of an invoice, or of `amount` of it: collections leaves the disputed amount alone (the whole
+    open balance without an amount) and goes on for the rest."""
     if not reason.strip():
         raise InvalidInput(_("a reason is required"), field="reason")
     invoice = type(invoice).objects.select_for_update().select_related("customer").get(pk=invoice.pk)
     if not invoice.is_open:
         raise Conflict(_("invoice %(number)s is %(status)s; only an open invoice can be disputed"), field="invoice_id",
                        number=str(invoice), status=status_word(InvoiceStatus, invoice.status))
+    if amount is not None:
+        amount = _disputed_amount(amount, invoice)
+    if case is not None and case.customer_id != invoice.customer_id:
+        raise InvalidInput(_("the case belongs to another customer"), field="case_id")
     if Dispute.objects.filter(invoice=invoice, status=HoldStatus.OPEN).exists():
         raise Conflict(_("this invoice already has an open dispute"), field="invoice_id")
-    dispute = Dispute.objects.create(customer=invoice.customer, invoice=invoice, reason=reason)
+    dispute = Dispute.objects.create(customer=invoice.customer, invoice=invoice, reason=reason, amount=amount, case=case)
     record(actor=actor, action="dispute.opened", obj=dispute, customer=invoice.customer,
-           after={"invoice": invoice.number}, reason=reason)
+           after={"invoice": invoice.number, "amount": amount if amount is not None else invoice.balance,
+                  "whole_balance": amount is None, "case": case.pk if case is not None else None}, reason=reason)
+    return dispute
+
+
+def _locked_open(dispute: Dispute) -> Dispute:
+    dispute = Dispute.objects.select_for_update().select_related("customer", "invoice").get(pk=dispute.pk)
+    if dispute.status != HoldStatus.OPEN:
+        raise Conflict(_("the dispute is not open"), field="status")
     return dispute
 
 
 @transaction.atomic
-def resolve_dispute(dispute: Dispute, *, resolution: str, actor) -> Dispute:
-    """Close a dispute; collections resumes for the invoice from the stage it has reached."""
-    dispute = Dispute.objects.select_for_update().select_related("customer").get(pk=dispute.pk)
-    if dispute.status != HoldStatus.OPEN:
-        raise Conflict(_("the dispute is not open"), field="status")
-    if not resolution.strip():
+def change_disputed_amount(dispute: Dispute, *, amount, actor, reason: str) -> Dispute:
+    """The customer disputes more, or less, of the invoice than it first said (None: the whole open balance)."""
+    if not reason.strip():
+        raise InvalidInput(_("a reason is required"), field="reason")
+    dispute = _locked_open(dispute)
+    invoice = type(dispute.invoice).objects.select_for_update().get(pk=dispute.invoice_id)
+    new = _disputed_amount(amount, invoice) if amount is not None else None
+    before = {"amount": dispute.amount}
+    dispute.amount = new
+    dispute.save(update_fields=["amount"])
+    record(actor=actor, action="dispute.amount_changed", obj=dispute, customer=dispute.customer, before=before,
+           after={"amount": new, "whole_balance": new is None}, reason=reason)
+    return dispute
+
+
+def resume_date(after: dt.date, *, days: int = RESUME_AFTER_DAYS) -> dt.date:
+    """The day collections resumes after a dispute ended on `after`: the first working day at least `days` on."""
+    from partnerdesk.workdays.services import is_working_day
+
+    day = after + dt.timedelta(days=days)
+    while not is_working_day(day):
+        day += dt.timedelta(days=1)
+    return day
+
+
+def collections_due_date(invoice, resume_on: dt.date) -> dt.date | None:
+    """The date the invoice's stages count from so that the next stage after the one it reached falls on
+    `resume_on` (later stages keep the policy's spacing); None when that would be no later than the due date (the
+    real schedule is then no sooner), the invoice has done every stage, or the customer is exempt."""
+    from .policies import due_date_threshold
+
+    policy = policy_for(invoice.customer)
+    if policy is None:
+        return None
+    following = policy.stages.filter(position__gt=invoice.collections_stage).order_by("position").first()
+    if following is None:
+        return None
+    restart = due_date_threshold(following, resume_on, policy.grace_days)
+    return restart if restart > invoice.due_date else None
+
+
+@transaction.atomic
+def end_dispute(dispute: Dispute, *, outcome: str, actor, resolution: str, upheld_amount=None, credit_note=None,
+                resume_on: dt.date | None = None) -> Dispute:
+    """End a dispute: upheld (in full, or in part with `upheld_amount`, the credit note issued through the ledger),
+    rejected, or withdrawn.
+
+    When it is rejected or upheld in part, what was not upheld is collected again from `resume_on` (by default
+    the first working day RESUME_AFTER_DAYS on), the date told to the customer, and never with a stage that
+    would already have passed: the invoice's next stage falls on that day (see collections_due_date). Withdrawn
+    or upheld in full, collections goes on from the stage the invoice has reached, unless `resume_on` is given.
+    """
+    if outcome not in DisputeOutcome.values:
+        raise InvalidInput(_("the outcome must be one of %(choices)s"), field="outcome",
+                           choices=", ".join(DisputeOutcome.values))
+    resolution = bounds.clean_text(resolution, field="resolution", max_length=bounds.REASON_LENGTH).strip()
+    if not resolution:
         raise InvalidInput(_("a resolution is required"), field="resolution")
+    dispute = _locked_open(dispute)
+    invoice = type(dispute.invoice).objects.select_for_update().select_related("customer").get(pk=dispute.invoice_id)
+    if outcome == DisputeOutcome.PARTLY_UPHELD:
+        if upheld_amount is None:
+            raise InvalidInput(_("say how much of the dispute is upheld"), field="upheld_amount")
+        upheld_amount = parse_amount(upheld_amount, field="upheld_amount", currency=invoice.currency)
+        if dispute.amount is not None and upheld_amount >= dispute.amount:
+            raise InvalidInput(_("an amount upheld in part is less than the disputed amount (%(amount)s)"), field="upheld_amount",
+                               amount=str(dispute.amount))
+    elif outcome == DisputeOutcome.UPHELD:
+        # In full: the amount disputed (the credit note's, for a dispute of the whole balance that it has settled).
+        upheld_amount = (parse_amount(upheld_amount, field="upheld_amount", currency=invoice.currency)
+                         if upheld_amount is not None else dispute.amount if dispute.amount is not None
+                         else credit_note.amount if credit_note is not None else invoice.balance)
+    elif upheld_amount is not None:
+        raise InvalidInput(_("a rejected or withdrawn dispute upholds nothing"), field="upheld_amount")
+    if credit_note is not None and credit_note.invoice_id != invoice.pk:
+        raise InvalidInput(_("the credit note is for another invoice"), field="credit_note_id")
+    today = timezone.localdate()
+    if resume_on is not None and resume_on < today:
+        raise InvalidInput(_("collections cannot resume on a day that has passed"), field="resume_on")
+    if resume_on is None and outcome in RESUMING:
+        resume_on = resume_date(today)
+    before = snapshot(dispute, ["status", "amount"])
     dispute.status, dispute.resolved_at, dispute.resolution = HoldStatus.RESOLVED, timezone.now(), resolution
+    dispute.outcome, dispute.upheld_amount, dispute.credit_note = outcome, upheld_amount, credit_note
+    dispute.resume_on = resume_on
+    dispute.collections_due_date = collections_due_date(invoice, resume_on) if resume_on else None
     dispute.save()
-    record(actor=actor, action="dispute.resolved", obj=dispute, customer=dispute.customer, reason=resolution)
+    record(actor=actor, action="dispute.resolved", obj=dispute, customer=dispute.customer, before=before,
+           after={"invoice": invoice.number, "outcome": outcome, "upheld_amount": upheld_amount,
+                  "credit_note": credit_note.pk if credit_note is not None else None, "resume_on": resume_on,
+                  "collections_due_date": dispute.collections_due_date}, reason=resolution)
     # Credit on account held back from the invoice while it was disputed now applies to it.
     apply_credit_on_account(dispute.customer, actor=actor)
     return dispute
 
 
-def invoices_under_open_dispute(customer) -> set[int]:
-    """Held back from automatic cash application (see billing.services.hold_from_automatic_allocation)."""
-    return set(Dispute.objects.filter(customer=customer, status=HoldStatus.OPEN).values_list("invoice_id", flat=True))
+def resolve_dispute(dispute: Dispute, *, resolution: str, actor) -> Dispute:
+    """Close a dispute the customer no longer pursues: collections resumes for the invoice from the stage it has
+    reached (end_dispute, withdrawn)."""
+    return end_dispute(dispute, outcome=DisputeOutcome.WITHDRAWN, resolution=resolution, actor=actor)
+
+
+def disputed_amounts(customer_or_ids) -> dict[int, Decimal]:
+    """{invoice id: the amount under an open dispute} of a customer's (or customers') open invoices."""
+    from .engine import open_dispute_amounts
+
+    ids = [customer_or_ids.pk] if hasattr(customer_or_ids, "pk") else list(customer_or_ids)
+    return {inv_id: amount for inv_id, _cust, amount, _balance, _due in open_dispute_amounts(ids)}
+
+
+def undisputed_balance(invoice) -> Decimal:
+    """What collections still counts on an invoice: its open balance less the amount under an open dispute."""
+    if not invoice.is_open:
+        return ZERO
+    return max(ZERO, invoice.balance - disputed_amounts([invoice.customer_id]).get(invoice.pk, ZERO))
+
+
+def invoices_under_open_dispute(customer) -> dict[int, Decimal]:
+    """{invoice id: amount} held back from automatic cash application (see billing.services.
+    hold_from_automatic_allocation): paying "the rest" never settles what the customer contests, but may settle
+    the undisputed part of an invoice disputed in part."""
+    return disputed_amounts(customer)
 
 
 @transaction.atomic
@@ -229,7 +369,8 @@ def process_operator_requests(*, limit: int = 100) -> dict:
     counts = {"done": 0, "skipped": 0, "retry": 0}
     for req_id in _claim_requests(worker, limit):
         req = OperatorRequest.objects.select_related("subscription__customer").get(pk=req_id)
-        counts[_carry_out(req)] += 1
+        outcome = _carry_out(req)
+        counts[outcome] = counts.get(outcome, 0) + 1  # (and "failed": given up, when any was)
     return counts
 
 
@@ -289,6 +430,8 @@ def _carry_out(req: OperatorRequest) -> str:
                 sync_subscriptions(sub.customer, actor=None)
             except DomainError:
                 pass
+        if getattr(exc, "permanent", False) and req.attempts + 1 >= GIVE_UP_AFTER:
+            return _give_up(req, str(exc))
         return _retry(req, str(exc))  # kept in English; shown in the reader's language (service_messages)
     except Exception:
         # The operator made the change but the local write failed, say: the service has then put the operator's
@@ -317,6 +460,8 @@ def _carry_out(req: OperatorRequest) -> str:
                       "detail": {"cause": req.cause, "reason": req.reason}})
         _finish(req, RequestStatus.DONE)
         _tell_customer_when_all_done(req, sub.customer)
+        if req.attempts:  # it had failed before: a case may be waiting for it (escalations)
+            transaction.on_commit(lambda: operator_request_done.send(sender=__name__, request=req), robust=True)
     return "done"
 
 
@@ -407,14 +552,78 @@ def _retry(req: OperatorRequest, error: str) -> str:
     return "retry"
 
 
+def _give_up(req: OperatorRequest, error: str) -> str:
+    """Stop trying a request the operator keeps refusing with an answer that will never change: failed (shown as
+    "given up"), its last error kept, audited; escalations opens a case for the collections team."""
+    attempts = req.attempts + 1
+    with transaction.atomic():
+        _lock_customer(req.customer_id)
+        OperatorRequest.objects.filter(pk=req.pk).update(status=RequestStatus.FAILED, attempts=attempts,
+                                                         last_error=error[:2000], claimed_by="")
+        record(actor=None, action="operator_request.given_up", obj=req, customer=req.customer,
+               before={"status": RequestStatus.IN_PROGRESS, "attempts": req.attempts},
+               after={"status": RequestStatus.FAILED, "attempts": attempts}, reason=error[:2000])
+        # Given up, it no longer holds up the email for what other requests have done.
+        _tell_customer_when_all_done(req, req.customer)
+        transaction.on_commit(lambda: operator_request_given_up.send(sender=__name__, request=req), robust=True)
+    return "failed"
+
+
+def retry_operator_request(req: OperatorRequest, *, actor) -> OperatorRequest:
+    """Try one request again now: a failing one at once rather than at its next attempt; one given up goes back
+    to pending. Its attempts are kept, not reset: if the operator still gives an answer that will never change,
+    it is given up again at once and back with the person who retried it, rather than three attempts later."""
+    with transaction.atomic():
+        _lock_customer(req.customer_id)
+        current = OperatorRequest.objects.select_for_update().get(pk=req.pk)
+        if current.status not in (RequestStatus.PENDING, RequestStatus.FAILED):
+            raise Conflict(_("Only a pending or given-up request can be tried again; this one is %(status)s."),
+                           field="status", status=status_word(RequestStatus, current.status))
+        now = timezone.now()
+        before = {"status": current.status, "attempts": current.attempts,
+                  "next_attempt_at": current.next_attempt_at.isoformat()}
+        current.status, current.next_attempt_at, current.done_at = RequestStatus.PENDING, now, None
+        current.save(update_fields=["status", "next_attempt_at", "done_at"])
+        record(actor=actor, action="operator_request.retried", obj=current, customer=current.customer, before=before,
+               after={"status": current.status, "attempts": current.attempts, "next_attempt_at": now.isoformat()},
+               reason="tried again now")
+        transaction.on_commit(lambda: operator_requests_due.send(sender=__name__))
+    return current
+
+
+def cancel_operator_request(req: OperatorRequest, *, actor, reason: str) -> OperatorRequest:
+    """Drop a request that is waiting for the operator or was given up (a person decided it is not wanted, or
+    did it another way); one a worker is carrying out right now cannot be called back."""
+    reason = bounds.clean_text(reason, field="reason", max_length=bounds.REASON_LENGTH).strip()
+    if not reason:
+        raise InvalidInput(_("a reason is required to cancel an operator request"), field="reason")
+    with transaction.atomic():
+        _lock_customer(req.customer_id)
+        current = OperatorRequest.objects.select_for_update().get(pk=req.pk)
+        if current.status == RequestStatus.IN_PROGRESS:
+            raise Conflict(_("The operator is being asked to change this subscription right now; try again in a "
+                             "minute."), field="status")
+        if current.status not in (RequestStatus.PENDING, RequestStatus.FAILED):
+            raise Conflict(_("Only a pending or given-up request can be cancelled; this one is %(status)s."),
+                           field="status", status=status_word(RequestStatus, current.status))
+        before = {"status": current.status}
+        current.status, current.done_at = RequestStatus.CANCELLED, timezone.now()
+        current.save(update_fields=["status", "done_at"])
+        record(actor=actor, action="operator_request.cancelled", obj=current, customer=current.customer,
+               before=before, after={"status": current.status}, reason=reason)
+        # It may have been the last one the customer's email waited for.
+        _tell_customer_when_all_done(current, current.customer)
+    return current
+
+
 # --- reactivation when the overdue balance is cleared ----------------------------------------------------------
 
 
 def still_overdue(customer) -> bool:
-    """Whether the customer has an overdue open invoice that is not under an open dispute."""
-    disputed = Dispute.objects.filter(customer=customer, status=HoldStatus.OPEN).values("invoice_id")
-    return open_invoices(customer).filter(due_date__lt=timezone.localdate(), balance__gt=0).exclude(
-        pk__in=disputed).exists()
+    """Whether the customer has an overdue open invoice with an amount that is not under an open dispute."""
+    disputed = disputed_amounts(customer)
+    overdue = open_invoices(customer).filter(due_date__lt=timezone.localdate(), balance__gt=0)
+    return any(balance > disputed.get(pk, ZERO) for pk, balance in overdue.values_list("pk", "balance"))
 
 
 def reactivate_if_cleared(*, customer, cause: str, actor=None) -> list[OperatorRequest]:
@@ -468,11 +677,13 @@ class ByHand:
 
     request: OperatorRequest
     subscription: Subscription
-    outcome: str  # "done" (the operator made it), "queued" (retried with backoff), "skipped" (nothing left to do)
+    outcome: str  # "done" (the operator made it), "queued" (retried with backoff), "skipped" (nothing left to do),
+    # "failed" (given up: the operator's answer will never change; see GIVE_UP_AFTER)
 
     @property
     def queued(self) -> bool:
-        return self.outcome == "queued"
+        """Not made at the operator: the request (pending or given up) says what became of it."""
+        return self.outcome in ("queued", "failed")
 
 
 def suspend_by_hand(subscription, *, actor, reason_code: str, reason: str) -> ByHand:
@@ -541,7 +752,7 @@ def _by_hand(subscription, action: str, *, actor, reason: str, reason_code: str 
         outcome = "retry"
     req.refresh_from_db()
     sub.refresh_from_db()
-    return ByHand(req, sub, {"done": "done", "retry": "queued", "skipped": "skipped"}[outcome])
+    return ByHand(req, sub, {"done": "done", "retry": "queued", "skipped": "skipped", "failed": "failed"}[outcome])
 
 
 def pending_by_subscription(subscriptions) -> dict[int, str]:

@@ -25,9 +25,16 @@ Resource = dict[str, Any]
 TOKEN_RENEW_MARGIN_SECONDS = 300.0
 # Used when the token answer has no usable expires_in; Entra tokens last about an hour.
 DEFAULT_TOKEN_LIFETIME_SECONDS = 3599.0
+# Partner Center REST headers: MS-Contract-Version is required on every call; the application name is optional
+# and helps the operator's support find our calls.
+CONTRACT_VERSION = "v1"
+APPLICATION_NAME = "PartnerDesk"
 
 
 # --- errors -----------------------------------------------------------------------------------------------
+
+# The 4xx answers that may succeed when asked again (credentials renewed, a timeout, a changed etag, the rate limit).
+TEMPORARY_REFUSALS = frozenset({401, 408, 409, 412, 429})
 
 
 class OperatorError(Exception):
@@ -35,6 +42,9 @@ class OperatorError(Exception):
     technical part (what was asked, what the operator answered), which PartnerDesk quotes in its own sentence."""
 
     default_code = "operator_error"
+    # Whether asking the same again can never succeed: the operator would give the same answer (see
+    # OperatorNotFound, OperatorRejected). Callers that retry in the background give up on these.
+    permanent = False
 
     def __init__(
         self,
@@ -74,6 +84,7 @@ class OperatorNotFound(OperatorError):
     """The operator does not know the customer or subscription (404)."""
 
     default_code = "operator_not_found"
+    permanent = True
 
 
 class OperatorAuthError(OperatorError):
@@ -86,6 +97,11 @@ class OperatorRejected(OperatorError):
     """The operator refused the request (a 4xx other than 401/404/409/412)."""
 
     default_code = "operator_rejected"
+
+    @property
+    def permanent(self) -> bool:
+        # The request itself is refused, except for a timeout of it (408): that one is worth another try.
+        return self.status not in TEMPORARY_REFUSALS
 
 
 class _Transient(Exception):
@@ -245,6 +261,49 @@ class OperatorGateway:
         return self._set_status(tenant_id, subscription_id, "active", correlation_id=correlation_id,
                                 resource=resource, etag=etag)
 
+    # --- service requests (Partner Center's service-request resource) -------------------------------
+
+    def create_service_request(self, body: Resource, *, agent_locale: str, request_id: str,
+                               correlation_id: str | None = None) -> Resource:
+        """POST a new service request; `request_id` goes out as MS-RequestId on every attempt, so a retried
+        create is recognised by the operator instead of made twice."""
+        path = f"/v1/servicerequests/{quote(agent_locale, safe='')}"
+        answer = self._request("POST", path, correlation_id=correlation_id, json_body=body, request_id=request_id)
+        return self._service_request_from(answer, correlation_id)
+
+    def get_service_request(self, service_request_id: str, *, correlation_id: str | None = None) -> Resource:
+        """One service request as a Partner Center resource."""
+        answer = self._request("GET", self._service_request_path(service_request_id), correlation_id=correlation_id)
+        return self._service_request_from(answer, correlation_id)
+
+    def update_service_request(self, service_request_id: str, changes: Resource, *, request_id: str | None = None,
+                               correlation_id: str | None = None) -> Resource:
+        """PATCH a service request with only the fields to change (e.g. NewNote) and return the updated one."""
+        answer = self._request("PATCH", self._service_request_path(service_request_id), correlation_id=correlation_id,
+                               json_body=changes, request_id=request_id)
+        return self._service_request_from(answer, correlation_id)
+
+    def list_service_requests(self, *, correlation_id: str | None = None) -> list[Resource]:
+        """The partner's service requests."""
+        answer = self._request("GET", "/v1/servicerequests", correlation_id=correlation_id)
+        body = answer.body
+        items = body.get("items") if isinstance(body, Mapping) else body
+        if not isinstance(items, list):
+            raise OperatorError("The operator's service request list was not in the expected shape.",
+                                status=answer.status, code="invalid_response", request_id=answer.request_id,
+                                correlation_id=correlation_id)
+        return [item for item in items if isinstance(item, dict)]
+
+    def _service_request_path(self, service_request_id: str) -> str:
+        return f"/v1/servicerequests/{quote(str(service_request_id), safe='')}"
+
+    def _service_request_from(self, answer: _Answer, correlation_id: str | None) -> Resource:
+        if not isinstance(answer.body, dict):
+            raise OperatorError("The operator's answer was not a service request resource.", status=answer.status,
+                                code="invalid_response", request_id=answer.request_id,
+                                correlation_id=correlation_id)
+        return answer.body
+
     # --- status changes ------------------------------------------------------------------------------
 
     def _set_status(self, tenant_id: str, subscription_id: str, target: str, *, correlation_id: str | None,
@@ -323,29 +382,42 @@ class OperatorGateway:
         return min(delay, self.max_retry_after)
 
     def _request(self, method: str, path: str, *, correlation_id: str | None, json_body: Any = None,
-                 headers: Mapping[str, str] | None = None) -> _Answer:
-        """Send one logical request with token handling and retries; return the 2xx answer or raise."""
+                 headers: Mapping[str, str] | None = None, request_id: str | None = None) -> _Answer:
+        """Send one logical request with token handling and retries; return the 2xx answer or raise.
+
+        MS-RequestId follows Partner Center's headers page: the same value again when an attempt got no answer
+        (a timeout, a dropped connection), a new one once the operator answered. A caller that passes
+        `request_id` pins it for every attempt, so the operator can recognise a create it already made.
+        """
         correlation_id = correlation_id or str(uuid.uuid4())
         url = self.base_url + path
+        content = None if json_body is None else json.dumps(json_body, ensure_ascii=False).encode("utf-8")
+        pinned = request_id is not None
+        request_id = str(request_id) if pinned else str(uuid.uuid4())
+        answered = False  # whether the previous attempt got an answer from the operator
         attempt = 0
         renewed_after_401 = False
         maybe_applied = False
-        request_id = ""
         while True:
             attempt += 1
-            request_id = str(uuid.uuid4())
+            if answered and not pinned:
+                request_id = str(uuid.uuid4())
+            answered = False
             try:
                 token = self._get_token(correlation_id)
                 request_headers = {
                     "Authorization": f"Bearer {token}",
+                    "Accept": "application/json",
+                    "MS-Contract-Version": CONTRACT_VERSION,
                     "MS-RequestId": request_id,
                     "MS-CorrelationId": correlation_id,
-                    "Accept": "application/json",
+                    "MS-PartnerCenter-Application": APPLICATION_NAME,
+                    **({"Content-Type": "application/json"} if content is not None else {}),
                     **(headers or {}),
                 }
                 started = time.monotonic()
                 try:
-                    response = self._http.request(method, url, headers=request_headers, json=json_body)
+                    response = self._http.request(method, url, headers=request_headers, content=content)
                 except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                     # Nothing reached the operator.
                     raise _Transient(f"could not connect ({type(exc).__name__})", ambiguous=False) from None
@@ -358,6 +430,7 @@ class OperatorGateway:
                 logger.debug("Operator %s %s -> %s in %.0f ms (attempt %d, request %s, correlation %s)",
                              method, path, response.status_code, elapsed_ms, attempt, request_id, correlation_id)
                 status = response.status_code
+                answered = True
                 if status == 429 or status >= 500:
                     raise _Transient(f"HTTP {status}", ambiguous=status >= 500 and method != "GET",
                                      retry_after=parse_retry_after(response.headers.get("Retry-After")),

@@ -37,6 +37,10 @@ DEFAULT_OFFER_NAME = "Microsoft 365 Business Basic"
 MUTABLE_FIELDS = ("friendlyName", "quantity", "autoRenewEnabled")
 # Partner Center's own transitions for a PATCH of status; anything else is refused.
 ALLOWED_TRANSITIONS = {("active", "suspended"), ("suspended", "active")}
+# Service requests: the SDK's enum order, which is what an answer carrying integers means.
+SR_SEVERITIES = ("unknown", "critical", "moderate", "minimal")
+SR_STATUSES = ("none", "open", "closed", "attention_needed")
+OPERATOR_NOTE_AUTHOR = "世纪互联支持 (21Vianet Support)"
 
 
 class SimulatorError(Exception):
@@ -130,6 +134,16 @@ class OperatorSimulator:
         self._faults: list[Fault] = []
         self._tokens = _Tokens()
         self.request_log: list[LoggedRequest] = []
+        # Service requests by id; the MS-RequestId of each create and note already applied, so a retried call
+        # returns what the first one did instead of doing it twice.
+        self._service_requests: dict[str, Resource] = {}
+        self._sr_creates: dict[str, str] = {}
+        self._sr_notes: dict[str, str] = {}
+        self._sr_counter = 0
+        # Answer severity and status as integers, as some Partner Center answers do.
+        self.integer_enums = False
+        self._busy = 0
+        self._idle = threading.Condition(self._lock)
         if state_file and os.path.exists(state_file):
             self._load(state_file)
 
@@ -174,6 +188,49 @@ class OperatorSimulator:
             except SimulatorError:
                 raise KeyError(subscription_id) from None
 
+    def service_requests(self) -> list[Resource]:
+        """Copies of every service request the operator holds, oldest first."""
+        with self._lock:
+            return [copy.deepcopy(r) for r in self._service_requests.values()]
+
+    def get_service_request(self, service_request_id: str) -> Resource:
+        """A copy of one service request as stored (KeyError if unknown)."""
+        with self._lock:
+            return copy.deepcopy(self._service_requests[str(service_request_id)])
+
+    def answer_service_request(self, service_request_id: str, text: str, *, author: str = OPERATOR_NOTE_AUTHOR,
+                               status: str | None = None, at: dt.datetime | None = None) -> Resource:
+        """The operator answers: a note from its support, optionally with a new status (e.g. attention_needed)."""
+        with self._lock:
+            resource = self._service_request(service_request_id)
+            when = _iso(at or _now())
+            resource["notes"].append({"createdByName": author, "createdDate": when, "text": text})
+            if status is not None:
+                resource["status"] = _sr_enum(status, SR_STATUSES, "status")
+                if resource["status"] == "closed":
+                    resource["lastClosedDate"] = when
+            resource["lastModifiedDate"] = when
+            self._save()
+            return copy.deepcopy(resource)
+
+    def close_service_request(self, service_request_id: str, text: str | None = None, *,
+                              author: str = OPERATOR_NOTE_AUTHOR, at: dt.datetime | None = None) -> Resource:
+        """The operator closes a request, with a last note if given."""
+        with self._lock:
+            if text:
+                return self.answer_service_request(service_request_id, text, author=author, status="closed", at=at)
+            resource = self._service_request(service_request_id)
+            when = _iso(at or _now())
+            resource["status"] = "closed"
+            resource["lastClosedDate"] = resource["lastModifiedDate"] = when
+            self._save()
+            return copy.deepcopy(resource)
+
+    def wait_idle(self, timeout: float = 5.0) -> bool:
+        """Wait until no API request is being handled (e.g. one a fault delayed past the client's timeout)."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._busy == 0, timeout=timeout)
+
     def queue_faults(self, faults: Iterable[dict[str, Any]], *, methods: Iterable[str] | None = None,
                      path_contains: str | None = None) -> None:
         """Queue faults, each consumed by the next matching API request, in order."""
@@ -208,6 +265,10 @@ class OperatorSimulator:
             self._faults.clear()
             self._tokens.issued.clear()
             self.request_log.clear()
+            self._service_requests.clear()
+            self._sr_creates.clear()
+            self._sr_notes.clear()
+            self.integer_enums = False
             self._save()
 
     def state(self) -> dict[str, Any]:
@@ -215,6 +276,7 @@ class OperatorSimulator:
         with self._lock:
             return {
                 "customers": copy.deepcopy(self._customers),
+                "service_requests": copy.deepcopy(self._service_requests),
                 "pending_faults": [f.as_dict() for f in self._faults],
                 "valid_tokens": sum(1 for exp in self._tokens.issued.values() if exp > time.monotonic()),
                 "requests": len(self.request_log),
@@ -314,7 +376,90 @@ class OperatorSimulator:
                 self._save()
             return copy.deepcopy(resource)
 
+    def create_service_request(self, locale: str, body: Any, request_id: str | None) -> Resource:
+        """POST /v1/servicerequests/{agent-locale}; a create retried with the same MS-RequestId returns the first."""
+        if not isinstance(body, dict):
+            raise SimulatorError(400, 400, "InvalidInput", "The request body must be a service request resource.")
+        fields = {str(k).lower(): v for k, v in body.items()}
+        for name in ("title", "description", "supporttopicid"):
+            if not str(fields.get(name) or "").strip():
+                raise SimulatorError(400, 400, "InvalidInput", f"{name} is required.")
+        severity = _sr_enum(fields.get("severity"), SR_SEVERITIES, "severity")
+        if severity == "unknown":
+            raise SimulatorError(400, 400, "InvalidInput", "severity must be critical, moderate or minimal.")
+        contact = {str(k)[:1].lower() + str(k)[1:]: v for k, v in (fields.get("primarycontact") or {}).items()}
+        with self._lock:
+            if request_id and request_id in self._sr_creates:
+                return self._service_requests[self._sr_creates[request_id]]
+            self._sr_counter += 1
+            sr_id = str(616122292874576 + self._sr_counter)
+            now = _iso(_now())
+            resource = {
+                "id": sr_id, "title": fields["title"], "description": fields["description"], "severity": severity,
+                "supportTopicId": str(fields["supporttopicid"]), "supportTopicName": None, "status": "open",
+                "primaryContact": contact or None, "countryCode": "CN", "agentLocale": locale,
+                "createdDate": now, "lastModifiedDate": now, "lastClosedDate": None, "notes": [],
+                "attributes": {"objectType": "ServiceRequest"},
+            }
+            self._service_requests[sr_id] = resource
+            if request_id:
+                self._sr_creates[request_id] = sr_id
+            self._save()
+            return resource
+
+    def get_service_request_resource(self, service_request_id: str) -> Resource:
+        """GET /v1/servicerequests/{id}."""
+        with self._lock:
+            return self._service_request(service_request_id)
+
+    def list_service_requests(self) -> dict[str, Any]:
+        """GET /v1/servicerequests."""
+        with self._lock:
+            items = list(self._service_requests.values())
+        return {"totalCount": len(items), "items": items, "attributes": {"objectType": "Collection"}}
+
+    def patch_service_request(self, service_request_id: str, body: Any, request_id: str | None) -> Resource:
+        """PATCH /v1/servicerequests/{id} with NewNote: appends the note once per MS-RequestId."""
+        if not isinstance(body, dict):
+            raise SimulatorError(400, 400, "InvalidInput", "The request body must be a service request resource.")
+        fields = {str(k).lower(): v for k, v in body.items()}
+        note = {str(k).lower(): v for k, v in (fields.get("newnote") or {}).items()}
+        text = str(note.get("text") or "").strip()
+        if not text:
+            raise SimulatorError(400, 400, "InvalidInput", "NewNote.Text is required.")
+        with self._lock:
+            resource = self._service_request(service_request_id)
+            if request_id and self._sr_notes.get(request_id) == resource["id"]:
+                return resource
+            if resource["status"] == "closed":
+                raise SimulatorError(400, 400, "ServiceRequestClosed", "A closed service request cannot be updated.")
+            contact = resource.get("primaryContact") or {}
+            author = " ".join(p for p in (contact.get("firstName"), contact.get("lastName")) if p) or "Partner"
+            now = _iso(_now())
+            resource["notes"].append({"createdByName": author, "createdDate": now, "text": text})
+            resource["lastModifiedDate"] = now
+            if request_id:
+                self._sr_notes[request_id] = resource["id"]
+            self._save()
+            return resource
+
+    def service_request_view(self, resource: Resource) -> Resource:
+        """The resource as the API answers it: a copy, with integer severity and status when asked for."""
+        with self._lock:
+            view = copy.deepcopy(resource)
+            if self.integer_enums:
+                view["severity"] = SR_SEVERITIES.index(view["severity"])
+                view["status"] = SR_STATUSES.index(view["status"])
+            return view
+
     # --- internals -----------------------------------------------------------------------------------
+
+    def _service_request(self, service_request_id: str) -> Resource:
+        resource = self._service_requests.get(str(service_request_id))
+        if resource is None:
+            raise SimulatorError(404, 404, "ServiceRequestNotFound",
+                                 f"Service request {service_request_id} was not found.")
+        return resource
 
     def _customer(self, tenant: str) -> dict[str, Resource]:
         customer = self._customers.get(tenant.lower())
@@ -362,6 +507,8 @@ class OperatorSimulator:
             data = json.load(handle)
         self._customers = {t.lower(): {s.lower(): r for s, r in subs.items()}
                            for t, subs in (data.get("customers") or {}).items()}
+        self._service_requests = dict(data.get("service_requests") or {})
+        self._sr_counter = len(self._service_requests)
 
     def _save(self) -> None:
         """Write the customers to the state file atomically (called with the lock held)."""
@@ -370,7 +517,8 @@ class OperatorSimulator:
         directory = os.path.dirname(os.path.abspath(self.state_file))
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=".sim-state-", suffix=".json")
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump({"customers": self._customers}, handle, ensure_ascii=False, indent=2)
+            json.dump({"customers": self._customers, "service_requests": self._service_requests}, handle,
+                      ensure_ascii=False, indent=2)
         os.replace(tmp, self.state_file)
 
 
@@ -383,6 +531,16 @@ class _EntraError(Exception):
         self.body = {"error": error, "error_description": description, "error_codes": [],
                      "timestamp": _now().strftime("%Y-%m-%d %H:%M:%SZ"), "trace_id": str(uuid.uuid4()),
                      "correlation_id": str(uuid.uuid4())}
+
+
+def _sr_enum(value: Any, names: tuple[str, ...], field_name: str) -> str:
+    """A severity or status given as a name (any case) or as the enum's integer."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < len(names):
+        return names[value]
+    text = str(value or "").strip().lower().replace("attentionneeded", "attention_needed")
+    if text not in names:
+        raise SimulatorError(400, 400, "InvalidInput", f"{field_name} {value!r} is not one of {', '.join(names)}.")
+    return text
 
 
 def _strip_etag(value: str) -> str:
@@ -400,6 +558,9 @@ _SUBSCRIPTION = re.compile(r"^/v1/customers/([^/]+)/subscriptions/([^/]+)$")
 _SIM_CUSTOMER = re.compile(r"^/_sim/customers/([^/]+)$")
 _SIM_SUBSCRIPTIONS = re.compile(r"^/_sim/customers/([^/]+)/subscriptions$")
 _SIM_SUBSCRIPTION = re.compile(r"^/_sim/customers/([^/]+)/subscriptions/([^/]+)$")
+_SERVICE_REQUESTS = re.compile(r"^/v1/servicerequests$")
+_SERVICE_REQUEST = re.compile(r"^/v1/servicerequests/([^/]+)$")
+_SIM_SERVICE_REQUEST = re.compile(r"^/_sim/servicerequests/([^/]+)/(answer|close)$")
 
 
 class _Server(ThreadingHTTPServer):
@@ -443,15 +604,22 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 logged = LoggedRequest(self.command, path, self._safe_headers(), _try_json(raw))
                 sim.request_log.append(logged)
-                fault = sim.take_fault(self.command, path)
-                if fault and fault.delay:
-                    time.sleep(fault.delay)  # to make the client time out
-                if fault and fault.status and not fault.apply:
-                    status, body, extra = self._fault_answer(fault)
-                else:
-                    status, body, extra = self._api(sim, path, raw)
-                    if fault and fault.status:  # apply=True: the change happened, the answer is lost
+                with sim._idle:
+                    sim._busy += 1
+                try:
+                    fault = sim.take_fault(self.command, path)
+                    if fault and fault.delay:
+                        time.sleep(fault.delay)  # to make the client time out
+                    if fault and fault.status and not fault.apply:
                         status, body, extra = self._fault_answer(fault)
+                    else:
+                        status, body, extra = self._api(sim, path, raw)
+                        if fault and fault.status:  # apply=True: the change happened, the answer is lost
+                            status, body, extra = self._fault_answer(fault)
+                finally:
+                    with sim._idle:
+                        sim._busy -= 1
+                        sim._idle.notify_all()
         except SimulatorError as exc:
             status, body, extra = exc.status, exc.body, exc.headers
         except _EntraError as exc:
@@ -479,6 +647,21 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 resource = sim.patch_subscription(tenant, sub_id, self.headers.get("If-Match"), _try_json(raw))
             return 200, resource, {"ETag": resource["attributes"]["etag"]}
+        if _SERVICE_REQUESTS.match(path):
+            self._allow("GET")
+            listing = sim.list_service_requests()
+            listing["items"] = [sim.service_request_view(item) for item in listing["items"]]
+            return 200, listing, {}
+        if match := _SERVICE_REQUEST.match(path):
+            self._allow("GET", "POST", "PATCH")
+            request_id = self.headers.get("MS-RequestId")
+            if self.command == "POST":  # the segment is the agent locale
+                resource = sim.create_service_request(unquote(match[1]), _try_json(raw), request_id)
+                return 201, sim.service_request_view(resource), {}
+            if self.command == "GET":
+                return 200, sim.service_request_view(sim.get_service_request_resource(unquote(match[1]))), {}
+            resource = sim.patch_service_request(unquote(match[1]), _try_json(raw), request_id)
+            return 200, sim.service_request_view(resource), {}
         raise SimulatorError(404, 404, "NotFound", f"No such resource: {path}")
 
     def _control(self, sim: OperatorSimulator, path: str, raw: bytes) -> tuple[int, Any]:
@@ -508,7 +691,18 @@ class _Handler(BaseHTTPRequestHandler):
                 sim.bom = bool(payload["bom"])
             if "token_lifetime" in payload:
                 sim.token_lifetime = int(payload["token_lifetime"])
-            return 200, {"bom": sim.bom, "token_lifetime": sim.token_lifetime}
+            if "integer_enums" in payload:
+                sim.integer_enums = bool(payload["integer_enums"])
+            return 200, {"bom": sim.bom, "token_lifetime": sim.token_lifetime, "integer_enums": sim.integer_enums}
+        if match := _SIM_SERVICE_REQUEST.match(path):
+            self._allow("POST")
+            sr_id, action = unquote(match[1]), match[2]
+            if action == "close":
+                return 200, sim.close_service_request(sr_id, payload.get("text"), **_author(payload))
+            if not str(payload.get("text") or "").strip():
+                raise SimulatorError(400, 400, "InvalidInput", '"text" is required.')
+            return 200, sim.answer_service_request(sr_id, str(payload["text"]), **_author(payload),
+                                                   status=payload.get("status"))
         if match := _SIM_CUSTOMER.match(path):
             self._allow("POST")
             sim.add_customer(unquote(match[1]))
@@ -567,6 +761,10 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             # The client gave up (e.g. a timeout test); nothing to answer.
             self.close_connection = True
+
+
+def _author(payload: dict[str, Any]) -> dict[str, str]:
+    return {"author": str(payload["author"])} if payload.get("author") else {}
 
 
 def _try_json(raw: bytes) -> Any:

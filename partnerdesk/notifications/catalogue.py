@@ -35,6 +35,19 @@ TEMPLATES = {
                             gettext_lazy("To the assignee and the team lead: a case's deadline is near.")),
     "support.sla_breach": (gettext_lazy("SLA breach"),
                            gettext_lazy("To the assignee and the team lead: a case missed its deadline.")),
+    "escalations.reactivation_stuck": (gettext_lazy("Reactivation refused by the operator"),
+                                       gettext_lazy("To the collections team: a customer has paid, but the operator "
+                                                    "keeps refusing to reactivate its subscription.")),
+    "escalations.reminder": (gettext_lazy("Operator late on a service request"),
+                             gettext_lazy("To the case's agent: 21Vianet has not answered a service request within "
+                                          "its first-response target, or not closed it within its resolution "
+                                          "target.")),
+    "escalations.attention": (gettext_lazy("Operator needs our answer"),
+                              gettext_lazy("To the case's agent: 21Vianet marked a service request as needing our "
+                                           "attention.")),
+    "escalations.closed": (gettext_lazy("Service request closed: tell the customer"),
+                           gettext_lazy("To the case's agent: 21Vianet closed a service request; the case is back "
+                                        "with one task, telling the customer the outcome.")),
     "support.too_large": (gettext_lazy("Email too large"),
                           gettext_lazy("To a sender whose email was over the size limit: it was not filed, and "
                                        "how to send large files.")),
@@ -48,6 +61,8 @@ VARIABLES = {
     "customer_name": gettext_lazy("The customer's company name."),
     "invoice_number": gettext_lazy("The invoice number."),
     "amount_due": gettext_lazy("The amount due, with thousands separators."),
+    "amount_disputed": gettext_lazy("Collections notices: the part of the invoice under an open dispute, not being "
+                                    "collected (empty when none)."),
     "currency": gettext_lazy("The currency code, such as CNY."),
     "due_date": gettext_lazy("The invoice's due date, written for the email's language."),
     "days_overdue": gettext_lazy("Days since the due date."),
@@ -81,6 +96,10 @@ VARIABLES = {
     "case_url": gettext_lazy("The case's page in the desk (staff only)."),
     "size_limit": gettext_lazy("The largest email the desk accepts, such as 25 MB."),
     "mail_subject": gettext_lazy("The subject of the email that was refused."),
+    "operator_reference": gettext_lazy("The operator's number of a service request (escalations)."),
+    "request_title": gettext_lazy("The title of a service request to the operator (escalations)."),
+    "subscription": gettext_lazy("The subscription concerned."),
+    "operator_answer": gettext_lazy("The operator's last answer to the request."),
 }
 
 

@@ -46,6 +46,7 @@ SAMPLE_CONTEXT = {
     "customer_name": "Contoso 上海",
     "invoice_number": "INV-2026-000123",
     "amount_due": "12800.00",
+    "amount_disputed": "3000.00",
     "currency": "CNY",
     "due_date": "2026-10-31",
     "days_overdue": 24,
@@ -79,6 +80,11 @@ SAMPLE_CONTEXT = {
     "case_url": "https://partnerdesk.example.cn/desk/cases/123/",
     "size_limit": "25 MB",
     "mail_subject": "Scanned receipts",
+    # escalations to the operator (escalations.services)
+    "operator_reference": "616122292874577",
+    "request_title": "Invoice INV-2026-000123 billed twice",
+    "subscription": "Microsoft 365 E3",
+    "operator_answer": "The operator does not know this customer or subscription. (HTTP 404)",
 }
 
 # Emails whose text holds a secret (a link that sets a password): nobody reads them back through the API.
@@ -175,6 +181,7 @@ Kind regards,
 
   发票编号：{{ invoice_number }}
 {% if amount_due %}  应付金额：{{ currency }} {{ amount_due }}
+{% endif %}{% if amount_disputed %}  另有争议金额：{{ currency }} {{ amount_disputed }}（争议处理期间不予催收）
 {% endif %}  到期日期：{{ due_date }}
 
 请在到期日前完成付款，以确保您的服务不受影响。如您已安排付款，请忽略本邮件。
@@ -198,6 +205,7 @@ Kind regards,
 
   發票號碼：{{ invoice_number }}
 {% if amount_due %}  應付金額：{{ currency }} {{ amount_due }}
+{% endif %}{% if amount_disputed %}  另有爭議金額：{{ currency }} {{ amount_disputed }}（爭議處理期間不予催收）
 {% endif %}  到期日：{{ due_date }}
 
 請於到期日前完成付款，以免影響您的服務。如您已安排付款，請忽略此郵件。
@@ -221,6 +229,7 @@ This is a friendly reminder that the following invoice is due soon:
 
   Invoice:     {{ invoice_number }}
 {% if amount_due %}  Amount due:  {{ currency }} {{ amount_due }}
+{% endif %}{% if amount_disputed %}  Under dispute: {{ currency }} {{ amount_disputed }} (not being collected while the dispute is open)
 {% endif %}  Due date:    {{ due_date }}
 
 Please arrange payment by the due date so that your services continue without interruption. If you have already arranged payment, please disregard this message.
@@ -245,6 +254,7 @@ Kind regards,
 
   发票编号：{{ invoice_number }}
 {% if amount_due %}  应付金额：{{ currency }} {{ amount_due }}
+{% endif %}{% if amount_disputed %}  另有争议金额：{{ currency }} {{ amount_disputed }}（争议处理期间不予催收）
 {% endif %}  原到期日：{{ due_date }}
 
 {% if suspension_date %}根据我们的收款政策，如在 {{ suspension_date }} 前仍未收到付款，我们将不得不暂停您的{% if subscriptions %}以下订阅：
@@ -266,6 +276,7 @@ Kind regards,
 
   發票號碼：{{ invoice_number }}
 {% if amount_due %}  應付金額：{{ currency }} {{ amount_due }}
+{% endif %}{% if amount_disputed %}  另有爭議金額：{{ currency }} {{ amount_disputed }}（爭議處理期間不予催收）
 {% endif %}  原到期日：{{ due_date }}
 
 {% if suspension_date %}依據我們的收款政策，如於 {{ suspension_date }} 前仍未收到款項，我們將不得不暫停您的{% if subscriptions %}下列訂閱：
@@ -287,6 +298,7 @@ We have not yet received payment for the following invoice, which is now overdue
 
   Invoice:            {{ invoice_number }}
 {% if amount_due %}  Amount due:         {{ currency }} {{ amount_due }}
+{% endif %}{% if amount_disputed %}  Under dispute:      {{ currency }} {{ amount_disputed }} (not being collected while the dispute is open)
 {% endif %}  Original due date:  {{ due_date }}
 
 {% if suspension_date %}Under our collections policy, if we have not received payment by {{ suspension_date }}, we will have to suspend {% if subscriptions %}the following subscriptions:
@@ -873,6 +885,204 @@ Case {{ case_token }} has missed its {% if target == "first_response" %}first re
   Overdue:   {{ time_overdue }}
 
 Please act now: {{ case_url }}
+
+Sent automatically by {{ partner_name }}'s PartnerDesk (customers write to {{ support_email }}).
+""",
+        ),
+    },
+    # --- escalations, to the collections team: a paid customer's reactivation the operator keeps refusing --
+    "escalations.reactivation_stuck": {
+        "zh-CN": Template(
+            "紧急：{{ customer_name }} 的订阅 {{ subscription }} 无法恢复（{{ case_token }}）",
+            """您好：
+
+客户 {{ customer_name }} 已付清欠款，但运营方一直拒绝恢复其订阅，客户目前仍无法使用服务。
+
+  工单：{{ case_token }} {{ case_subject }}
+  客户：{{ customer_name }}
+  订阅：{{ subscription }}
+  运营方的最后答复：{{ operator_answer }}
+
+请立即在运营方处核实并处理，然后在工单中重试该请求：{{ case_url }}
+
+此邮件由 {{ partner_name }} 的 PartnerDesk 自动发送（客户支持邮箱：{{ support_email }}）。
+""",
+        ),
+        "zh-TW": Template(
+            "緊急：{{ customer_name }} 的訂閱 {{ subscription }} 無法恢復（{{ case_token }}）",
+            """您好：
+
+客戶 {{ customer_name }} 已付清欠款，但營運方一直拒絕恢復其訂閱，客戶目前仍無法使用服務。
+
+  案件：{{ case_token }} {{ case_subject }}
+  客戶：{{ customer_name }}
+  訂閱：{{ subscription }}
+  營運方的最後答覆：{{ operator_answer }}
+
+請立即在營運方處核實並處理，然後在案件中重試該請求：{{ case_url }}
+
+此郵件由 {{ partner_name }} 的 PartnerDesk 自動寄送（客戶支援信箱：{{ support_email }}）。
+""",
+        ),
+        "en": Template(
+            "Urgent: {{ customer_name }} has paid but {{ subscription }} cannot be reactivated ({{ case_token }})",
+            """Hello,
+
+{{ customer_name }} has paid its overdue balance, but the operator keeps refusing to reactivate its subscription: the customer still has no access.
+
+  Case:                     {{ case_token }} {{ case_subject }}
+  Customer:                 {{ customer_name }}
+  Subscription:             {{ subscription }}
+  The operator's last answer: {{ operator_answer }}
+
+Please check it at the operator now, then try the request again from the case: {{ case_url }}
+
+Sent automatically by {{ partner_name }}'s PartnerDesk (customers write to {{ support_email }}).
+""",
+        ),
+    },
+    # --- escalations, to the case's agent: the operator has not answered or closed a request in time ------
+    "escalations.reminder": {
+        "zh-CN": Template(
+            "世纪互联逾期未{% if target == \"first_response\" %}答复{% else %}解决{% endif %}：{{ operator_reference }}（{{ case_token }}）",
+            """您好：
+
+我们代客户提交给世纪互联的服务请求{% if target == "first_response" %}在其首次响应目标内尚未得到答复{% else %}在其解决目标内尚未关闭{% endif %}，请跟进。
+
+  服务请求：{{ operator_reference }} {{ request_title }}
+  工单：{{ case_token }} {{ case_subject }}
+  客户：{{ customer_name }}
+  期限：{{ deadline }}（北京时间）
+
+请在世纪互联门户中催办，或补充信息，并在工单中记录对方的答复：{{ case_url }}
+
+此邮件由 {{ partner_name }} 的 PartnerDesk 自动发送（客户支持邮箱：{{ support_email }}）。
+""",
+        ),
+        "zh-TW": Template(
+            "世紀互聯逾期未{% if target == \"first_response\" %}回覆{% else %}解決{% endif %}：{{ operator_reference }}（{{ case_token }}）",
+            """您好：
+
+我們代客戶提交給世紀互聯的服務請求{% if target == "first_response" %}在其首次回應目標內尚未得到回覆{% else %}在其解決目標內尚未關閉{% endif %}，請跟進。
+
+  服務請求：{{ operator_reference }} {{ request_title }}
+  案件：{{ case_token }} {{ case_subject }}
+  客戶：{{ customer_name }}
+  期限：{{ deadline }}（北京時間）
+
+請在世紀互聯入口網站中催辦，或補充資訊，並在案件中記錄對方的回覆：{{ case_url }}
+
+此郵件由 {{ partner_name }} 的 PartnerDesk 自動寄送（客戶支援信箱：{{ support_email }}）。
+""",
+        ),
+        "en": Template(
+            "21Vianet is late {% if target == \"first_response\" %}answering{% else %}resolving{% endif %} {{ operator_reference }} ({{ case_token }})",
+            """Hello,
+
+The service request we filed with 21Vianet on the customer's behalf {% if target == "first_response" %}has had no answer within the operator's first-response target{% else %}is still not closed past its resolution target{% endif %}. Please follow it up.
+
+  Service request:  {{ operator_reference }} {{ request_title }}
+  Case:             {{ case_token }} {{ case_subject }}
+  Customer:         {{ customer_name }}
+  Due:              {{ deadline }} (Beijing time)
+
+Chase it in 21Vianet's portal or add what it needs, and log the operator's answer on the case: {{ case_url }}
+
+Sent automatically by {{ partner_name }}'s PartnerDesk (customers write to {{ support_email }}).
+""",
+        ),
+    },
+    # --- escalations, to the case's agent: the operator needs something from us -----------------------------
+    "escalations.attention": {
+        "zh-CN": Template(
+            "世纪互联需要我们回复：{{ operator_reference }}（{{ case_token }}）",
+            """您好：
+
+世纪互联将服务请求 {{ operator_reference }} 标记为“需要我们处理”，请阅读其最新备注并回复。
+
+  服务请求：{{ operator_reference }} {{ request_title }}
+  工单：{{ case_token }} {{ case_subject }}
+  客户：{{ customer_name }}
+
+查看工单：{{ case_url }}
+
+此邮件由 {{ partner_name }} 的 PartnerDesk 自动发送（客户支持邮箱：{{ support_email }}）。
+""",
+        ),
+        "zh-TW": Template(
+            "世紀互聯需要我們回覆：{{ operator_reference }}（{{ case_token }}）",
+            """您好：
+
+世紀互聯將服務請求 {{ operator_reference }} 標記為「需要我們處理」，請閱讀其最新備註並回覆。
+
+  服務請求：{{ operator_reference }} {{ request_title }}
+  案件：{{ case_token }} {{ case_subject }}
+  客戶：{{ customer_name }}
+
+查看案件：{{ case_url }}
+
+此郵件由 {{ partner_name }} 的 PartnerDesk 自動寄送（客戶支援信箱：{{ support_email }}）。
+""",
+        ),
+        "en": Template(
+            "21Vianet needs our answer: {{ operator_reference }} ({{ case_token }})",
+            """Hello,
+
+21Vianet marked service request {{ operator_reference }} as needing our attention. Please read its latest notes and answer.
+
+  Service request:  {{ operator_reference }} {{ request_title }}
+  Case:             {{ case_token }} {{ case_subject }}
+  Customer:         {{ customer_name }}
+
+Open the case: {{ case_url }}
+
+Sent automatically by {{ partner_name }}'s PartnerDesk (customers write to {{ support_email }}).
+""",
+        ),
+    },
+    # --- escalations, to the case's agent: the operator closed a request; the task is to tell the customer --
+    "escalations.closed": {
+        "zh-CN": Template(
+            "世纪互联已关闭 {{ operator_reference }}：请告知客户（{{ case_token }}）",
+            """您好：
+
+世纪互联已关闭我们代客户提交的服务请求 {{ operator_reference }}。工单 {{ case_token }} 已回到您手中，待办事项只有一项：回复客户，告知处理结果。
+
+  服务请求：{{ operator_reference }} {{ request_title }}
+  工单：{{ case_token }} {{ case_subject }}
+  客户：{{ customer_name }}
+
+世纪互联的答复记录在工单中：{{ case_url }}
+
+此邮件由 {{ partner_name }} 的 PartnerDesk 自动发送（客户支持邮箱：{{ support_email }}）。
+""",
+        ),
+        "zh-TW": Template(
+            "世紀互聯已關閉 {{ operator_reference }}：請告知客戶（{{ case_token }}）",
+            """您好：
+
+世紀互聯已關閉我們代客戶提交的服務請求 {{ operator_reference }}。案件 {{ case_token }} 已回到您手中，待辦事項只有一項：回覆客戶，告知處理結果。
+
+  服務請求：{{ operator_reference }} {{ request_title }}
+  案件：{{ case_token }} {{ case_subject }}
+  客戶：{{ customer_name }}
+
+世紀互聯的回覆記錄在案件中：{{ case_url }}
+
+此郵件由 {{ partner_name }} 的 PartnerDesk 自動寄送（客戶支援信箱：{{ support_email }}）。
+""",
+        ),
+        "en": Template(
+            "21Vianet closed {{ operator_reference }}: tell the customer ({{ case_token }})",
+            """Hello,
+
+21Vianet closed service request {{ operator_reference }}, which we filed on the customer's behalf. Case {{ case_token }} is back with you, with one task: reply to the customer with the outcome.
+
+  Service request:  {{ operator_reference }} {{ request_title }}
+  Case:             {{ case_token }} {{ case_subject }}
+  Customer:         {{ customer_name }}
+
+21Vianet's answers are on the case: {{ case_url }}
 
 Sent automatically by {{ partner_name }}'s PartnerDesk (customers write to {{ support_email }}).
 """,

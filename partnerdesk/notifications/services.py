@@ -82,6 +82,8 @@ def _check_headers(headers) -> dict:
 
 def _resolve_recipient(customer: Customer | None, to: str | None, language: str | None) -> tuple[str, str]:
     """The address and language of an email: the given ones, else the primary contact's, else the customer's."""
+    if to and language:
+        return to, language  # nothing to look up (the primary contact is a query)
     contact = customer.primary_contact if customer is not None else None
     address = to or (contact.email if contact else "")
     if not language and contact is not None and address.lower() == contact.email.lower():

@@ -12,6 +12,7 @@ from partnerdesk.audit.services import record, snapshot
 from partnerdesk.customers.models import Language
 from partnerdesk.errors import Conflict, InvalidInput
 
+from . import sla
 from .models import CannedReply, CaseType, DeskSettings, Severity, SlaPolicy
 from .services import desk_settings
 
@@ -113,6 +114,7 @@ def replace_sla_policies(*, policies: list[dict], actor, reason: str = "") -> li
     before = [snapshot(p, POLICY_FIELDS) for p in SlaPolicy.objects.all()]
     SlaPolicy.objects.all().delete()
     SlaPolicy.objects.bulk_create(rows)
+    sla.forget_policies()  # bulk_create sends no signal: email in's cache of the policies must hear of it
     saved = list(SlaPolicy.objects.all())
     settings_row = desk_settings()  # the audit entry needs an object: the desk's settings stand for the desk
     record(actor=actor, action="support.sla_policies_changed", obj=settings_row, before={"policies": before},

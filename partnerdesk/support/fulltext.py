@@ -87,23 +87,33 @@ def index_rows(rows, *, fresh: bool = False) -> None:
     rows = list(rows)
     if not rows:
         return
-    # On PostgreSQL the delete is an index lookup, so it is always made: a row left behind by something that
-    # bypassed the signals (a test database flushed and its ids reused, a restore) cannot block the new one.
-    always = _is_postgres()
+    values = [(case_id, message_id, customer_id, bool(public), _document(text))
+              for case_id, message_id, customer_id, public, text in rows]
     with connection.cursor() as cursor:
-        for case_id, message_id, _customer_id, _public, _text in rows:
-            if always or not fresh:
-                _delete(cursor, case_id, message_id)
-        values = [(case_id, message_id, customer_id, bool(public), _document(text))
-                  for case_id, message_id, customer_id, public, text in rows]
         if _is_postgres():
-            cursor.executemany(
-                f"INSERT INTO {TABLE} (case_id, message_id, customer_id, public, doc) "
-                "VALUES (%s, %s, %s, %s, to_tsvector('simple', %s))", values)
-        else:
-            cursor.executemany(
-                f"INSERT INTO {TABLE} (case_id, message_id, customer_id, public, doc) VALUES (%s, %s, %s, %s, %s)",
-                [(c, m, cu, 1 if p else 0, d) for c, m, cu, p, d in values])
+            # One statement per row, replacing whatever row the unique indexes say is there, fresh or not: a row
+            # left behind by something that bypassed the signals (a test database flushed and its ids reused, a
+            # restore) cannot block the new one.
+            for conflict, group in ((_MESSAGE_CONFLICT, [v for v in values if v[1] is not None]),
+                                    (_SUBJECT_CONFLICT, [v for v in values if v[1] is None])):
+                if group:
+                    cursor.executemany(
+                        f"INSERT INTO {TABLE} (case_id, message_id, customer_id, public, doc) VALUES (%s, %s, %s, %s, "
+                        f"to_tsvector('simple', %s)) ON CONFLICT {conflict} DO UPDATE SET case_id = EXCLUDED.case_id, "
+                        "message_id = EXCLUDED.message_id, customer_id = EXCLUDED.customer_id, "
+                        "public = EXCLUDED.public, doc = EXCLUDED.doc", group)
+            return
+        if not fresh:
+            for case_id, message_id, _customer_id, _public, _text in rows:
+                _delete(cursor, case_id, message_id)
+        cursor.executemany(
+            f"INSERT INTO {TABLE} (case_id, message_id, customer_id, public, doc) VALUES (%s, %s, %s, %s, %s)",
+            [(c, m, cu, 1 if p else 0, d) for c, m, cu, p, d in values])
+
+
+# The unique indexes create_index_table makes: one row per message, one subject row per case.
+_MESSAGE_CONFLICT = "(message_id) WHERE message_id IS NOT NULL"
+_SUBJECT_CONFLICT = "(case_id) WHERE message_id IS NULL"
 
 
 def append_documents(rows) -> None:

@@ -123,6 +123,10 @@ class Case(models.Model):
     # The earliest running SLA deadline, kept on the row so queues sort and filter on an index.
     next_deadline_at = models.DateTimeField(_("next deadline"), null=True, blank=True)
 
+    # An internal case (opened by the partner for itself, e.g. an operator request that keeps failing) is never
+    # shown to the customer's users, whatever the path (accounts.permissions.scope).
+    hidden_from_customers = Q(channel="internal")
+
     class Meta:
         ordering = ["-id"]
         indexes = [

@@ -9,6 +9,7 @@ import datetime as dt
 import time
 
 from django.db import transaction
+from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -18,7 +19,7 @@ from partnerdesk.audit.services import record, snapshot
 from partnerdesk.errors import Conflict, InvalidInput, status_word
 from partnerdesk.workdays.services import working_days_between
 
-from . import fulltext, sla
+from . import fulltext, sla, statements
 from .models import (
     Case,
     CaseMessage,
@@ -40,6 +41,9 @@ AUDITED = ["status", "type", "severity", "subject", "assignee_id", "team_id", "c
            "follows_id", "resolved_at", "closed_at", "closed_automatically", "satisfaction_score"]
 SUBJECT_LENGTH = 300
 TAG_LENGTH = 50
+# A public reply or resolution went out to the customer (sent in the transaction that wrote it): escalations
+# marks the customer told of an operator request that closed.
+public_reply_sent = Signal()
 
 
 def desk_settings() -> DeskSettings:
@@ -95,11 +99,18 @@ def _audit(case: Case, action: str, actor, before=None, reason: str = "") -> Non
 
 def _touch(case: Case, now: dt.datetime, *fields: str) -> None:
     case.updated_at = now
-    case.save(update_fields=["updated_at", *fields])
+    statements.update(case, "updated_at", *fields)
 
 
 def _lock(case: Case) -> Case:
-    return Case.objects.select_for_update().select_related("customer").get(pk=case.pk)
+    found = statements.select("case.lock", _locking, case.pk)
+    if not found:
+        raise Case.DoesNotExist(f"no case {case.pk}")
+    return found[0]
+
+
+def _locking(pk: int):
+    return Case.objects.select_for_update().select_related("customer").filter(pk=pk)
 
 
 def _is_customer(actor) -> bool:
@@ -193,7 +204,7 @@ def open_case(*, customer, subject: str, description: str, actor, type: str = Ca
         status=CaseStatus.OPEN if assignee is not None else CaseStatus.NEW,
     )
     # The clocks are computed first, so the case is written once with its next deadline (the queues' sort key).
-    policy = sla.policy_for(severity, type)
+    policy = sla.cached_policy_for(severity, type)
     clocks = [sla.new_clock(case, target, now, policy=policy, last_sequence=0)
               for target in (SlaTarget.FIRST_RESPONSE, SlaTarget.RESOLUTION)]
     case.next_deadline_at = sla.earliest_deadline(clocks)
@@ -267,6 +278,7 @@ def reply(*, case: Case, body: str, actor, status: str | None = None, now: dt.da
                                          channel=Channel.EMAIL, author=actor, body=body, created_at=now)
     _attach(message, attachments, actor)
     queue_public_reply(case, message, actor=actor)
+    public_reply_sent.send(sender=Case, case=case, message=message, actor=actor, now=now)
     first = case.first_response_at is None
     case.first_response_at = case.first_response_at or now
     case.last_agent_message_at = now
@@ -343,12 +355,13 @@ def customer_message(*, case: Case, body: str, actor=None, author_email: str = "
         _attach(message, attachments, actor)
         return message
     before = snapshot(case, AUDITED)
-    message = CaseMessage.objects.create(
+    message = CaseMessage(
         case=case, kind=MessageKind.PUBLIC, direction=Direction.INBOUND, channel=channel,
         author=actor if actor is not None and actor.pk else None, author_email=author_email,
         author_name=author_name, body=body, visible_body=visible_body, created_at=now, message_id=message_id,
         inbound_mail=inbound_mail,
     )
+    statements.insert(message)
     _attach(message, attachments, actor)
     action = "case.customer_replied"
     if case.status == CaseStatus.RESOLVED:
@@ -360,7 +373,7 @@ def customer_message(*, case: Case, body: str, actor=None, author_email: str = "
         _set_status(case, CaseStatus.OPEN, now)
     # The agent owes an answer again: a next-response clock, once the first response has been given. The case's
     # clocks (a handful) are read once: whether one runs, the next sequence and the next deadline come from them.
-    clocks = list(SlaClock.objects.filter(case=case))
+    clocks = statements.select("case.clocks", _clocks_of, case.pk)
     next_clocks = [c for c in clocks if c.target == SlaTarget.NEXT_RESPONSE]
     if case.first_response_at is not None and not any(c.met_at is None and not c.cancelled for c in next_clocks):
         clocks.append(sla.start(case, SlaTarget.NEXT_RESPONSE, now,
@@ -371,6 +384,10 @@ def customer_message(*, case: Case, body: str, actor=None, author_email: str = "
            "next_deadline_at")
     _audit(case, action, actor, before)
     return message
+
+
+def _clocks_of(case_id: int):
+    return SlaClock.objects.filter(case_id=case_id)
 
 
 def _within_reopen_window(case: Case, now: dt.datetime) -> bool:
@@ -516,12 +533,17 @@ def resolve(*, case: Case, body: str, actor, now: dt.datetime | None = None, att
     if not case.is_active:
         raise Conflict(_("case %(case)s is %(status)s"), field="status", case=case.token,
                        status=status_word(CaseStatus, case.status))
+    # A dispute case resolves with its decision (partnerdesk.disputes: uphold or reject), never around it.
+    if case.disputes.filter(status="open").exists():
+        raise Conflict(_("decide the case's open disputes first (uphold or reject): the decision is its resolution"),
+                       field="disputes", code="open_disputes")
     before = snapshot(case, AUDITED)
     message = CaseMessage.objects.create(case=case, kind=MessageKind.PUBLIC, direction=Direction.OUTBOUND,
                                          channel=Channel.EMAIL, author=actor, body=body, created_at=now,
                                          is_resolution=True)
     _attach(message, attachments, actor)
     queue_public_reply(case, message, actor=actor, resolution=True)
+    public_reply_sent.send(sender=Case, case=case, message=message, actor=actor, now=now)
     case.first_response_at = case.first_response_at or now
     case.last_agent_message_at = now
     if case.status == CaseStatus.WAITING_CUSTOMER:

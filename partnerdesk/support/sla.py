@@ -6,9 +6,14 @@ clock. The earliest running deadline is copied to the case (next_deadline_at) so
 """
 
 import datetime as dt
+import time
 
+from django.db import connection, transaction
 from django.db.models import Min
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 
+from . import statements
 from .business_time import Schedule, add_business_time, business_time_between
 from .models import Case, SlaClock, SlaPolicy, SlaTarget
 
@@ -21,9 +26,11 @@ DEFAULT_TARGETS = {
 }
 
 
-def policy_for(severity: str, case_type: str) -> SlaPolicy:
-    """The targets for a severity and type: a type's own row, else the severity's, else the defaults."""
-    rows = {row.type: row for row in SlaPolicy.objects.filter(severity=severity, type__in=[case_type, ""])}
+def policy_for(severity: str, case_type: str, *, rows: dict | None = None) -> SlaPolicy:
+    """The targets for a severity and type: a type's own row, else the severity's, else the defaults (rows: the
+    severity's rows by type, when read already)."""
+    if rows is None:
+        rows = {row.type: row for row in SlaPolicy.objects.filter(severity=severity, type__in=[case_type, ""])}
     row = rows.get(case_type) or rows.get("")
     if row is not None:
         return row
@@ -31,6 +38,52 @@ def policy_for(severity: str, case_type: str) -> SlaPolicy:
     return SlaPolicy(severity=severity, type="", first_response_minutes=d["first_response"],
                      next_response_minutes=d["next_response"], resolution_minutes=d["resolution"],
                      around_the_clock=d["around_the_clock"])
+
+
+# Email in opens and answers cases by the hundred a second: the policies (a handful of rows) are cached per process
+# for a few seconds, as the desk's settings are (services.cached_desk_settings). A change saved in this process
+# shows at once (forget_policies: the signals below, and replace_sla_policies, whose bulk_create sends none);
+# until its transaction commits, and for good if it is rolled back, reads inside a transaction go to the
+# database. A change saved by another process shows within POLICY_CACHE_SECONDS.
+POLICY_CACHE_SECONDS = 5.0
+_policy_cache: dict = {"rows": None, "at": 0.0, "unsettled": False}
+
+
+def cached_policy_for(severity: str, case_type: str) -> SlaPolicy:
+    """policy_for() from the per-process cache (see above); for starting clocks, not for showing the settings."""
+    cache = _policy_cache
+    if cache["unsettled"]:
+        if connection.in_atomic_block:
+            return policy_for(severity, case_type)
+        cache["unsettled"] = False  # outside any transaction the saved change is committed or gone
+    elif cache["rows"] is not None and time.monotonic() - cache["at"] < POLICY_CACHE_SECONDS:
+        return _policy_from(cache["rows"], severity, case_type)
+    rows = {(row.severity, row.type): row for row in SlaPolicy.objects.all()}
+    cache["rows"], cache["at"] = rows, time.monotonic()
+    return _policy_from(rows, severity, case_type)
+
+
+def _policy_from(rows: dict, severity: str, case_type: str) -> SlaPolicy:
+    row = rows.get((severity, case_type)) or rows.get((severity, ""))
+    return row if row is not None else policy_for(severity, case_type, rows={})
+
+
+def forget_policies() -> None:
+    """The policies changed: cached_policy_for reads them again (once the change is settled)."""
+    _policy_cache["rows"] = None
+    _policy_cache["unsettled"] = connection.in_atomic_block  # outside a transaction every change is settled
+    if connection.in_atomic_block:
+        transaction.on_commit(_policies_settled)
+
+
+def _policies_settled() -> None:
+    _policy_cache["rows"], _policy_cache["unsettled"] = None, False
+
+
+@receiver(post_save, sender=SlaPolicy, dispatch_uid="support.sla_policy_saved")
+@receiver(post_delete, sender=SlaPolicy, dispatch_uid="support.sla_policy_deleted")
+def _policy_changed(sender, **kwargs):
+    forget_policies()
 
 
 def schedule_of(clock: SlaClock) -> Schedule:
@@ -49,14 +102,14 @@ def start(case: Case, target: str, now: dt.datetime, *, paused: bool = False, po
     """Start a new clock for a target (next responses: the next in sequence). A caller that has read the
     policy or the case's clocks already passes them (policy, last_sequence: 0 for none) to save the reads."""
     clock = new_clock(case, target, now, paused=paused, policy=policy, last_sequence=last_sequence)
-    clock.save()
+    statements.insert(clock)
     return clock
 
 
 def new_clock(case: Case, target: str, now: dt.datetime, *, paused: bool = False, policy: SlaPolicy | None = None,
               last_sequence: int | None = None) -> SlaClock:
     """The clock start() saves, unsaved (open_case writes a new case's clocks in one statement)."""
-    policy = policy or policy_for(case.severity, case.type)
+    policy = policy or cached_policy_for(case.severity, case.type)
     if last_sequence is None:
         last = SlaClock.objects.filter(case=case, target=target).order_by("-sequence").first()
         last_sequence = last.sequence if last else 0

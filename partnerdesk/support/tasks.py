@@ -1,7 +1,7 @@
 """Background work of the support desk (django-tasks): taking mail from the support mailbox, and the desk's
 timers (SLA warnings and breach notices; resolved cases that close themselves).
 
-`fetch_mail` takes what waits in the mailbox and files each message (mail.filing.ingest); given
+`fetch_mail` takes what waits in the mailbox and files it, a batch per transaction (mail.filing.ingest_many); given
 `every_seconds`, it enqueues its own next run that many seconds later (where the backend can defer, as the
 database backend of `partnerdesk worker` can), so the worker fetches on a schedule once started
 (`partnerdesk support fetch-mail --schedule 60`). At most one run waits in the queue at a time.
@@ -20,7 +20,7 @@ def fetch_and_file(mailbox=None, *, limit: int = 500) -> dict:
     """Take up to `limit` messages from the mailbox (the configured one by default) and file each; the counts
     per outcome. A message is moved out of the mailbox only once filed (imap.fetch)."""
     from .mail import imap
-    from .mail.filing import ingest
+    from .mail.filing import BATCH_SIZE, ingest, ingest_many
 
     mailbox = mailbox or imap.mailbox_settings_from_django()
     if mailbox is None:
@@ -31,7 +31,12 @@ def fetch_and_file(mailbox=None, *, limit: int = 500) -> dict:
         mail = ingest(raw, source=MailSource.IMAP)
         tally[mail.status if mail.is_new else "already_received"] += 1
 
-    result = imap.fetch(mailbox, handle, limit=limit)
+    def handle_batch(raws: list[bytes]) -> None:
+        # Counted once the batch is filed: a batch that raises is handed over again one message at a time.
+        for mail in ingest_many(raws, source=MailSource.IMAP):
+            tally[mail.status if mail.is_new else "already_received"] += 1
+
+    result = imap.fetch(mailbox, handle, limit=limit, handle_batch=handle_batch, batch_size=BATCH_SIZE)
     return {"configured": True, "taken": result.taken, "failed": result.failed, "left": result.left,
             "errors": result.errors[:20], **dict(tally)}
 

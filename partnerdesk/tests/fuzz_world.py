@@ -104,6 +104,10 @@ def build_world(*, customer_a, customer_b, users, operator) -> World:
     run_collections(_day("2026-11-24"))
 
     case_texts_b = _support_cases(a, b, users=users, invoice_a=a_overdue, invoice_b=b_open)
+    case_texts_b |= _dispute_cases(a, b, users=users, invoice_a=a_open, invoice_b=b_old)
+    _stuck_requests(subs_a[0], subs_b[0])
+    _escalation_figures(b, users=users)
+    case_texts_b |= _service_requests(a, b, users=users)
 
     return World(a=a, b=b, counts=_counts(), foreign=_foreign(a, b, notes={promise_b.note, dispute_b.reason,
                                                                              *case_texts_b}),
@@ -135,8 +139,71 @@ def _support_cases(a, b, *, users, invoice_a, invoice_b) -> set[str]:
     return {"Fabrikam 退款申请 REF-7731", "REF-7731", "bob@example.cn"}
 
 
+def _escalation_figures(b, *, users) -> None:
+    """The partner's contact in the escalation settings, a team, and a service request the operator answered and
+    closed on one of B's cases, so the escalations report (and a team's) has figures to add up."""
+    from django.utils import timezone
+
+    from partnerdesk.accounts.services import create_team
+    from partnerdesk.escalations.models import ServiceRequest
+    from partnerdesk.escalations.settings import update_settings
+    from partnerdesk.support.models import Case
+
+    team = create_team(actor=None, name="Escalations")
+    update_settings(actor=users["admin"], contact_name="王芳", contact_email="escalations@partner.example.cn",
+                    collections_team=team, reason="fuzz world")
+    case = Case.objects.filter(customer=b).order_by("id").first()
+    now = timezone.now()
+    ServiceRequest.objects.create(
+        case=case, customer=b, channel="portal", topic="billing", severity="moderate", title="Fabrikam 发票争议",
+        description="Unit price disputed", contact_name="王芳", contact_email="escalations@partner.example.cn",
+        reference="21V-REF-7731", status="closed", filed_at=now - dt.timedelta(days=3),
+        first_response_at=now - dt.timedelta(days=2), first_response_due_at=now - dt.timedelta(days=2, hours=20),
+        closed_at=now - dt.timedelta(days=1), resolution_due_at=now)
+
+
+def _service_requests(a, b, *, users) -> set[str]:
+    """A's case escalated to the operator through the portal twice: one prepared, one filed and answered. Returns
+    the texts that identify B's requests (made by _escalation_figures)."""
+    from partnerdesk.escalations import services as escalations
+    from partnerdesk.escalations.models import ServiceRequest
+    from partnerdesk.support.models import Case
+
+    agent = users["billing_agent"]
+    case = Case.objects.filter(customer=a).order_by("id").first()
+    for title in ("Contoso 发票重复扣费", "Contoso 退款未到账"):
+        sr = escalations.escalate(case, actor=agent, channel="portal", topic="billing", severity="moderate",
+                                  title=title, description="同一张发票扣款两次。", language="zh-CN")
+    escalations.record_reference(sr, "21V-REF-0042", actor=agent)
+    escalations.log_operator_answer(sr, "已收到，正在核查。", actor=agent, author="世纪互联")
+    return {text for sr in ServiceRequest.objects.filter(customer=b) for text in (sr.title, sr.reference)}
+
+
+def _stuck_requests(*subscriptions) -> None:
+    """A suspension of each customer's that the operator refused for good, each with its internal case."""
+    from partnerdesk.dunning.models import OperatorRequest
+    from partnerdesk.escalations.stuck import open_cases_for_stuck_requests
+
+    given_up = [OperatorRequest.objects.create(subscription=sub, customer=sub.customer, action="suspend",
+                                               cause="fuzz:stuck", reason="fuzz", status="failed", attempts=3,
+                                               last_error="HTTP 404") for sub in subscriptions]
+    open_cases_for_stuck_requests(request_ids=[r.pk for r in given_up])
+
+
+def _dispute_cases(a, b, *, users, invoice_a, invoice_b) -> set[str]:
+    """A dispute case of each customer, part of an invoice disputed (partnerdesk.disputes). Returns the texts
+    that identify B's."""
+    from partnerdesk.disputes.services import open_dispute_case
+
+    for customer, invoice, reason in [(a, invoice_a, "多收了 5 个席位 DSP-1001"), (b, invoice_b, "Fabrikam 争议 DSP-5531")]:
+        open_dispute_case(customer=customer, actor=users["billing_agent"], amounts=[(invoice, "100.00")],
+                          reason=reason, requester=customer.contacts.first(), channel="phone")
+    return {"Fabrikam 争议 DSP-5531", "DSP-5531"}
+
+
 def _foreign(a, b, *, notes) -> Foreign:
     from partnerdesk.billing.models import Invoice, Payment
+    from partnerdesk.escalations.models import ServiceRequest, StuckRequest
     from partnerdesk.notifications.models import OutboundEmail
     from partnerdesk.support.models import Case
 
@@ -160,6 +227,8 @@ def _foreign(a, b, *, notes) -> Foreign:
         "payment_id": {p.pk for p in payments},
         "subscription_id": {s.pk for s in subscriptions},
         "case_id": set(Case.objects.filter(customer=b).values_list("pk", flat=True)),
+        "stuck_id": set(StuckRequest.objects.filter(case__customer=b).values_list("pk", flat=True)),
+        "sr_id": set(ServiceRequest.objects.filter(customer=b).values_list("pk", flat=True)),
     }
     return foreign
 
@@ -179,10 +248,11 @@ def known_values() -> dict[str, list]:
     """Values that get a request past validation to the code behind it: the ids of real rows (both customers':
     a customer's user must get 404 for the other's), the app's enums, dates around the suite's day, amounts up
     to the largest the app takes."""
-    from partnerdesk.accounts.models import ApiToken
+    from partnerdesk.accounts.models import ApiToken, Team
     from partnerdesk.billing.models import Invoice, InvoiceStatus, Payment, PaymentMethod
     from partnerdesk.customers.models import Customer, CustomerStatus, Language, SuspensionReason
     from partnerdesk.dunning.models import CollectionsPolicy, Dispute, RequestStatus
+    from partnerdesk.escalations.models import ServiceRequest, StuckRequest, Topic
     from partnerdesk.notifications.defaults import DEFAULTS
     from partnerdesk.notifications.models import EmailStatus, OutboundEmail
     from partnerdesk.support.api_queue import QUEUES
@@ -225,7 +295,16 @@ def known_values() -> dict[str, list]:
         "limit": [1, 10, 50], "offset": [0, 1, 5], "days": [1, 7, 30], "period_days": [30, 90],
         # the support desk
         "case_id": ids(Case), "target_id": ids(Case), "ids": ids(Case), "attachment_id": ids(CaseAttachment),
-        "reply_id": ids(CannedReply), "queue": list(QUEUES), "type": CaseType.values, "severity": ["A", "B", "C"],
+        "reply_id": ids(CannedReply), "queue": list(QUEUES), "type": CaseType.values,
+        "severity": ["A", "B", "C", "critical", "moderate", "minimal"],
         "channel": Channel.values, "score": [1, 3, 5], "comment": texts, "tag": ["invoice", "vip"],
         "tags": ["invoice", "vip"], "title": ["余额", "Overdue notice"],
+        # dispute cases
+        "resume_on": dates, "message": texts,
+        # the escalations report
+        "team_id": ids(Team),
+        "stuck_id": ids(StuckRequest), "open": [True, False],
+        # service requests to the operator
+        "sr_id": ids(ServiceRequest), "topic": Topic.values, "reference": ["21V-REF-0099"],
+        "text": texts, "author": ["世纪互联"], "invoice_ids": ids(Invoice), "subscription_ids": ids(Subscription),
     }

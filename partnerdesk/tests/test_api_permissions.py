@@ -82,6 +82,26 @@ def _support_world(customer_a, users) -> dict:
             "int_att": note.attachments.get().pk, "canned": canned.pk, "language": "en"}
 
 
+def _escalations_world(world) -> dict:
+    """The partner's contact for service requests, and two portal requests on A's case: one prepared, one filed."""
+    from partnerdesk.escalations import services as escalations
+    from partnerdesk.escalations.targets import settings_row
+    from partnerdesk.support.models import Case
+
+    row = settings_row()
+    row.contact_name, row.contact_email = "王芳", "escalations@northwind.example.cn"
+    row.save()
+    case = Case.objects.get(pk=world["case"])
+
+    def escalate(title):
+        return escalations.escalate(case, actor=None, channel="portal", topic="billing", severity="moderate",
+                                    title=title, description="扣款两次。")
+
+    draft, filed = escalate("发票重复扣费"), escalate("退款未到账")
+    escalations.record_reference(filed, "2611240010000002", actor=None)
+    return {"sr": draft.pk, "filed_sr": filed.pk}
+
+
 def _users_and_teams_world(customer_a) -> dict:
     """A staff user, a deactivated one, one invited, a team, and customer A's contact (users and teams routes)."""
     from partnerdesk.accounts import services as accounts
@@ -209,6 +229,10 @@ MATRIX = [
      change(200, {"admin", "collections"})),
     ("POST", "/invoices/{open_inv}/disputes", {"reason": "wrong seat count"}, change(201, {"admin", "billing_agent", "collections"})),
     ("POST", "/disputes/{dispute}/resolve", {"resolution": "credit issued"}, change(200, {"admin", "billing_agent", "collections"})),
+    ("POST", "/disputes/{dispute}/amount", {"amount": None, "reason": "the whole invoice after all"},
+     change(200, {"admin", "billing_agent", "collections"})),
+    ("POST", "/disputes/{dispute}/end", {"outcome": "rejected", "resolution": "the seats were in use"},
+     change(200, {"admin", "billing_agent", "collections"})),
     ("POST", "/customers/{A}/promises", {"amount": "100.00", "promised_date": "2026-12-24"}, change(201, {"admin", "collections"})),
     ("GET", "/collections/preview?days=3", None, staff_only()),
     ("POST", "/collections/runs", {"as_of": "2026-11-24"}, only(200, {"admin", "collections"})),
@@ -217,6 +241,12 @@ MATRIX = [
     ("GET", "/collections/operator-requests/{opreq}", None, staff_only()),
     ("POST", "/collections/operator-requests/process", None, only(200, {"admin", "collections"})),
     ("POST", "/collections/operator-requests/retry", None, only(200, {"admin", "collections"})),
+    # operator requests that keep failing, each with its internal case
+    ("GET", "/stuck-requests", None, staff_only()),
+    ("GET", "/stuck-requests/{stuck}", None, {**staff_only(), "customer_b": 404}),
+    ("POST", "/stuck-requests/{stuck}/retry", None, change(200, {"admin", "billing_agent", "collections"})),
+    ("POST", "/stuck-requests/{stuck}/cancel", {"reason": "moved to another partner"},
+     change(200, {"admin", "billing_agent", "collections"})),
     # email
     ("GET", "/customers/{A}/emails", None, staff_read_of_a()),
     ("GET", "/emails/{sent_email}", None, staff_read_of_a()),
@@ -262,6 +292,14 @@ MATRIX = [
     ("POST", "/cases/{resolved}/score", {"score": 5, "comment": "很快"}, change(200, {"customer_a"})),
     ("POST", "/cases/{merged_case}/merge", {"target_id": "{case}", "reason": "same question"}, change(200, AGENTS)),
     ("GET", "/cases/{case}/canned/{canned}", None, change(200, AGENTS) | {"auditor": 403}),
+    # dispute cases (partnerdesk.disputes): upholding issues a credit note (cases.work and credit.issue)
+    ("POST", "/dispute-cases", {"customer_id": "{A}", "invoices": [{"invoice_id": "{open_inv}", "amount": "100.00"}],
+                                "reason": "seat count"}, create(201, OPENERS)),
+    ("GET", "/cases/{case}/disputes", None, read_own()),
+    ("POST", "/cases/{case}/disputes", {"invoice_id": "{open_inv}", "amount": "100.00", "reason": "seats"},
+     change(201, AGENTS)),
+    ("POST", "/cases/{dispute_case}/disputes/uphold", {"amount": "100.00"}, change(200, {"admin", "finance"})),
+    ("POST", "/cases/{dispute_case}/disputes/reject", {"message": "the seats were used"}, change(200, AGENTS)),
     ("GET", "/support/settings", None, only(200, {"admin"})),
     ("PUT", "/support/settings", {"reopen_window_days": 7, "reason": "policy"}, only(200, {"admin"})),
     ("GET", "/support/sla-policies", None, only(200, {"admin"})),
@@ -287,6 +325,17 @@ MATRIX = [
     ("GET", "/reports/dso?as_of=2026-11-24", None, only(200, {"admin", "collections", "finance", "auditor"})),
     ("GET", "/reports/collections?since=2026-11-01&until=2026-11-24", None, only(200, {"admin", "collections", "finance", "auditor"})),
     ("GET", "/support/reports?since=2026-11-01&until=2026-11-24", None, only(200, {"admin", "billing_agent", "finance", "auditor"})),
+    # service requests to the operator: staff only, a customer's user gets 404 (it never learns one exists)
+    ("GET", "/cases/{case}/service-requests", None, {**staff_only(), "customer_a": 404, "customer_b": 404}),
+    ("POST", "/cases/{case}/service-requests", {"channel": "portal", "topic": "billing", "severity": "moderate",
+                                                "title": "发票重复扣费", "description": "同一张发票扣款两次。"},
+     change(201, AGENTS) | {"customer_a": 404}),
+    ("GET", "/service-requests/{sr}", None, {**staff_only(), "customer_a": 404, "customer_b": 404}),
+    ("POST", "/service-requests/{sr}/reference", {"reference": "2611240010000001"}, change(200, AGENTS) | {"customer_a": 404}),
+    ("POST", "/service-requests/{filed_sr}/answers", {"text": "已收到。"}, change(201, AGENTS) | {"customer_a": 404}),
+    ("POST", "/service-requests/{filed_sr}/notes", {"text": "请尽快处理。"}, change(201, AGENTS) | {"customer_a": 404}),
+    ("GET", "/escalations/reports?since=2026-11-01&until=2026-11-24", None,
+     only(200, {"admin", "billing_agent", "finance", "auditor"})),
 ]
 # Rows that change nothing when there is nothing to do (no audit record expected).
 NO_CHANGE = {"/collections/operator-requests/process", "/collections/operator-requests/retry", "/email-templates/collections.notice/en"}
@@ -311,13 +360,31 @@ def test_api_permission_matrix(client, world, users, tokens, role, method, path,
     if "{open_inv}" in path + json.dumps(body):
         # Credit on account is applied as soon as an invoice is issued, so the open invoice is made here.
         world = {**world, "open_inv": make_invoice(Customer.objects.get(pk=world["A"]), "1000.00").pk}
+    if "{dispute_case}" in path:
+        from partnerdesk.disputes.services import open_dispute_case
+
+        a = Customer.objects.get(pk=world["A"])
+        world = {**world, "dispute_case": open_dispute_case(customer=a, actor=users["customer_a"], reason="seats",
+                                                            amounts=[(make_invoice(a, "1000.00"), "100.00")]).pk}
     if "{opreq}" in path:
         from partnerdesk.dunning.models import OperatorRequest
 
         world = {**world, "opreq": OperatorRequest.objects.create(subscription_id=world["sub"], customer_id=world["A"],
                                                                   action="suspend", cause="matrix", reason="matrix").pk}
+    if "{stuck}" in path:
+        from partnerdesk.dunning.models import OperatorRequest
+        from partnerdesk.escalations.models import StuckRequest
+        from partnerdesk.escalations.stuck import open_cases_for_stuck_requests
+
+        given_up = OperatorRequest.objects.create(subscription_id=world["sub"], customer_id=world["A"], action="suspend",
+                                                  cause="matrix", reason="matrix", status="failed", attempts=3,
+                                                  last_error="HTTP 404")
+        open_cases_for_stuck_requests(request_ids=[given_up.pk])
+        world = {**world, "stuck": StuckRequest.objects.get(operator_request=given_up).pk}
     if "{own_token}" in path:
         world = {**world, "own_token": ApiToken.objects.get(user=users[role]).pk}
+    if "service-requests" in path:
+        world = {**world, **_escalations_world(world)}
     if "{mail}" in path:
         from partnerdesk.support.mail.filing import ingest
 

@@ -125,6 +125,10 @@ def process_text(policy, stages, currency: str = "CNY") -> ProcessText:
     if any(s.day_kind == DayKind.BUSINESS for s in stages):
         notes.append(_("Business days follow China's official working-day calendar (public holidays and make-up "
                        "working days)."))
-    notes.append(_("While you dispute an invoice, or while a promise to pay agreed with us covers it, we take no "
-                   "action on it."))
+    notes.append(_("While you dispute an amount on an invoice, we do not collect that amount and take no action for "
+                   "it until the dispute is settled; the rest of the invoice is collected as usual. While a promise to "
+                   "pay agreed with us covers an invoice, we take no action on it."))
+    notes.append(_("If a dispute is rejected, or upheld only in part, we tell you the day on which we resume collecting "
+                   "what is still owed: the next step comes on that day, never a step whose date passed during the "
+                   "dispute, and the later steps keep their usual spacing."))
     return ProcessText(steps, deletion, notes)

@@ -194,13 +194,21 @@ class InvoiceChoiceField(forms.ModelChoiceField):
 
 class DisputeForm(forms.Form):
     invoice = InvoiceChoiceField(label=_("Invoice"), queryset=None, empty_label=None)
+    amount = forms.CharField(label=_("Disputed amount (CNY)"), max_length=32, required=False,
+                             widget=forms.TextInput(attrs={"inputmode": "decimal", "placeholder": "0.00",
+                                                           "autocomplete": "off"}),
+                             help_text=_("Leave empty to dispute the whole open balance. Collections leaves the "
+                                         "disputed amount alone while the dispute is open and goes on for the rest."))
     reason = forms.CharField(label=_("What the customer disputes"), max_length=2000,
-                             widget=forms.Textarea(attrs={"rows": 2}),
-                             help_text=_("Collections leaves the invoice alone while the dispute is open."))
+                             widget=forms.Textarea(attrs={"rows": 2}))
 
     def __init__(self, *args, invoices, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["invoice"].queryset = invoices
+
+    def clean_amount(self) -> str | None:
+        text = self.cleaned_data["amount"]
+        return clean_amount_text(text) if text.strip() else None
 
 
 class ResolveDisputeForm(forms.Form):

@@ -112,6 +112,7 @@ def test_stages_skipped_by_missed_runs_still_flag_their_calls_but_send_only_toda
     assert email.context == {
         "invoice_number": invoice.number, "amount_due": "1234.50", "currency": "CNY", "due_date": "2026-11-09",
         "days_overdue": 15, "suspension_date": "2026-11-30", "deletion_date": "2027-01-29", "stage": final_notice.name,
+        "amount_disputed": "",  # nothing under dispute
     }
     assert counts == {"actions": 2, "emails": 1, "calls": 1, "operator_requests": 0, "moved": 1}
     assert Invoice.objects.get(pk=invoice.pk).collections_stage == final_notice.position

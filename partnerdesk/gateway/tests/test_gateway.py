@@ -159,6 +159,22 @@ def test_a_timeout_is_retried(sim, sleeps, sub):
     assert len(sleeps) == 1 and len(api_requests(sim)) == 2
 
 
+def test_request_id_is_kept_after_a_timeout_and_renewed_after_an_answer(sim, sleeps, sub):
+    # Partner Center's headers page: the same MS-RequestId again when a call timed out, a new one once the
+    # operator answered (here a 503); MS-Contract-Version on every call.
+    gw = make_gateway(sim, sleeps, timeout=0.3)
+    sim.simulator.queue_faults([{"delay": 1.0}, {"status": 503}], methods=["PATCH"])
+    gw.suspend_subscription(TENANT, sub["id"])
+    assert sim.simulator.wait_idle()
+    get, timed_out, retried, answered = api_requests(sim)
+    assert timed_out.headers["MS-RequestId"] == retried.headers["MS-RequestId"]
+    assert answered.headers["MS-RequestId"] != retried.headers["MS-RequestId"]
+    assert get.headers["MS-RequestId"] != timed_out.headers["MS-RequestId"]
+    assert {r.headers["MS-Contract-Version"] for r in api_requests(sim)} == {"v1"}
+    assert timed_out.headers["Content-Type"] == "application/json" and "Content-Type" not in get.headers
+    assert sim.simulator.get(TENANT, sub["id"])["status"] == "suspended"
+
+
 def test_connection_refused_becomes_operator_unavailable(sim, sleeps):
     gw = make_gateway(sim, sleeps, max_attempts=2)
     sim.stop()

@@ -79,8 +79,12 @@ def mailbox_settings_from_django() -> MailboxSettings | None:
     )
 
 
-def fetch(settings: MailboxSettings, handle: Callable[[bytes], None], *, limit: int = 500) -> FetchResult:
+def fetch(settings: MailboxSettings, handle: Callable[[bytes], None], *, limit: int = 500,
+          handle_batch: Callable[[list[bytes]], None] | None = None, batch_size: int = 50) -> FetchResult:
     """Hand each waiting message (raw bytes, as the server holds it) to `handle`, then mark it taken.
+
+    With `handle_batch`, up to `batch_size` messages are handed over at once and marked taken only once it
+    returns; if it raises, each message of that batch is handed to `handle` alone, as without it.
 
     Waiting means: in settings.folder, not flagged \\Deleted, and (when taken messages are only flagged
     \\Seen) not \\Seen. Each is read with BODY.PEEK[], so reading marks nothing. Only after `handle` returns
@@ -95,7 +99,7 @@ def fetch(settings: MailboxSettings, handle: Callable[[bytes], None], *, limit: 
     conn = _connect(settings)
     result = FetchResult()
     try:
-        _take(conn, settings, handle, limit, result)
+        _take(conn, settings, handle, limit, result, handle_batch, max(1, batch_size))
     except MailboxError as exc:
         exc.result = exc.result or result
         raise
@@ -138,7 +142,8 @@ def _connect(s: MailboxSettings) -> imaplib.IMAP4:
     return conn
 
 
-def _take(conn, s: MailboxSettings, handle, limit: int, result: FetchResult) -> None:
+def _take(conn, s: MailboxSettings, handle, limit: int, result: FetchResult, handle_batch=None,
+          batch_size: int = 1) -> None:
     capabilities = _capabilities(conn)
     delimiter = server_delimiter(conn)
     typ, data = conn.select(quote(encode_folder_name(s.folder.replace("/", delimiter))))
@@ -156,22 +161,39 @@ def _take(conn, s: MailboxSettings, handle, limit: int, result: FetchResult) -> 
     processed = _ensure_folder(conn, s.processed_folder, delimiter) if s.processed_folder else None
     failed = _ensure_folder(conn, s.failed_folder, delimiter) if s.failed_folder else None
 
-    for uid in map(str, uids):
-        raw = _fetch_raw(conn, uid)
-        if raw is None:  # expunged by another client since the search
-            continue
-        try:
-            handle(raw)
-        except Exception as exc:
-            result.failed += 1
-            result.errors.append(f"UID {uid}: {type(exc).__name__}: {exc}")
-            logger.exception("storing message UID %s from %s/%s failed; it stays in the mailbox",
-                             uid, s.host, s.folder)
-            if failed:
-                _mark(conn, uid, failed, capabilities, result)
-            continue
-        result.taken += 1
-        _mark(conn, uid, processed, capabilities, result)
+    uids = [str(u) for u in uids]
+    for start in range(0, len(uids), batch_size if handle_batch else 1):
+        fetched = [(uid, _fetch_raw(conn, uid)) for uid in uids[start:start + (batch_size if handle_batch else 1)]]
+        fetched = [(uid, raw) for uid, raw in fetched if raw is not None]  # None: expunged by another client
+        if handle_batch is not None and fetched:
+            try:
+                handle_batch([raw for _uid, raw in fetched])
+            except Exception:
+                logger.exception("storing a batch of %d messages from %s/%s failed; each is tried alone",
+                                 len(fetched), s.host, s.folder)
+            else:
+                for uid, _raw in fetched:
+                    result.taken += 1
+                    _mark(conn, uid, processed, capabilities, result)
+                continue
+        for uid, raw in fetched:
+            _take_one(conn, s, uid, raw, handle, result, processed, failed, capabilities)
+
+
+def _take_one(conn, s: MailboxSettings, uid: str, raw: bytes, handle, result: FetchResult, processed, failed,
+              capabilities) -> None:
+    try:
+        handle(raw)
+    except Exception as exc:
+        result.failed += 1
+        result.errors.append(f"UID {uid}: {type(exc).__name__}: {exc}")
+        logger.exception("storing message UID %s from %s/%s failed; it stays in the mailbox",
+                         uid, s.host, s.folder)
+        if failed:
+            _mark(conn, uid, failed, capabilities, result)
+        return
+    result.taken += 1
+    _mark(conn, uid, processed, capabilities, result)
 
 
 def _fetch_raw(conn, uid: str) -> bytes | None:

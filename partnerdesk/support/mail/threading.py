@@ -19,6 +19,7 @@ from partnerdesk import bounds
 from partnerdesk.accounts.models import Role, User
 from partnerdesk.customers.models import BillingContact, Customer
 
+from .. import statements
 from ..models import TOKEN_PREFIX, Case, CaseMessage, Direction
 from .parsing import case_token, normalized_subject
 
@@ -120,8 +121,8 @@ def _by_headers(ids: list[str]) -> Case | None:
         candidates.append((best, message.case))
     if candidates:
         return min(candidates, key=lambda c: c[0])[1]
-    received = {m.message_id.lower(): m.case for m in CaseMessage.objects.filter(
-        message_id__in=ids, direction=Direction.INBOUND).select_related("case")}
+    received = {m.message_id.lower(): m.case for m in statements.select(
+        f"thread.received.{len(ids)}", _received, *ids, Direction.INBOUND)}
     for value in ids:
         if value.lower() in received:
             return received[value.lower()]
@@ -134,7 +135,19 @@ def _by_token(subject: str) -> Case | None:
         return None
     digits = str(token).upper().removeprefix(TOKEN_PREFIX).removeprefix("#")
     number = bounds.parse_id(digits)
-    return Case.objects.filter(pk=number).first() if number is not None else None
+    if number is None:
+        return None
+    found = statements.select("thread.by_id", _case_by_id, number)
+    return found[0] if found else None
+
+
+def _received(*values):
+    *ids, direction = values
+    return CaseMessage.objects.filter(message_id__in=ids, direction=direction).select_related("case")
+
+
+def _case_by_id(pk: int):
+    return Case.objects.filter(pk=pk).order_by("pk")[:1]
 
 
 def _by_sender_and_subject(sender: str, subject: str, now: dt.datetime, window_days: int) -> Case | None:

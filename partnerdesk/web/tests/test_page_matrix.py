@@ -45,6 +45,12 @@ def portal(ok=200, *, b=None) -> dict:
     return {**dict.fromkeys(STAFF, 403), "customer_a": ok, "customer_b": ok if b is None else b, "anonymous": LOGIN}
 
 
+def escalation_action(ok=302) -> dict:
+    """An action on service requests to the operator: agents get `ok`, the auditor 403, customer users 404 (they
+    never learn a request exists)."""
+    return {**staff(*AGENTS, ok=ok), **dict.fromkeys(CUSTOMERS, 404)}
+
+
 def everyone(ok=200, *, anonymous=LOGIN, **others) -> dict:
     return {**dict.fromkeys(ROLES, ok), "anonymous": anonymous, **others}
 
@@ -277,6 +283,9 @@ MATRIX = [
     Row("portal_statement", "GET", portal()),
     Row("portal_invoice_pdf", "GET", portal(b=404), lambda w: [w.invoice.pk]),
     Row("portal_invoice_print", "GET", portal(b=404), lambda w: [w.invoice.pk]),
+    Row("portal_invoice_dispute", "GET", portal(b=404), lambda w: [w.invoice.pk]),
+    Row("portal_invoice_dispute", "POST", portal(302, b=404), lambda w: [w.invoice.pk],
+        lambda w: {"amount": "100.00", "reason": "5 seats removed"}),
     Row("portal_statement_pdf", "GET", portal()),
     Row("portal_statement_print", "GET", portal()),
     Row("portal_subscriptions", "GET", portal()),
@@ -328,6 +337,29 @@ MATRIX = [
     Row("support_case_merge", "POST", staff(*AGENTS, ok=302), lambda w: [another_support_case(w).pk],
         lambda w: {"target": a_support_case(w).token}),
     Row("support_canned", "GET", staff(*AGENTS), lambda w: [a_support_case(w).pk, a_canned_reply(w).pk]),
+    # dispute cases (web/views/support_disputes.py): upholding issues a credit note (credit.issue)
+    Row("support_dispute_add", "POST", staff(*AGENTS, ok=302), lambda w: [a_support_case(w).pk],
+        lambda w: {"dispute-add-invoice": w.invoice.pk, "dispute-add-amount": "100.00"}),
+    Row("support_dispute_uphold", "POST", staff("admin", "finance", ok=302), lambda w: [a_dispute_case(w).pk],
+        lambda w: {"dispute-uphold-dispute": a_dispute_case(w).disputes.get().pk, "dispute-uphold-amount": "100.00"}),
+    Row("support_dispute_reject", "POST", staff(*AGENTS, ok=302), lambda w: [a_dispute_case(w).pk],
+        lambda w: {"dispute-reject-resume_on": "2026-12-21"}),
+    # a case opened for an operator request that keeps failing (web/views/support_stuck.py): subscriptions.suspend
+    Row("support_stuck_retry", "POST", staff("admin", "billing_agent", "collections", ok=302),
+        lambda w: [a_stuck_request(w).pk]),
+    Row("support_stuck_cancel", "POST", staff("admin", "billing_agent", "collections", ok=302),
+        lambda w: [a_stuck_request(w).pk], lambda w: {"reason": "moved to another partner"}),
+    # escalating a case to 21Vianet (web/views/support_escalations.py): escalations.work; customers get 404
+    Row("support_escalate", "POST", escalation_action(), lambda w: [a_support_case(w).pk], lambda w: {
+        **a_partner_contact(w), "channel": "portal", "topic": "billing", "severity": "moderate", "language": "zh-CN",
+        "title": "重复扣费", "description": "同一张发票扣了两次款。"}),
+    Row("support_escalation_reference", "POST", escalation_action(), lambda w: [a_service_request(w).pk],
+        lambda w: {"reference": "2611240010000001"}),
+    Row("support_escalation_answer", "POST", escalation_action(), lambda w: [a_service_request(w, filed=True).pk],
+        lambda w: {"text": "已收到，正在核查。", "status": "open"}),
+    Row("support_escalation_note", "POST", escalation_action(), lambda w: [a_service_request(w, filed=True).pk],
+        lambda w: {"text": "客户已提供银行流水。"}),
+    Row("support_escalation_close", "POST", escalation_action(), lambda w: [a_service_request(w, filed=True).pk]),
     Row("support_attachment", "GET", staff("*"), lambda w: [an_attachment(w).pk]),
     Row("support_mail_list", "GET", staff("*")),
     Row("support_mail_raw", "GET", staff("*"), lambda w: [a_waiting_mail(w).pk]),
@@ -338,6 +370,13 @@ MATRIX = [
     Row("support_mail_discard", "POST", staff("admin", "billing_agent", ok=302), lambda w: [a_waiting_mail(w).pk],
         lambda w: {f"m{a_waiting_mail(w).pk}-reason": "spam"}),
     Row("support_reports", "GET", staff("admin", "billing_agent", "finance", "auditor")),  # (?part=...: its CSVs)
+    Row("escalation_reports", "GET", staff("admin", "billing_agent", "finance", "auditor")),  # (?part=...: CSVs)
+    Row("escalation_settings", "GET", staff("admin")),
+    Row("escalation_settings", "POST", staff("admin", ok=302), data=lambda w: {
+        "contact_name": "王芳", "contact_email": "escalations@partner.example.cn", "contact_phone": "+86 21 5555 0100",
+        "default_channel": "portal", "first_response_a_minutes": "120", "first_response_b_minutes": "240",
+        "first_response_c_minutes": "480", "resolution_b_minutes": "1620", "resolution_c_minutes": "2700",
+        "failing_request_hours": "24", "collections_team": "", "reason": "our escalation desk"}),
 ]
 
 
@@ -350,6 +389,56 @@ def a_support_case(w):
     return _once(w, "_support_case", lambda: open_case(
         customer=w.a, subject="Invoice question", description="Why is it higher?", actor=w.users["customer_a"],
         requester_contact=w.a.contacts.first()))
+
+
+def a_dispute_case(w):
+    from partnerdesk.disputes.services import open_dispute_case
+
+    return _once(w, "_dispute_case", lambda: open_dispute_case(
+        customer=w.a, actor=w.users["customer_a"], amounts=[(w.invoice, "100.00")], reason="5 seats removed",
+        channel="portal"))
+
+
+def a_stuck_request(w):
+    """A's suspension the operator refused for good, with its internal case."""
+    from partnerdesk.dunning.models import OperatorRequest
+    from partnerdesk.escalations.stuck import open_cases_for_stuck_requests
+
+    def make():
+        req = OperatorRequest.objects.create(subscription=w.subscription, customer=w.a, action="suspend", cause="matrix",
+                                             reason="matrix", status="failed", attempts=3, last_error="HTTP 404")
+        open_cases_for_stuck_requests(request_ids=[req.pk])
+        return req.stuck_case
+
+    return _once(w, "_stuck_request", make)
+
+
+def a_partner_contact(w) -> dict:
+    """The partner's own contact on service requests (escalating needs it); no form fields of its own."""
+    from partnerdesk.escalations.targets import settings_row
+
+    def make():
+        row = settings_row()
+        row.contact_name, row.contact_email = "王芳", "escalations@partner.example.cn"
+        row.save()
+        return row
+
+    _once(w, "_partner_contact", make)
+    return {}
+
+
+def a_service_request(w, filed=False):
+    """A's case escalated through the portal channel; filed: with the portal's reference number."""
+    from partnerdesk.escalations import services
+
+    a_partner_contact(w)
+    sr = _once(w, "_service_request", lambda: services.escalate(
+        a_support_case(w), actor=w.users["billing_agent"], channel="portal", topic="billing", severity="moderate",
+        title="重复扣费", description="同一张发票扣了两次款。"))
+    if filed:
+        _once(w, "_service_request_filed", lambda: services.record_reference(sr, "2611240010000002",
+                                                                              actor=w.users["billing_agent"]))
+    return sr
 
 
 def another_support_case(w):

@@ -68,6 +68,7 @@ from ..forms import (
     add_domain_error,
     stage_formset_class,
 )
+from ..templatetags.desk import money as desk_money
 from .collections_section import CallGroup, call_groups, emails_installed, open_invoices_of
 from .customers import render_customer_detail
 
@@ -436,12 +437,18 @@ def dispute_open(request, pk):
         if form.is_valid():
             try:
                 open_dispute(invoice=form.cleaned_data["invoice"], reason=form.cleaned_data["reason"].strip(),
-                             actor=request.user)
+                             amount=form.cleaned_data["amount"], actor=request.user)
             except DomainError as exc:
                 add_domain_error(form, exc)
             else:
-                messages.success(request, _("Dispute opened on %(invoice)s: collections holds the invoice until it is "
-                                            "resolved.") % {"invoice": form.cleaned_data["invoice"]})
+                if form.cleaned_data["amount"] is None:
+                    messages.success(request, _("Dispute opened on %(invoice)s: collections holds the invoice until it "
+                                                "is resolved.") % {"invoice": form.cleaned_data["invoice"]})
+                else:
+                    messages.success(request, _("Dispute opened on %(invoice)s for %(amount)s: collections leaves that "
+                                                "amount alone until the dispute is resolved and goes on for the rest.")
+                                     % {"invoice": form.cleaned_data["invoice"],
+                                        "amount": desk_money(form.cleaned_data["amount"], customer.currency)})
                 return redirect(_section_url(customer))
         return _rerender(request, customer, dispute_form=form)
 

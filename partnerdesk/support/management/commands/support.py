@@ -9,6 +9,17 @@ from django.core.management.base import BaseCommand, CommandError, no_translatio
 EX_TEMPFAIL = 75
 
 
+def _batches(items, size: int):
+    batch = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
 def _counts(tally: dict) -> str:
     return ", ".join(f"{key.replace('_', ' ')} {value}" for key, value in sorted(tally.items())) or "nothing"
 
@@ -89,7 +100,7 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(_counts(run_timers())))
 
     def _ingest(self, paths: list[str]) -> None:
-        from partnerdesk.support.mail.filing import ingest
+        from partnerdesk.support.mail.filing import BATCH_SIZE, ingest_many
         from partnerdesk.support.mail.sources import iter_raw_messages
         from partnerdesk.support.models import MailSource
 
@@ -102,11 +113,12 @@ class Command(BaseCommand):
         tally: Counter = Counter()
         total = 0
         for messages in sources:
-            for label, raw in messages:
-                mail = ingest(raw, source=MailSource.FILE)
-                total += 1
-                outcome = mail.status if mail.is_new else "already_received"
-                tally[outcome] += 1
-                if self.verbosity > 1:
-                    self.stdout.write(f"{label}\t{outcome}\t{mail.pk}")
+            for batch in _batches(messages, BATCH_SIZE):  # a transaction per batch; messages read as filed
+                for (label, _raw), mail in zip(batch, ingest_many([raw for _label, raw in batch],
+                                                                  source=MailSource.FILE), strict=True):
+                    total += 1
+                    outcome = mail.status if mail.is_new else "already_received"
+                    tally[outcome] += 1
+                    if self.verbosity > 1:
+                        self.stdout.write(f"{label}\t{outcome}\t{mail.pk}")
         self.stdout.write(self.style.SUCCESS(f"ingested {total} messages ({_counts(tally)})"))
