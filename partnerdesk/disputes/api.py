@@ -25,37 +25,37 @@ from . import services
 router = Router(tags=["disputes"])
 
 
-class DisputedAmountIn(Schema):
+class CaseDisputeAmountIn(Schema):
     invoice_id: Id
     amount: Amount
 
 
 class DisputeCaseIn(Schema):
     customer_id: Id | None = None  # a customer's user: its own customer (may be left out)
-    invoices: list[DisputedAmountIn] = Field(..., min_length=1, max_length=services.MAX_INVOICES)
+    invoices: list[CaseDisputeAmountIn] = Field(..., min_length=1, max_length=services.MAX_INVOICES)
     reason: Reason
     requester_contact_id: Id | None = None  # staff: the contact who disputes
 
 
-class AddDisputeIn(Schema):
+class CaseDisputeAddIn(Schema):
     invoice_id: Id
     amount: Amount
     reason: Reason = ""
 
 
-class UpholdIn(Schema):
+class CaseDisputeUpholdIn(Schema):
     dispute_id: Id | None = None  # which one, when the case has several open
     amount: Amount
     message: Note = ""
 
 
-class RejectIn(Schema):
+class CaseDisputeRejectIn(Schema):
     dispute_id: Id | None = None  # only this one (else every open dispute of the case)
     resume_on: BusinessDate | None = None  # by default the first working day a week on
     message: Note = ""
 
 
-class DisputeOut(Schema):
+class CaseDisputeOut(Schema):
     id: int
     invoice_id: int
     invoice_number: str
@@ -72,7 +72,7 @@ class DisputeCaseOut(Schema):
     case_id: int
     token: str
     status: str
-    disputes: list[DisputeOut]
+    disputes: list[CaseDisputeOut]
 
 
 def _dispute_out(dispute: Dispute) -> dict:
@@ -142,7 +142,7 @@ def list_disputes(request, case_id: Id):
 
 @router.post("/cases/{case_id}/disputes", response={201: DisputeCaseOut},
              summary="Dispute an amount of an invoice in a case (or change the amount disputed)")
-def add_dispute(request, case_id: Id, payload: AddDisputeIn):
+def add_dispute(request, case_id: Id, payload: CaseDisputeAddIn):
     case = _case_for(request, case_id, "cases.work")
     invoice = _invoice(request, case.customer, payload.invoice_id)
     services.dispute_in_case(case, invoice, payload.amount, actor=request.user, reason=payload.reason)
@@ -151,7 +151,7 @@ def add_dispute(request, case_id: Id, payload: AddDisputeIn):
 
 @router.post("/cases/{case_id}/disputes/uphold", response=DisputeCaseOut,
              summary="Uphold a dispute in full or in part: a credit note, and the customer is told in the case")
-def uphold(request, case_id: Id, payload: UpholdIn):
+def uphold(request, case_id: Id, payload: CaseDisputeUpholdIn):
     case = _case_for(request, case_id, "cases.work", "credit.issue")
     services.uphold(_dispute(case, payload.dispute_id), amount=payload.amount, actor=request.user,
                     message=payload.message)
@@ -160,7 +160,7 @@ def uphold(request, case_id: Id, payload: UpholdIn):
 
 @router.post("/cases/{case_id}/disputes/reject", response=DisputeCaseOut,
              summary="Reject a case's open disputes: collections resume on the date the customer is told")
-def reject(request, case_id: Id, payload: RejectIn):
+def reject(request, case_id: Id, payload: CaseDisputeRejectIn):
     case = _case_for(request, case_id, "cases.work")
     services.reject(_dispute(case, payload.dispute_id), actor=request.user, resume_on=payload.resume_on,
                     message=payload.message)

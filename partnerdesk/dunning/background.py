@@ -5,3 +5,9 @@ from django.dispatch import Signal
 
 # Operator requests are waiting: carry them out now, or from `run_after` (a datetime) where the backend defers.
 operator_requests_due = Signal()
+
+# Sent after commit, with `request` (an OperatorRequest): the operator refused it with an answer that will never
+# change and it was given up (status failed); or it went through at last (done). Escalations opens a case for
+# the collections team on the first, and closes the loop on the second; collections knows nothing of cases.
+operator_request_given_up = Signal()
+operator_request_done = Signal()

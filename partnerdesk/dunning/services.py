@@ -22,7 +22,7 @@ from partnerdesk.billing.services import apply_credit_on_account, open_invoices,
 from partnerdesk.customers.models import Subscription, SubscriptionStatus, SuspensionReason
 from partnerdesk.errors import Conflict, DomainError, InvalidInput, status_word
 
-from .background import operator_requests_due
+from .background import operator_request_done, operator_request_given_up, operator_requests_due
 from .models import (
     MANUAL_CAUSE,
     ActionKind,
@@ -38,7 +38,6 @@ from .models import (
     RequestStatus,
 )
 from .policies import policy_for
-from .signals import operator_request_done, operator_request_given_up
 
 logger = logging.getLogger(__name__)
 

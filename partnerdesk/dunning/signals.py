@@ -1,12 +1,6 @@
-from django.dispatch import Signal, receiver
+from django.dispatch import receiver
 
 from partnerdesk.billing.signals import balance_increased, balance_reduced
-
-# Sent after commit, with `request` (an OperatorRequest): the operator refused it with an answer that will never
-# change and it was given up (status failed); or it went through at last (done). Escalations opens a case for
-# the collections team on the first, and closes the loop on the second; collections knows nothing of cases.
-operator_request_given_up = Signal()
-operator_request_done = Signal()
 
 
 @receiver(balance_reduced)

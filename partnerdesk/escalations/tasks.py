@@ -18,7 +18,7 @@ from django.utils import timezone
 from django_tasks import task
 
 from partnerdesk.audit.services import record
-from partnerdesk.dunning.signals import operator_request_done, operator_request_given_up
+from partnerdesk.dunning.background import operator_request_done, operator_request_given_up
 from partnerdesk.support import services as support
 from partnerdesk.support.tasks import _schedule_next
 

@@ -1,5 +1,6 @@
-"""`partnerdesk escalations poll` (API service requests in step with the operator) and `partnerdesk escalations
-remind` (the agents' reminders when the operator is late), now or, with --schedule, by the worker."""
+"""`partnerdesk escalations poll` (API service requests in step with the operator), `partnerdesk escalations
+remind` (the agents' reminders when the operator is late) and `partnerdesk escalations stuck` (a case for each
+suspension or reactivation the operator keeps refusing), now or, with --schedule, by the worker."""
 
 from django.core.management.base import BaseCommand, CommandError, no_translations
 
@@ -16,7 +17,9 @@ class Command(BaseCommand):
         sub = parser.add_subparsers(dest="what", required=True)
         for name, text in (("poll", "send API requests not at the operator yet, send our notes, record the "
                                     "operator's new notes and status changes"),
-                           ("remind", "remind agents of requests the operator has not answered or closed in time")):
+                           ("remind", "remind agents of requests the operator has not answered or closed in time"),
+                           ("stuck", "open a case for the collections team for each suspension or reactivation the "
+                                     "operator keeps refusing, and follow the open ones")):
             command = sub.add_parser(name, help=text)
             command.add_argument("--schedule", type=int, default=None, metavar="SECONDS",
                                  help="do not run now: have the worker run it every SECONDS seconds")
@@ -25,8 +28,11 @@ class Command(BaseCommand):
     def handle(self, *args, what, schedule=None, **options):
         from partnerdesk.escalations import tasks
 
-        run, scheduler = ((tasks.poll_service_requests, tasks.schedule_poll) if what == "poll"
-                          else (tasks.remind_overdue, tasks.schedule_reminders))
+        from partnerdesk.escalations.stuck import stuck_requests_pass
+
+        run, scheduler = {"poll": (tasks.poll_service_requests, tasks.schedule_poll),
+                          "remind": (tasks.remind_overdue, tasks.schedule_reminders),
+                          "stuck": (stuck_requests_pass, tasks.schedule_stuck_requests)}[what]
         if schedule is not None:
             if schedule < 10:
                 raise CommandError("--schedule: at least 10 seconds", returncode=2)
