@@ -44,6 +44,9 @@ TAG_LENGTH = 50
 # A public reply or resolution went out to the customer (sent in the transaction that wrote it): escalations
 # marks the customer told of an operator request that closed.
 public_reply_sent = Signal()
+# A new case was opened from an email, with `text` (subject and body): disputes reads a dispute of an invoice
+# (with the amount) from it. Sent inside the filing transaction; a receiver that fails rolls the filing back.
+case_opened_from_mail = Signal()
 
 
 def desk_settings() -> DeskSettings:

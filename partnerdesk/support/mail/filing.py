@@ -370,6 +370,7 @@ def open_case_from_mail(mail: InboundMail, parsed: ParsedMail, customer, *, cont
         acknowledge=bool(sender) and not is_automatic(parsed), now=now)
     if parsed.attachments:
         attach_all(case.first_message, parsed)
+    services.case_opened_from_mail.send(sender=Case, case=case, text=text)
     mail.status, mail.case, mail.customer = MailStatus.FILED, case, customer
     return case
 
