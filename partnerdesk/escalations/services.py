@@ -323,6 +323,9 @@ def mark_closed(sr: ServiceRequest, actor=None, *, now: dt.datetime | None = Non
         sr = _lock(sr)
         if sr.status == ServiceRequestStatus.CLOSED:
             return sr
+        if sr.status == ServiceRequestStatus.DRAFT:  # never filed: the operator cannot have closed it
+            raise Conflict(_("the request is not filed yet: record the operator's reference first"),
+                           field="reference")
         before = snapshot(sr, AUDITED)
         sr.status, sr.closed_at = ServiceRequestStatus.CLOSED, now
         sr.save(update_fields=["status", "closed_at"])

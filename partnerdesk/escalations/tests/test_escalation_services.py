@@ -237,3 +237,13 @@ def test_the_command_runs_the_reminders(case, agent):
     out = StringIO()
     call_command("escalations", "poll", stdout=out)
     assert "nothing" in out.getvalue()
+
+
+def test_a_draft_cannot_be_marked_closed(case, agent):
+    sr = escalate(case, agent)  # the portal channel: a draft until its reference is recorded
+    assert sr.status == "draft"
+    with pytest.raises(Conflict) as refused:
+        services.mark_closed(sr, agent)
+    assert refused.value.field == "reference"
+    sr.refresh_from_db()
+    assert sr.status == "draft" and sr.closed_at is None
