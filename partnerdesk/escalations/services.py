@@ -145,6 +145,10 @@ def escalate(case: Case, *, actor, channel: str, topic: str, severity: str, titl
             sr.subscriptions.set(subscriptions)
         _audit(sr, "service_request.created", actor, invoice_ids=[i.pk for i in invoices],
                subscription_ids=[s.pk for s in subscriptions])
+        if case.assignee_id is None and actor is not None and getattr(actor, "is_partner_staff", False):
+            # The case comes back to "its agent" when the operator closes the request: the one who escalated it.
+            case = support.assign(case=case, actor=actor, assignee=actor, team=case.team,
+                                  reason="escalated to the operator")
         if case.status != CaseStatus.WAITING_OPERATOR:
             support.change_status(case=case, status=CaseStatus.WAITING_OPERATOR, actor=actor,
                                   reason=f"escalated to the operator ({sr.get_channel_display()})", now=now)

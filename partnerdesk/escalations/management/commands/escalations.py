@@ -27,7 +27,6 @@ class Command(BaseCommand):
     @no_translations  # the command line speaks English
     def handle(self, *args, what, schedule=None, **options):
         from partnerdesk.escalations import tasks
-
         from partnerdesk.escalations.stuck import stuck_requests_pass
 
         run, scheduler = {"poll": (tasks.poll_service_requests, tasks.schedule_poll),
