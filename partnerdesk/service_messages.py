@@ -111,6 +111,8 @@ SYSTEM_FIXED = [
     gettext_noop("This email had no threading headers or case number; it was matched by its sender and subject."),
     # A stuck operator request's case (escalations.stuck).
     gettext_noop("The request ended without the operator's change (cancelled or no longer needed)."),
+    # Escalations to 21Vianet (escalations.services): why a case changed.
+    gettext_noop("escalated to the operator"),
 ]
 SYSTEM_PATTERNS = [
     (re.compile(r"^Non-payment: invoice (?P<number>\S+) unpaid (?P<days>\d+) days after its due date$"),
@@ -153,6 +155,36 @@ SYSTEM_PATTERNS = [
      gettext_noop("The operator accepted it: the subscription is %(status)s.")),
     (re.compile(r"^The operator refused it again and it was given up: (?P<stored>.*)$", re.S),
      gettext_noop("The operator refused it again and it was given up: %(stored)s")),
+    # Escalations to 21Vianet (escalations.services, escalations.tasks): a case's history.
+    (re.compile(r"^escalated to the operator \((?P<channel>\w+)\)$"),
+     gettext_noop("escalated to the operator (%(channel)s)")),
+    (re.compile(r"^Escalated to 21Vianet, severity (?P<severity>[ABC]), sent through the Partner Center API: "
+                r"(?P<title>.+)$", re.S),
+     gettext_noop("Escalated to 21Vianet, severity %(severity)s, sent through the Partner Center API: %(title)s")),
+    (re.compile(r"^Escalated to 21Vianet, severity (?P<severity>[ABC]), to be filed in the operator's portal: "
+                r"(?P<title>.+)$", re.S),
+     gettext_noop("Escalated to 21Vianet, severity %(severity)s, to be filed in the operator's portal: %(title)s")),
+    (re.compile(r"^Filed in 21Vianet's portal as (?P<reference>.+)\.$"),
+     gettext_noop("Filed in 21Vianet's portal as %(reference)s.")),
+    (re.compile(r"^21Vianet received the request as (?P<reference>.+)\.$"),
+     gettext_noop("21Vianet received the request as %(reference)s.")),
+    (re.compile(r"^21Vianet answered on (?P<request>\S+) \((?P<author>[^)\n]*)\):\n(?P<text>.*)$", re.S),
+     gettext_noop("21Vianet answered on %(request)s (%(author)s):\n%(text)s")),
+    (re.compile(r"^21Vianet answered on (?P<request>\S+):\n(?P<text>.*)$", re.S),
+     gettext_noop("21Vianet answered on %(request)s:\n%(text)s")),
+    (re.compile(r"^Our note to 21Vianet on (?P<request>\S+):\n(?P<text>.*)$", re.S),
+     gettext_noop("Our note to 21Vianet on %(request)s:\n%(text)s")),
+    (re.compile(r"^21Vianet needs our attention on (?P<request>\S+): read its notes and answer\.$"),
+     gettext_noop("21Vianet needs our attention on %(request)s: read its notes and answer.")),
+    (re.compile(r"^21Vianet closed (?P<request>\S+)$"), gettext_noop("21Vianet closed %(request)s")),
+    (re.compile(r"^21Vianet closed (?P<request>\S+)\. Task: tell the customer the outcome in a reply\.$"),
+     gettext_noop("21Vianet closed %(request)s. Task: tell the customer the outcome in a reply.")),
+    (re.compile(r"^21Vianet refused (?P<request>\S+): (?P<stored>.*)$", re.S),
+     gettext_noop("21Vianet refused %(request)s: %(stored)s")),
+    (re.compile(r"^21Vianet has not answered (?P<request>\S+) by its target \((?P<deadline>[^)]+)\): follow it up\.$"),
+     gettext_noop("21Vianet has not answered %(request)s by its target (%(deadline)s): follow it up.")),
+    (re.compile(r"^21Vianet has not closed (?P<request>\S+) by its target \((?P<deadline>[^)]+)\): follow it up\.$"),
+     gettext_noop("21Vianet has not closed %(request)s by its target (%(deadline)s): follow it up.")),
     (re.compile(r"^Attachments not added to the case \(the original email, kept with the message, still holds "
                 r"them\): (?P<files>.+)$", re.S),
      gettext_noop("Attachments not added to the case (the original email, kept with the message, still holds "

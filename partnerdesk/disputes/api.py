@@ -13,6 +13,7 @@ from ninja import Field, Router, Schema
 from partnerdesk.accounts.models import Role
 from partnerdesk.accounts.permissions import get_customer_or_404, get_scoped_or_404, require
 from partnerdesk.api_schemas import Amount, BusinessDate, Id, Note, Reason
+from partnerdesk.billing.models import Refund
 from partnerdesk.billing.queries import visible_invoices
 from partnerdesk.customers.models import BillingContact
 from partnerdesk.dunning.models import Dispute
@@ -47,6 +48,7 @@ class CaseDisputeUpholdIn(Schema):
     dispute_id: Id | None = None  # which one, when the case has several open
     amount: Amount
     message: Note = ""
+    refund_id: Id | None = None  # an invoice paid in full meanwhile: the refund made in billing for what is upheld
 
 
 class CaseDisputeRejectIn(Schema):
@@ -153,8 +155,13 @@ def add_dispute(request, case_id: Id, payload: CaseDisputeAddIn):
              summary="Uphold a dispute in full or in part: a credit note, and the customer is told in the case")
 def uphold(request, case_id: Id, payload: CaseDisputeUpholdIn):
     case = _case_for(request, case_id, "cases.work", "credit.issue")
+    refund = None
+    if payload.refund_id is not None:
+        refund = Refund.objects.filter(customer=case.customer, pk=payload.refund_id).first()
+        if refund is None:
+            raise InvalidInput(_("no such refund to this customer"), field="refund_id")
     services.uphold(_dispute(case, payload.dispute_id), amount=payload.amount, actor=request.user,
-                    message=payload.message)
+                    message=payload.message, refund=refund)
     return _case_out(case)
 
 

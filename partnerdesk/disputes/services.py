@@ -37,8 +37,9 @@ def open_disputes(case: Case) -> list[Dispute]:
 
 
 def disputed_amount(dispute: Dispute) -> Decimal:
-    """What the dispute holds back: its amount, or (a dispute that names none) the invoice's open balance."""
-    return dispute.amount if dispute.amount is not None else dispute.invoice.balance
+    """What the dispute holds back: its amount capped at the invoice's open balance (a payment or credit may have
+    landed since it was opened), or (a dispute that names none) that balance. See dunning.services.held_amount."""
+    return dunning.held_amount(dispute)
 
 
 # --- opening -------------------------------------------------------------------------------------------------
@@ -111,6 +112,8 @@ def dispute_in_case(case: Case, invoice: Invoice, amount, *, actor, reason: str 
     if not case.is_active:
         raise Conflict(_("case %(case)s is %(status)s"), field="status", case=case.token,
                        status=status_word(CaseStatus, case.status))
+    # Lock order, as in uphold and reject: the case, its disputes, then invoices.
+    list(Dispute.objects.select_for_update().filter(invoice_id=invoice.pk, status=HoldStatus.OPEN).order_by("id"))
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
     if invoice.customer_id != case.customer_id:
         raise InvalidInput(_("%(name)s belongs to another customer"), field="invoice_id", name=str(invoice))
@@ -135,6 +138,17 @@ def dispute_in_case(case: Case, invoice: Invoice, amount, *, actor, reason: str 
 # --- deciding ------------------------------------------------------------------------------------------------
 
 
+def _lock(target) -> Case:
+    """Lock the case a decision is about, first: two agents deciding two disputes of one case take turns (the
+    second sees the first's decision, so the last one resolves the case), and every path locks case, disputes,
+    invoices in that order."""
+    case_id = target.pk if isinstance(target, Case) else Dispute.objects.filter(pk=target.pk).values_list(
+        "case_id", flat=True).first()
+    if case_id is None:
+        raise Conflict(_("this dispute has no case to tell the customer in"), field="dispute_id")
+    return Case.objects.select_for_update().get(pk=case_id)
+
+
 def _the_dispute(target, field: str = "dispute_id") -> Dispute:
     """The open dispute a decision is about: the one given, or the only open one of a case."""
     if isinstance(target, Dispute):
@@ -143,8 +157,6 @@ def _the_dispute(target, field: str = "dispute_id") -> Dispute:
         if dispute.status != HoldStatus.OPEN:
             raise Conflict(_("the dispute of invoice %(number)s is already decided"), field=field,
                            number=str(dispute.invoice))
-        if dispute.case_id is None:
-            raise Conflict(_("this dispute has no case to tell the customer in"), field=field)
         return dispute
     disputes = _open_locked(target)
     if len(disputes) != 1:
@@ -158,22 +170,55 @@ def _open_locked(case: Case) -> list[Dispute]:
                 .filter(case=case, status=HoldStatus.OPEN).order_by("id"))
 
 
+def _lock_invoices(disputes) -> None:
+    list(Invoice.objects.select_for_update().filter(pk__in=[d.invoice_id for d in disputes]).order_by("id"))
+
+
+def _credit_reason(case: Case) -> str:
+    """The credit note's reason, which the customer reads on its invoice: in the case's language."""
+    with translation.override(DJANGO_LANGUAGE.get(case.language, "en")):
+        return str(CREDIT_REASON % {"case": case.token})
+
+
+CREDIT_REASON = _("Dispute upheld in %(case)s")
+
+
 @transaction.atomic
-def uphold(target, *, amount, actor, message: str = "") -> Dispute:
+def uphold(target, *, amount, actor, message: str = "", refund=None) -> Dispute:
     """Uphold a dispute in full or in part: a credit note for the upheld amount (the balance goes down), the
     dispute ends upheld or partly upheld, and the customer is told in the case. `target`: a dispute, or a case
-    with one open dispute."""
+    with one open dispute. An invoice paid in full meanwhile has nothing left to credit: the agent refunds the
+    upheld amount through billing first and names that `refund` here."""
+    case = _lock(target)
     dispute = _the_dispute(target)
+    _lock_invoices([dispute])
+    dispute.invoice.refresh_from_db()
     message = _message(message)
     disputed = disputed_amount(dispute)
     amount = parse_amount(amount, field="amount", currency=dispute.invoice.currency)
-    if amount > disputed:
-        raise InvalidInput(_("only %(amount)s is disputed"), field="amount", amount=str(disputed))
-    note = issue_credit_note(invoice=dispute.invoice, amount=amount, actor=actor,
-                             reason=f"Dispute upheld in {dispute.case.token}")
-    outcome = DisputeOutcome.UPHELD if amount == disputed else DisputeOutcome.PARTLY_UPHELD
-    dispute = dunning.end_dispute(dispute, outcome=outcome, actor=actor, resolution=message or str(outcome.label),
-                                  upheld_amount=amount, credit_note=note)
+    note = None
+    if disputed > 0:
+        if refund is not None:
+            raise InvalidInput(_("invoice %(number)s still has %(amount)s open: uphold with a credit note, not a "
+                                 "refund"), field="refund_id", number=str(dispute.invoice), amount=str(disputed))
+        if amount > disputed:
+            raise InvalidInput(_("only %(amount)s is disputed"), field="amount", amount=str(disputed))
+        note = issue_credit_note(invoice=dispute.invoice, amount=amount, actor=actor, reason=_credit_reason(case))
+        outcome = DisputeOutcome.UPHELD if amount == disputed else DisputeOutcome.PARTLY_UPHELD
+    else:
+        # Paid in full while disputed: what is upheld goes back to the customer as a refund made in billing.
+        claimed = dispute.amount if dispute.amount is not None else dispute.invoice.total
+        if refund is None:
+            raise Conflict(_("invoice %(number)s is paid in full, so there is nothing to credit: refund the upheld "
+                             "amount through billing, then uphold naming that refund"), field="refund_id",
+                           number=str(dispute.invoice))
+        if amount > claimed:
+            raise InvalidInput(_("only %(amount)s is disputed"), field="amount", amount=str(claimed))
+        disputed = claimed
+        outcome = DisputeOutcome.UPHELD if amount == claimed else DisputeOutcome.PARTLY_UPHELD
+    dispute = dunning.end_dispute(dispute, outcome=outcome, actor=actor, resolution=_summary(message, outcome),
+                                  upheld_amount=amount, credit_note=note, refund=refund, in_case=True)
+    dispute.refund = refund
     _tell(dispute.case, [(dispute, disputed)], actor=actor, message=message)
     return dispute
 
@@ -181,22 +226,32 @@ def uphold(target, *, amount, actor, message: str = "") -> Dispute:
 @transaction.atomic
 def reject(target, *, actor, resume_on: dt.date | None = None, message: str = "") -> list[Dispute]:
     """Reject a dispute (or every open dispute of a case): collections resume on resume_on (by default the date
-    dunning works out), which the customer is told in the case."""
+    dunning works out; a day off moves it to the next working day), which the customer is told in the case."""
+    _lock(target)
     disputes = [_the_dispute(target)] if isinstance(target, Dispute) else _open_locked(target)
     if not disputes:
         raise Conflict(_("the case has no open dispute"), field="dispute_id")
+    _lock_invoices(disputes)
     message = _message(message)
     bounds.check_date(resume_on, field="resume_on")
     if resume_on is not None and resume_on < timezone.localdate():
         raise InvalidInput(_("collections cannot resume in the past"), field="resume_on")
     decided = []
     for dispute in disputes:
+        dispute.invoice.refresh_from_db()
         disputed = disputed_amount(dispute)
-        ended = dunning.end_dispute(dispute, outcome=DisputeOutcome.REJECTED, actor=actor,
-                                    resolution=message or str(DisputeOutcome.REJECTED.label), resume_on=resume_on)
+        ended = dunning.end_dispute(dispute, outcome=DisputeOutcome.REJECTED, actor=actor, in_case=True,
+                                    resolution=_summary(message, DisputeOutcome.REJECTED), resume_on=resume_on)
         decided.append((ended, disputed))
     _tell(disputes[0].case, decided, actor=actor, message=message)
     return [d for d, _disputed in decided]
+
+
+def _summary(message: str, outcome) -> str:
+    """The dispute's resolution: the agent's words, shortened to what a resolution holds (the whole message is
+    the case's reply)."""
+    text = message or (str(outcome.label) if outcome else "")
+    return text if len(text) <= bounds.REASON_LENGTH else text[:bounds.REASON_LENGTH - 1] + "…"
 
 
 def _message(message: str) -> str:
@@ -214,6 +269,8 @@ REJECTED_TEXT = _("We have reviewed your dispute of invoice %(number)s (%(disput
                   "correct, so we cannot uphold it. The invoice's balance is %(balance)s.")
 RESUME_TEXT = _("Collections of the amount still owed resume on %(date)s.")
 PAID_TEXT = _("Nothing more is owed on this invoice.")
+REFUNDED_TEXT = _("We have upheld your dispute of invoice %(number)s: you disputed %(disputed)s and, as the invoice "
+                  "was already paid, we have refunded %(upheld)s to you.")
 
 
 def decision_text(dispute: Dispute, disputed: Decimal, language: str) -> str:
@@ -226,6 +283,8 @@ def decision_text(dispute: Dispute, disputed: Decimal, language: str) -> str:
               "balance": _money(invoice.balance, invoice.currency)}
     template = {DisputeOutcome.UPHELD: UPHELD_TEXT, DisputeOutcome.PARTLY_UPHELD: PARTLY_UPHELD_TEXT}.get(
         dispute.outcome, REJECTED_TEXT)
+    if dispute.upheld_amount is not None and not dispute.credit_note_id:
+        template = REFUNDED_TEXT
     with translation.override(DJANGO_LANGUAGE.get(language, "en")):
         text = str(template) % values
         if invoice.balance > 0 and dispute.resume_on:
@@ -252,10 +311,11 @@ def _tell(case: Case, decided, *, actor, message: str) -> None:
         support.reply(case=case, body=body, actor=actor)
     else:
         support.resolve(case=case, body=body, actor=actor)
-    _record(case, "dispute_case.decided", actor, reason=message,
+    _record(case, "dispute_case.decided", actor, reason=_summary(message, None),
             decided=[{**_line(d.invoice, disputed), "outcome": d.outcome,
                       "upheld": str(d.upheld_amount) if d.upheld_amount is not None else None,
                       "credit_note": d.credit_note.number if d.credit_note_id else None,
+                      "refund": getattr(d, "refund", None) and d.refund.pk,
                       "resume_on": d.resume_on.isoformat() if d.resume_on else None} for d, disputed in decided])
 
 

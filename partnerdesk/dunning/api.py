@@ -107,6 +107,7 @@ class EndDisputeIn(Schema):
     resolution: Reason
     upheld_amount: Amount | None = None  # partly_upheld: how much
     credit_note_id: Id | None = None  # the credit note issued for what is upheld
+    refund_id: Id | None = None  # or, for an invoice already paid, the refund of it
     resume_on: BusinessDate | None = None  # rejected or partly upheld: by default the first working day a week on
 
 
@@ -267,7 +268,7 @@ def change_disputed_amount(request, dispute_id: Id, payload: DisputedAmountIn):
 @router.post("/disputes/{dispute_id}/end", response=DisputeOut,
              summary="End a dispute: upheld (in full or in part), rejected (collections resumes on a stated day) or withdrawn")
 def end_dispute(request, dispute_id: Id, payload: EndDisputeIn):
-    from partnerdesk.billing.models import CreditNote
+    from partnerdesk.billing.models import CreditNote, Refund
 
     dispute = get_scoped_or_404(Dispute.objects.select_related("customer"), request.user, dispute_id)
     require(request.user, "disputes.manage")
@@ -276,8 +277,13 @@ def end_dispute(request, dispute_id: Id, payload: EndDisputeIn):
         credit_note = CreditNote.objects.filter(pk=payload.credit_note_id, invoice_id=dispute.invoice_id).first()
         if credit_note is None:
             raise InvalidInput(_("no such credit note for the disputed invoice"), field="credit_note_id")
+    refund = None
+    if payload.refund_id is not None:
+        refund = Refund.objects.filter(pk=payload.refund_id, customer_id=dispute.customer_id).first()
+        if refund is None:
+            raise InvalidInput(_("no such refund to this customer"), field="refund_id")
     return services.end_dispute(dispute, outcome=payload.outcome, resolution=payload.resolution,
-                                upheld_amount=payload.upheld_amount, credit_note=credit_note,
+                                upheld_amount=payload.upheld_amount, credit_note=credit_note, refund=refund,
                                 resume_on=payload.resume_on, actor=request.user)
 
 

@@ -83,6 +83,9 @@ class DueStage:
     # The date the stages count from when it is not the due date: after a dispute ended with collections resuming
     # on a stated day (see Dispute.collections_due_date). The suspension and deletion dates follow it.
     schedule_date: dt.date | None = None
+    # The round of collections it belongs to: "" at first, ":r<dispute id>" after that dispute restarted it. Part
+    # of every effect's key, so the restarted round's notices are sent although the first round sent them too.
+    cycle: str = ""
 
     @property
     def counted_from(self) -> dt.date:
@@ -115,6 +118,7 @@ class Holds:
     disputed: dict[int, Decimal] = field(default_factory=dict)  # invoice id: disputed amount (< its balance)
     overdue_disputed: dict[int, Decimal] = field(default_factory=dict)  # customer id: disputed amount of overdue invoices
     restarted: dict[int, dt.date] = field(default_factory=dict)  # invoice id: collections due date after a dispute
+    cycles: dict[int, str] = field(default_factory=dict)  # invoice id: the restarted round (see DueStage.cycle)
 
 
 def open_dispute_amounts(customer_ids=None):
@@ -132,6 +136,11 @@ def restarted_due_dates(customer_ids=None) -> dict[int, dt.date]:
     """{invoice id: the date its stages count from} for open invoices whose latest dispute ended with collections
     resuming on a stated day (later than the due date: see Dispute.collections_due_date). A later dispute of the
     same invoice supersedes an earlier one; while one is open the invoice's disputed part is held anyway."""
+    return {inv_id: restart for inv_id, (restart, _pk) in _restarts(customer_ids).items()}
+
+
+def _restarts(customer_ids=None) -> dict[int, tuple[dt.date, int]]:
+    """{invoice id: (its collections due date, the dispute that set it)}: see restarted_due_dates."""
     ended = Dispute.objects.filter(invoice__status__in=OPEN_STATUSES).exclude(status=HoldStatus.OPEN)
     if customer_ids is not None:
         ended = ended.filter(customer_id__in=customer_ids)
@@ -142,12 +151,15 @@ def restarted_due_dates(customer_ids=None) -> dict[int, dt.date]:
             "invoice_id", "opened_at", "pk", "collections_due_date", "invoice__due_date"):
         if inv_id not in latest or (opened_at, pk) > latest[inv_id][:2]:
             latest[inv_id] = (opened_at, pk, restart, due_date)
-    return {inv_id: restart for inv_id, (_, _, restart, due_date) in latest.items() if restart and restart > due_date}
+    return {inv_id: (restart, pk) for inv_id, (_, pk, restart, due_date) in latest.items()
+            if restart and restart > due_date}
 
 
 def holds(as_of: dt.date, customer_ids=None) -> Holds:
     """Everything collections holds back today (see Holds)."""
-    found = Holds(restarted=restarted_due_dates(customer_ids))
+    restarts = _restarts(customer_ids)
+    found = Holds(restarted={inv_id: restart for inv_id, (restart, _pk) in restarts.items()},
+                  cycles={inv_id: f":r{pk}" for inv_id, (_restart, pk) in restarts.items()})
     for inv_id, cust_id, amount, balance, due_date in open_dispute_amounts(customer_ids):
         if balance - amount <= 0:
             found.held.add(inv_id)  # all that is open is disputed
@@ -308,7 +320,7 @@ def decide(as_of: dt.date, *, customer_ids=None, done_overrides: dict[int, int] 
                 if amount < minimum:
                     continue
             due.append(DueStage(inv_id, cust_id, "", number, balance, due_date, done, target, policy, currency,
-                                part, schedule_date))
+                                part, schedule_date, hold.cycles.get(inv_id, "")))
     return due
 
 
@@ -371,7 +383,7 @@ class _Dates:
 DUE_COLUMNS = [("invoice_id", "bigint"), ("customer_id", "bigint"), ("policy_id", "bigint"), ("number", "text"),
                ("balance", "text"), ("currency", "text"), ("due_date", "text"), ("days_overdue", "integer"),
                ("done", "integer"), ("target", "integer"), ("suspension_date", "text"), ("deletion_date", "text"),
-               ("disputed", "text")]
+               ("disputed", "text"), ("cycle", "text")]
 # The stages of the batch's policies, as decide() read them (not re-read: an edit mid-run cannot mix in).
 STAGE_COLUMNS = [("id", "bigint"), ("policy_id", "bigint"), ("position", "integer"), ("offset_days", "integer"),
                  ("name", "text"), ("template_key", "text"), ("send_notice", "integer"), ("call_task", "integer"),
@@ -387,8 +399,9 @@ NOTICE, CALL, SUSPEND, CANCEL = "s.send_notice = 1", "s.call_task = 1", "s.suspe
 
 
 def _key(kind: str) -> str:
-    """The natural key of an effect, as SQL: inv:INVOICE:st:STAGE:KIND."""
-    return f"'inv:' || d.invoice_id || ':st:' || s.id || ':{kind}'"
+    """The natural key of an effect, as SQL: inv:INVOICE:st:STAGE:KIND (inv:INVOICE:rDISPUTE:st:… in a round
+    restarted after a dispute)."""
+    return f"'inv:' || d.invoice_id || d.cycle || ':st:' || s.id || ':{kind}'"
 
 
 def _due_rows(batch: list[DueStage], as_of: dt.date, dates: _Dates) -> list[tuple]:
@@ -401,7 +414,7 @@ def _due_rows(batch: list[DueStage], as_of: dt.date, dates: _Dates) -> list[tupl
                      due.due_date.isoformat(), max(0, (as_of - due.due_date).days), due.done_position, due.target.position,
                      suspension.isoformat() if suspension else "",
                      (suspension + dt.timedelta(days=60)).isoformat() if suspension else "",
-                     str(due.disputed) if due.disputed else ""))
+                     str(due.disputed) if due.disputed else "", due.cycle))
     return rows
 
 
@@ -499,7 +512,7 @@ def _record_suspensions(due: str, stage: str, *, now, as_of_value, log: str) -> 
         WHERE {SUSPEND} AND s.suspend_scope = '{SuspendScope.INVOICE}' AND sub.status = '{SubscriptionStatus.ACTIVE}'""")
     requests = run_sql(f"""INSERT INTO dunning_operatorrequest (subscription_id, customer_id, action, cause, reason, status,
             attempts, next_attempt_at, last_error, claimed_by, created_at, done_at)
-        SELECT t.subscription_id, d.customer_id, '{OperatorRequest.SUSPEND}', 'inv:' || d.invoice_id || ':st:' || t.stage_id,
+        SELECT t.subscription_id, d.customer_id, '{OperatorRequest.SUSPEND}', 'inv:' || d.invoice_id || d.cycle || ':st:' || t.stage_id,
                'Non-payment: invoice ' || d.number || ' unpaid ' || d.days_overdue || ' days after its due date',
                '{RequestStatus.PENDING}', 0, {p}, '', '', {p}, NULL
         FROM {targets} t JOIN {due} d ON d.invoice_id = t.invoice_id

@@ -117,40 +117,75 @@ def change_disputed_amount(dispute: Dispute, *, amount, actor, reason: str) -> D
 
 def resume_date(after: dt.date, *, days: int = RESUME_AFTER_DAYS) -> dt.date:
     """The day collections resumes after a dispute ended on `after`: the first working day at least `days` on."""
+    return working_day_on_or_after(after + dt.timedelta(days=days))
+
+
+def working_day_on_or_after(day: dt.date) -> dt.date:
+    """`day`, or the working day after it (China's calendar): a stage never runs before the date told."""
     from partnerdesk.workdays.services import is_working_day
 
-    day = after + dt.timedelta(days=days)
     while not is_working_day(day):
         day += dt.timedelta(days=1)
     return day
 
 
+def held_amount(dispute: Dispute, invoice=None) -> Decimal:
+    """What an open dispute holds back today: its amount (the whole balance when it names none) capped at the
+    invoice's open balance, since a payment or credit may have landed after it was opened; nothing once the
+    invoice is settled. An ended dispute: the amount it named."""
+    invoice = invoice or dispute.invoice
+    if dispute.status != HoldStatus.OPEN:
+        return dispute.amount if dispute.amount is not None else invoice.balance
+    if not invoice.is_open or invoice.balance <= 0:
+        return ZERO
+    return invoice.balance if dispute.amount is None else min(dispute.amount, invoice.balance)
+
+
+def _first_overdue_notice(policy):
+    return policy.stages.filter(offset_days__gt=0, send_notice=True).order_by("position").first()
+
+
 def collections_due_date(invoice, resume_on: dt.date) -> dt.date | None:
-    """The date the invoice's stages count from so that the next stage after the one it reached falls on
-    `resume_on` (later stages keep the policy's spacing); None when that would be no later than the due date (the
-    real schedule is then no sooner), the invoice has done every stage, or the customer is exempt."""
+    """The date the invoice's stages count from so that the policy's first overdue notice falls on `resume_on`
+    (later stages keep the policy's spacing from there): after a dispute, the customer hears about the amount
+    again before anything else happens, whatever stage the undisputed rest had reached. None when that would be no
+    later than the due date (the real schedule is then no sooner), the policy has no overdue notice, or the
+    customer is exempt."""
     from .policies import due_date_threshold
 
     policy = policy_for(invoice.customer)
     if policy is None:
         return None
-    following = policy.stages.filter(position__gt=invoice.collections_stage).order_by("position").first()
-    if following is None:
+    first = _first_overdue_notice(policy)
+    if first is None:
         return None
-    restart = due_date_threshold(following, resume_on, policy.grace_days)
+    restart = due_date_threshold(first, resume_on, policy.grace_days)
     return restart if restart > invoice.due_date else None
+
+
+def _restart_collections(invoice, resume_on: dt.date) -> dt.date | None:
+    """Collections starts over at the first overdue notice on `resume_on`: the invoice's stage goes back to the one
+    before it (the engine keys this new round by the dispute, so its notices are sent again). Returns the
+    collections due date, or None when the policy's own schedule already starts no sooner."""
+    restart = collections_due_date(invoice, resume_on)
+    if restart is not None:
+        first = _first_overdue_notice(policy_for(invoice.customer))
+        type(invoice).objects.filter(pk=invoice.pk).update(collections_stage=first.position - 1)
+        invoice.collections_stage = first.position - 1
+    return restart
 
 
 @transaction.atomic
 def end_dispute(dispute: Dispute, *, outcome: str, actor, resolution: str, upheld_amount=None, credit_note=None,
-                resume_on: dt.date | None = None) -> Dispute:
-    """End a dispute: upheld (in full, or in part with `upheld_amount`, the credit note issued through the ledger),
-    rejected, or withdrawn.
+                refund=None, resume_on: dt.date | None = None, in_case: bool = False) -> Dispute:
+    """End a dispute: upheld (in full, or in part with `upheld_amount`: the credit note of that amount issued
+    through the ledger, or for an invoice already paid, the refund of it), rejected, or withdrawn.
 
-    When it is rejected or upheld in part, what was not upheld is collected again from `resume_on` (by default
-    the first working day RESUME_AFTER_DAYS on), the date told to the customer, and never with a stage that
-    would already have passed: the invoice's next stage falls on that day (see collections_due_date). Withdrawn
-    or upheld in full, collections goes on from the stage the invoice has reached, unless `resume_on` is given.
+    A dispute of a support case is decided in the case (disputes.services.uphold/reject, `in_case`), where the
+    customer is told; ended anywhere else it is refused. When something is still owed after a stated `resume_on`
+    (by default, rejected or upheld in part, the first working day RESUME_AFTER_DAYS on; a holiday moves it to
+    the next working day), collections starts over with the first overdue notice on that day (see
+    collections_due_date). Withdrawn or upheld in full, it goes on from the stage the invoice has reached.
     """
     if outcome not in DisputeOutcome.values:
         raise InvalidInput(_("the outcome must be one of %(choices)s"), field="outcome",
@@ -159,41 +194,72 @@ def end_dispute(dispute: Dispute, *, outcome: str, actor, resolution: str, uphel
     if not resolution:
         raise InvalidInput(_("a resolution is required"), field="resolution")
     dispute = _locked_open(dispute)
+    if dispute.case_id is not None and not in_case:
+        raise Conflict(_("this dispute is decided in case %(case)s, where the customer is told: uphold or reject it "
+                         "there"), field="case_id", case=dispute.case.token)
     invoice = type(dispute.invoice).objects.select_for_update().select_related("customer").get(pk=dispute.invoice_id)
-    if outcome == DisputeOutcome.PARTLY_UPHELD:
-        if upheld_amount is None:
-            raise InvalidInput(_("say how much of the dispute is upheld"), field="upheld_amount")
-        upheld_amount = parse_amount(upheld_amount, field="upheld_amount", currency=invoice.currency)
-        if dispute.amount is not None and upheld_amount >= dispute.amount:
-            raise InvalidInput(_("an amount upheld in part is less than the disputed amount (%(amount)s)"), field="upheld_amount",
-                               amount=str(dispute.amount))
-    elif outcome == DisputeOutcome.UPHELD:
-        # In full: the amount disputed (the credit note's, for a dispute of the whole balance that it has settled).
-        upheld_amount = (parse_amount(upheld_amount, field="upheld_amount", currency=invoice.currency)
-                         if upheld_amount is not None else dispute.amount if dispute.amount is not None
-                         else credit_note.amount if credit_note is not None else invoice.balance)
-    elif upheld_amount is not None:
+    if outcome in (DisputeOutcome.UPHELD, DisputeOutcome.PARTLY_UPHELD):
+        upheld_amount = _upheld(dispute, invoice, outcome, upheld_amount, credit_note, refund)
+    elif upheld_amount is not None or credit_note is not None or refund is not None:
         raise InvalidInput(_("a rejected or withdrawn dispute upholds nothing"), field="upheld_amount")
-    if credit_note is not None and credit_note.invoice_id != invoice.pk:
-        raise InvalidInput(_("the credit note is for another invoice"), field="credit_note_id")
     today = timezone.localdate()
     if resume_on is not None and resume_on < today:
         raise InvalidInput(_("collections cannot resume on a day that has passed"), field="resume_on")
     if resume_on is None and outcome in RESUMING:
         resume_on = resume_date(today)
+    elif resume_on is not None:
+        resume_on = working_day_on_or_after(resume_on)
     before = snapshot(dispute, ["status", "amount"])
     dispute.status, dispute.resolved_at, dispute.resolution = HoldStatus.RESOLVED, timezone.now(), resolution
     dispute.outcome, dispute.upheld_amount, dispute.credit_note = outcome, upheld_amount, credit_note
     dispute.resume_on = resume_on
-    dispute.collections_due_date = collections_due_date(invoice, resume_on) if resume_on else None
+    invoice.refresh_from_db()
+    owed = invoice.is_open and invoice.balance > 0
+    dispute.collections_due_date = _restart_collections(invoice, resume_on) if resume_on and owed else None
     dispute.save()
     record(actor=actor, action="dispute.resolved", obj=dispute, customer=dispute.customer, before=before,
            after={"invoice": invoice.number, "outcome": outcome, "upheld_amount": upheld_amount,
-                  "credit_note": credit_note.pk if credit_note is not None else None, "resume_on": resume_on,
-                  "collections_due_date": dispute.collections_due_date}, reason=resolution)
+                  "credit_note": credit_note.pk if credit_note is not None else None,
+                  "refund": refund.pk if refund is not None else None, "resume_on": resume_on,
+                  "collections_due_date": dispute.collections_due_date,
+                  "collections_stage": invoice.collections_stage}, reason=resolution)
     # Credit on account held back from the invoice while it was disputed now applies to it.
     apply_credit_on_account(dispute.customer, actor=actor)
     return dispute
+
+
+def _upheld(dispute: Dispute, invoice, outcome: str, upheld_amount, credit_note, refund) -> Decimal:
+    """The amount upheld, checked: in part less than the dispute claims, and backed by a credit note of exactly
+    that amount on the invoice (or, for an invoice paid meanwhile, a refund of it to the customer)."""
+    if credit_note is not None and refund is not None:
+        raise InvalidInput(_("name the credit note or the refund, not both"), field="refund_id")
+    backing = credit_note or refund
+    if upheld_amount is None and outcome == DisputeOutcome.PARTLY_UPHELD:
+        raise InvalidInput(_("say how much of the dispute is upheld"), field="upheld_amount")
+    if upheld_amount is not None:
+        upheld_amount = parse_amount(upheld_amount, field="upheld_amount", currency=invoice.currency)
+        # What the dispute claims: the amount it named (the invoice's total when it named none). A credit note
+        # has already lowered the balance, so the cap at the open balance is the caller's (disputes.uphold).
+        claimed = dispute.amount if dispute.amount is not None else invoice.total
+        if upheld_amount > claimed:
+            raise InvalidInput(_("only %(amount)s is disputed"), field="upheld_amount", amount=str(claimed))
+        if outcome == DisputeOutcome.PARTLY_UPHELD and dispute.amount is not None and upheld_amount >= dispute.amount:
+            raise InvalidInput(_("an amount upheld in part is less than the disputed amount (%(amount)s)"),
+                               field="upheld_amount", amount=str(dispute.amount))
+    if backing is None:
+        raise InvalidInput(_("an upheld dispute needs the credit note of the upheld amount (or, for an invoice "
+                             "already paid, the refund of it)"), field="credit_note_id")
+    if credit_note is not None and credit_note.invoice_id != invoice.pk:
+        raise InvalidInput(_("the credit note is for another invoice"), field="credit_note_id")
+    if refund is not None and refund.customer_id != dispute.customer_id:
+        raise InvalidInput(_("the refund is another customer's"), field="refund_id")
+    if upheld_amount is None:
+        upheld_amount = backing.amount
+    if backing.amount != upheld_amount:
+        raise InvalidInput(_("the upheld amount is %(upheld)s but the credit note or refund is for %(amount)s"),
+                           field="credit_note_id" if credit_note is not None else "refund_id",
+                           upheld=str(upheld_amount), amount=str(backing.amount))
+    return upheld_amount
 
 
 def resolve_dispute(dispute: Dispute, *, resolution: str, actor) -> Dispute:

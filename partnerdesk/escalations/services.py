@@ -31,6 +31,7 @@ from partnerdesk.support.links import site_url
 from partnerdesk.support.models import Case, CaseStatus
 
 from . import targets
+from .background import service_request_due
 from .models import (
     NoteSource,
     OperatorNote,
@@ -94,6 +95,12 @@ def case_url(case: Case) -> str:
 # --- escalating -------------------------------------------------------------------------------------------
 
 
+# The status of a request sent through the API is read from the operator: set by hand, the poller would stop
+# reading a request the operator still works on (and its later answers would be lost).
+API_STATUS_IS_THE_OPERATORS = _("21Vianet sets the status of a request sent through the API; PartnerDesk reads it "
+                                "from there")
+
+
 def check_severity(topic: str, severity: str) -> None:
     """The operator's highest severity for billing, subscription and fraud requests is B (moderate)."""
     _check_choice(topic, Topic, "topic")
@@ -151,13 +158,15 @@ def escalate(case: Case, *, actor, channel: str, topic: str, severity: str, titl
                                   reason="escalated to the operator")
         if case.status != CaseStatus.WAITING_OPERATOR:
             support.change_status(case=case, status=CaseStatus.WAITING_OPERATOR, actor=actor,
-                                  reason=f"escalated to the operator ({sr.get_channel_display()})", now=now)
-        how = ("to be filed in the operator's portal" if not api else "sent through the Partner Center API")
-        support.add_event(case, f"Escalated to 21Vianet: {title} (severity {sr.get_severity_display()}, "
-                                f"{how}).", now=now)
+                                  reason=f"escalated to the operator ({sr.channel})", now=now)
+        # Stored in English, shown in the reader's language (service_messages).
+        letter = {"critical": "A", "moderate": "B", "minimal": "C"}[sr.severity]
+        how = "sent through the Partner Center API" if api else "to be filed in the operator's portal"
+        support.add_event(case, f"Escalated to 21Vianet, severity {letter}, {how}: {title}", now=now)
         if api:
             claim = sr.claimed_by
-            transaction.on_commit(lambda: work_on(sr.pk, claim))
+            transaction.on_commit(lambda: service_request_due.send(sender=__name__, sr_id=sr.pk, claim=claim),
+                                  robust=True)
     return sr
 
 
@@ -240,6 +249,11 @@ def log_operator_answer(sr: ServiceRequest, text: str, *, actor, author: str = "
         if sr.status == ServiceRequestStatus.DRAFT:
             raise Conflict(_("the request is not filed yet: record the operator's reference first"),
                            field="reference")
+        if sr.filed_at and written_at < sr.filed_at - dt.timedelta(minutes=5):
+            raise InvalidInput(_("the answer cannot be older than the request (filed %(filed)s)"), field="written_at",
+                               filed=f"{timezone.localtime(sr.filed_at):%Y-%m-%d %H:%M}")
+        if status is not None and sr.channel == RequestChannel.API and source != NoteSource.API:
+            raise Conflict(API_STATUS_IS_THE_OPERATORS, field="status")
         if key and sr.notes.filter(key=key).exists():
             return None
         try:
@@ -301,7 +315,8 @@ def add_our_note(sr: ServiceRequest, text: str, actor) -> OperatorNote:
     if api:
         # Sent now if no worker holds the request; else the worker holding it sends it before it lets go.
         ServiceRequest.objects.filter(pk=sr.pk, claimed_by="").update(next_poll_at=now)
-        transaction.on_commit(lambda: work_on(sr.pk))
+        transaction.on_commit(lambda: service_request_due.send(sender=__name__, sr_id=sr.pk, claim=None),
+                              robust=True)
     return note
 
 
@@ -327,6 +342,8 @@ def mark_closed(sr: ServiceRequest, actor=None, *, now: dt.datetime | None = Non
         sr = _lock(sr)
         if sr.status == ServiceRequestStatus.CLOSED:
             return sr
+        if sr.channel == RequestChannel.API and actor is not None:
+            raise Conflict(API_STATUS_IS_THE_OPERATORS, field="status")
         if sr.status == ServiceRequestStatus.DRAFT:  # never filed: the operator cannot have closed it
             raise Conflict(_("the request is not filed yet: record the operator's reference first"),
                            field="reference")
@@ -423,6 +440,11 @@ def work_on(sr_id: int, worker: str | None = None, *, gateway=None) -> str:
     except OperatorError as exc:
         _failed(sr, worker, exc, now)
         return "failed"
+    except Exception as exc:  # noqa: BLE001  (one request's surprise must not stop the poller for the others)
+        logger.exception("service request %s: could not bring it in step with the operator", sr.pk)
+        _failed(sr, worker, OperatorError(f"PartnerDesk could not process the operator's answer ({type(exc).__name__})"),
+                now)
+        return "failed"
     waiting = sr.notes.filter(from_operator=False, sent_at__isnull=True).exists()
     closed = ServiceRequest.objects.filter(pk=sr.pk, status=ServiceRequestStatus.CLOSED).exists()
     _release(sr.pk, worker, None if closed else (now if waiting else now + POLL_EVERY), attempts=0, last_error="",
@@ -470,17 +492,37 @@ def _read_from_operator(sr: ServiceRequest, api) -> None:
     for note in sorted(current.notes, key=lambda n: n.written_at):
         if note.key in known or note.text.strip() in ours:
             continue
-        log_operator_answer(sr, note.text, actor=None, author=note.author, written_at=note.written_at,
-                            source=NoteSource.API, key=note.key)
+        text, author, written_at = _as_we_keep_it(note, sr)
+        log_operator_answer(sr, text, actor=None, author=author, written_at=written_at, source=NoteSource.API,
+                            key=note.key)
     if current.status in (ServiceRequestStatus.OPEN, ServiceRequestStatus.ATTENTION_NEEDED,
                           ServiceRequestStatus.CLOSED):
         set_status(sr, current.status, actor=None)
 
 
+def _clean(value: str, limit: int) -> str:
+    """Text as the operator sent it, made storable: no NUL or lone surrogates, cut to `limit` characters."""
+    value = (value or "").replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
+    return value if len(value) <= limit else value[:limit - 1] + "…"
+
+
+def _as_we_keep_it(note, sr: ServiceRequest) -> tuple[str, str, dt.datetime]:
+    """An operator's note is recorded whatever it holds (the checks on an agent's input do not apply): an
+    over-long text is cut, a time ahead of our clock (the operator's clock runs fast) or before filing is
+    clamped."""
+    now = timezone.now()
+    written_at = min(note.written_at, now) if note.written_at else now
+    if sr.filed_at and written_at < sr.filed_at:
+        written_at = sr.filed_at
+    return (_clean(note.text, bounds.NOTE_LENGTH).strip() or "-", _clean(note.author, bounds.NAME_LENGTH).strip(),
+            written_at)
+
+
 def _failed(sr: ServiceRequest, worker: str, exc: OperatorError, now: dt.datetime) -> None:
     attempts = sr.attempts + 1
     # A request the operator refuses as it is (a 4xx) is not sent again by itself: the case says why.
-    permanent = isinstance(exc, OperatorRejected) or (isinstance(exc, OperatorNotFound) and not sr.reference)
+    permanent = (isinstance(exc, OperatorRejected) and getattr(exc, "permanent", True)) or (
+        isinstance(exc, OperatorNotFound) and not sr.reference)
     next_at = None if permanent else now + RETRY_AFTER[min(attempts, len(RETRY_AFTER)) - 1]
     logger.warning("service request %s: %s", sr.pk, exc.message)
     with transaction.atomic():

@@ -23,6 +23,7 @@ from partnerdesk.support import services as support
 from partnerdesk.support.tasks import _schedule_next
 
 from . import services
+from .background import service_request_due
 from .models import RequestChannel, ServiceRequest, ServiceRequestStatus
 
 POLL_BATCH = 200
@@ -83,6 +84,17 @@ def _remind_once(sr: ServiceRequest, target: str, now: dt.datetime) -> bool:
 
 
 # --- the worker ------------------------------------------------------------------------------------------
+
+
+@task()
+def work_on_task(sr_id: int, claim: str | None = None) -> str:
+    """Send one request (or our note) to the operator now, in the worker rather than in the agent's request."""
+    return services.work_on(sr_id, claim)
+
+
+@receiver(service_request_due, dispatch_uid="escalations.work_on")
+def _enqueue_work_on(sender, sr_id, claim=None, **kwargs):
+    work_on_task.enqueue(sr_id, claim)
 
 
 @task()

@@ -665,6 +665,10 @@ def merge(*, source: Case, target: Case, actor, reason: str = "") -> Case:
         if case.status == CaseStatus.CLOSED or case.merged_into_id:
             raise Conflict(_("case %(case)s is %(status)s"), field="target_id", case=case.token,
                            status=status_word(CaseStatus, case.status))
+    # Its disputes stay with it (they are decided and told in it): closing it would strand them undecided.
+    if source.disputes.filter(status="open").exists():
+        raise Conflict(_("case %(case)s has open disputes: decide them before merging it"), field="case_id",
+                       case=source.token)
     before_source, before_target = snapshot(source, AUDITED), snapshot(target, AUDITED)
     now = timezone.now()
     source.messages.update(case=target)

@@ -139,6 +139,9 @@ def test_suspension_is_decided_on_the_undisputed_overdue_amount(account, operato
 
 
 def test_after_a_rejection_collections_resumes_on_the_stated_day_with_the_next_stage(account, operator, smtp_server):
+    """After a rejection collections starts over with the first overdue notice on the stated day (review of
+    issue 14: it used to go on with the stage after the one reached, so a customer could be suspended on the
+    resume day without a notice about the disputed amount); later stages keep the policy's spacing from there."""
     customer, invoice, sub = account
     run("2026-11-01")  # first notice: the invoice has reached stage 2 of 5
     assert len(smtp_server.wait_for(1)) == 1
@@ -152,27 +155,29 @@ def test_after_a_rejection_collections_resumes_on_the_stated_day_with_the_next_s
         dispute = end_dispute(dispute, outcome=DisputeOutcome.REJECTED, actor=None, resume_on=dt.date(2026, 12, 10),
                               resolution="The seats were in use until 31 October: the invoice stands")
     assert dispute.resume_on == dt.date(2026, 12, 10)
-    assert dispute.collections_due_date == dt.date(2026, 12, 3)  # the second notice (+7) falls on 10 December
+    assert dispute.collections_due_date == dt.date(2026, 12, 9)  # the first overdue notice (+1) falls on 10 December
 
     run("2026-12-01")  # the suspension (+21) would long have passed: nothing happens before the stated day
     run("2026-12-09")
     assert len(smtp_server.messages) == 1 and operator.status(sub) == "active"
 
-    run("2026-12-10")  # exactly the next stage: the second notice, with the new suspension date
+    run("2026-12-10")  # the first overdue notice again, with the new suspension date
     second = smtp_server.wait_for(2)[-1]
     assert "Amount due:         CNY 1,000.00" in second.text and "Under dispute" not in second.text
-    assert "24 Dec 2026" in second.subject
-    assert [a.stage.offset_days for a in CollectionsAction.objects.filter(customer=customer).order_by("id")] == [1, 7]
+    assert "30 Dec 2026" in second.text
+    assert [a.stage.offset_days for a in CollectionsAction.objects.filter(customer=customer).order_by("id")] == [1, 1]
     run("2026-12-10")  # twice the same day: nothing twice
     assert len(smtp_server.messages) == 2
 
-    run("2026-12-16")
+    run("2026-12-15")
     assert len(smtp_server.messages) == 2
-    run("2026-12-17")  # the final notice keeps the policy's spacing: 7 days on
-    assert "24 Dec 2026" in smtp_server.wait_for(3)[-1].subject
-    run("2026-12-23")
+    run("2026-12-16")  # the second notice keeps the policy's spacing: 6 days on
+    assert "30 Dec 2026" in smtp_server.wait_for(3)[-1].subject
+    run("2026-12-23")  # the final notice
+    assert len(smtp_server.wait_for(4)) == 4
+    run("2026-12-29")
     assert operator.status(sub) == "active"
-    run("2026-12-24")
+    run("2026-12-30")
     assert operator.status(sub) == "suspended"
 
 

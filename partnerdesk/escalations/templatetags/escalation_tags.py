@@ -36,6 +36,8 @@ def _offered(sr, bound: dict) -> list[str]:
     """The forms the request's status offers, and the one just refused on it (its error must show, say "record the
     reference first" on an answer to a request not filed yet)."""
     names = list(FORMS_OF_STATUS[sr.status])
+    if sr.channel == RequestChannel.API:  # its answers and status come from the operator's API
+        names = [name for name in names if name == "note"]
     if bound.get("sr_id") == sr.pk and bound["name"] not in names:
         names.append(bound["name"])
     return names

@@ -210,3 +210,38 @@ def test_two_pollers_at_once_record_each_note_once(case, agent, operator):
     assert sum(r.get("polled", 0) for r in results) == 4
     for sr in requests:
         assert operator_notes(sr) == [f"{sr.title}: answer {n}" for n in range(3)]
+
+
+def test_an_answer_our_checks_would_refuse_is_kept_and_does_not_stop_the_poller(case, agent, customer_a, operator):
+    """The operator's words are recorded whatever they hold (cut if too long): a check meant for an agent's input
+    must not leave one request failing for ever and the others unread."""
+    from partnerdesk import bounds
+
+    first = escalate(case, agent, title="First")
+    second_case = support.open_case(customer=customer_a, subject="另一张发票", description="?", actor=agent,
+                                    channel="phone", assignee=agent)
+    second = escalate(second_case, agent, title="Second")
+    first.refresh_from_db()
+    second.refresh_from_db()
+    operator.simulator.answer_service_request(first.reference, "日志" * 6000)  # 12,000 characters
+    operator.simulator.answer_service_request(second.reference, "We are checking.")
+    assert poll_service_requests(now=later(20)) == {"polled": 2}
+    [long] = operator_notes(first)
+    assert len(long) == bounds.NOTE_LENGTH and long.endswith("…")
+    assert operator_notes(second) == ["We are checking."]
+    first.refresh_from_db()
+    assert first.attempts == 0 and not first.claimed_by and first.first_response_at is not None
+
+
+def test_an_agent_cannot_set_the_status_of_an_api_request(case, agent, operator):
+    from partnerdesk.errors import Conflict
+
+    sr = escalate(case, agent)
+    sr.refresh_from_db()
+    with pytest.raises(Conflict) as refused:
+        services.mark_closed(sr, agent)
+    assert refused.value.field == "status"
+    with pytest.raises(Conflict):
+        services.log_operator_answer(sr, "Closed on the phone", actor=agent, status="closed")
+    sr.refresh_from_db()
+    assert sr.status == "open"

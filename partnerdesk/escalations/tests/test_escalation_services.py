@@ -218,8 +218,9 @@ def test_the_reminder_goes_to_the_team_lead_when_no_one_is_assigned(case, agent,
     team = create_team(actor=None, name="Billing desk")
     team.lead = lead
     team.save()
-    support.assign(case=case, actor=agent, assignee=None, team=team)
-    services.record_reference(escalate(case, agent), "2611270010000002", actor=agent, now=bj(2026, 11, 27, 17))
+    sr = escalate(case, agent)
+    support.assign(case=case, actor=agent, assignee=None, team=team)  # the agent left: the team has it
+    services.record_reference(sr, "2611270010000002", actor=agent, now=bj(2026, 11, 27, 17))
     assert remind_overdue(now=bj(2026, 11, 30, 13))["first_response"] == 1
     send_pending()
     assert smtp_server.wait_for(1) and smtp_server.to("lead@northwind.example.cn")
@@ -247,3 +248,10 @@ def test_a_draft_cannot_be_marked_closed(case, agent):
     assert refused.value.field == "reference"
     sr.refresh_from_db()
     assert sr.status == "draft" and sr.closed_at is None
+
+
+def test_escalating_an_unassigned_case_gives_it_to_the_agent(case, agent, users):
+    support.assign(case=case, actor=agent, assignee=None)
+    escalate(case, agent)
+    case.refresh_from_db()
+    assert case.assignee == agent  # the case comes back to "its agent" when the operator closes the request

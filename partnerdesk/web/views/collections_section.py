@@ -106,7 +106,8 @@ def _disputes(customer, bound_form=None, bound_for=None) -> list:
     """The customer's disputes, newest first; each open one carries its resolve form."""
     disputes = list(Dispute.objects.filter(customer=customer).select_related("invoice").order_by("-opened_at", "-id"))
     for dispute in disputes:
-        if dispute.status == HoldStatus.OPEN:
+        # One of a support case is decided in the case, where the customer is told: no resolve form here.
+        if dispute.status == HoldStatus.OPEN and dispute.case_id is None:
             dispute.resolve_form = (bound_form if bound_for == dispute.pk and bound_form is not None
                                     else ResolveDisputeForm(prefix=f"resolve-{dispute.pk}"))
     return disputes
