@@ -286,3 +286,34 @@ def test_the_pages_show_the_disputed_part_and_what_still_counts(users, customer_
     page = portal.get(reverse("portal_collections_policy")).content.decode()
     assert "争议中" in page and "催收中" in page and "¥700.00" in page
     assert "您对发票中的某一金额提出争议期间，我们不催收该金额" in page
+
+
+def test_a_customer_who_paid_the_rest_and_lost_the_dispute_gets_a_notice_before_any_suspension(
+        account, operator, smtp_server):
+    """Review of issue 14: the undisputed rest went through every stage (suspended, then paid and reactivated);
+    after the rejection collections starts over with a notice about the disputed amount on the stated day."""
+    customer, invoice, sub = account
+    with at("2026-10-20"):
+        dispute = open_dispute(invoice=invoice, reason="Three seats billed twice", amount="300.00", actor=None)
+    for day in ["2026-10-28", "2026-11-01", "2026-11-07", "2026-11-14", "2026-11-21"]:
+        run(day)
+    assert operator.status(sub) == "suspended"
+    with at("2026-11-22", hour=14):
+        record_payment(customer=customer, amount=Decimal("700.00"), received_on=dt.date(2026, 11, 22),
+                       method="bank_transfer", actor=None)
+    assert operator.status(sub) == "active"
+    sent = len(smtp_server.wait_for(6))
+
+    with at("2026-12-01"):
+        end_dispute(dispute, outcome=DisputeOutcome.REJECTED, actor=None, resume_on=dt.date(2026, 12, 10),
+                    resolution="The seats were in use")
+    run("2026-12-09")
+    assert len(smtp_server.messages) == sent
+    run("2026-12-10")
+    notice = smtp_server.wait_for(sent + 1)[-1]
+    assert "Amount due:         CNY 300.00" in notice.text and "30 Dec 2026" in notice.text
+    assert operator.status(sub) == "active"
+    run("2026-12-29")
+    assert operator.status(sub) == "active"
+    run("2026-12-30")
+    assert operator.status(sub) == "suspended"
