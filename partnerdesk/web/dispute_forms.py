@@ -48,6 +48,7 @@ class UpholdForm(forms.Form):
     dispute = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=bounds.MAX_ID)
     amount = _amount(_("Amount upheld (credited)"))
     message = _text(_("Your words to the customer (optional)"), rows=3, required=False)
+    refund = forms.IntegerField(required=False, min_value=1, max_value=bounds.MAX_ID, widget=forms.HiddenInput)
 
 
 class RejectForm(forms.Form):

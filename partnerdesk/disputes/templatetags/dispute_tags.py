@@ -23,10 +23,17 @@ def dispute_panel(context, case):
         dispute.held = disputed_amount(dispute) if dispute.status == HoldStatus.OPEN else None
         dispute.still_counts = undisputed_balance(dispute.invoice)
     works = has_perm(user, "cases.work") and case.is_active
+    # An invoice paid in full while disputed is upheld with a refund made in billing: the agent names it.
+    refunds = []
+    if works and any(d.held == 0 for d in disputes):
+        from partnerdesk.billing.models import Refund
+
+        refunds = list(Refund.objects.filter(customer=case.customer).order_by("-refunded_on", "-id")[:20])
     open_invoices = Invoice.objects.filter(customer=case.customer, balance__gt=0).exclude(status__in=["draft", "void", "paid"])
     return {
         "case": case, "disputes": disputes, "works": works,
         "may_uphold": works and has_perm(user, "credit.issue"),
+        "refunds": refunds,
         "any_open": any(d.status == HoldStatus.OPEN for d in disputes),
         "open_invoices": list(open_invoices.order_by("issue_date", "id")) if works else [],
         "resume_on": resume_date(timezone.localdate()),

@@ -140,3 +140,22 @@ def test_the_credit_note_reads_in_the_cases_language(customer_b, users, language
     case = dispute_case(customer_b, users["billing_agent"], invoice)
     dispute = services.uphold(case, amount="100.00", actor=users["finance"])
     assert dispute.credit_note.reason == reason % case.token
+
+
+def test_the_case_page_upholds_a_paid_invoices_dispute_with_the_refund(customer_b, users, client):
+    invoice = make_invoice(customer_b, "1000.00")
+    case = dispute_case(customer_b, users["billing_agent"], invoice, amount="300.00")
+    issue_credit_note(invoice=invoice, amount="1000.00", reason="cancelled order", actor=None)
+    paid = record_payment(customer=customer_b, amount=Decimal("300.00"), received_on=dt.date(2026, 11, 2),
+                          method="bank_transfer", actor=None)
+    refund = refund_payment(payment=paid.payment, amount="300.00", reason="dispute upheld", actor=None)
+    client.force_login(users["finance"])
+    page = client.get(f"/support/cases/{case.pk}/").content.decode()
+    assert 'name="dispute-uphold-refund"' in page and f'value="{refund.pk}"' in page
+    dispute = Dispute.objects.get(case=case)
+    answer = client.post(f"/support/cases/{case.pk}/disputes/uphold/",
+                         {"dispute-uphold-dispute": dispute.pk, "dispute-uphold-amount": "300.00",
+                          "dispute-uphold-refund": refund.pk})
+    assert answer.status_code == 302
+    dispute.refresh_from_db()
+    assert dispute.outcome == "upheld" and dispute.credit_note_id is None

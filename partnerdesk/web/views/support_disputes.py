@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from partnerdesk.billing.models import Invoice
+from partnerdesk.billing.models import Invoice, Refund
 from partnerdesk.disputes import services
 from partnerdesk.dunning.models import Dispute
 from partnerdesk.errors import DomainError
@@ -63,7 +63,8 @@ def support_dispute_uphold(request, pk):
 
     def act(data):
         dispute = get_object_or_404(Dispute, pk=data["dispute"], case=case)
-        services.uphold(dispute, amount=str(data["amount"]), actor=request.user, message=data["message"])
+        refund = Refund.objects.filter(customer=case.customer, pk=data["refund"]).first() if data.get("refund") else None
+        services.uphold(dispute, amount=str(data["amount"]), actor=request.user, message=data["message"], refund=refund)
 
     return _act(request, case, form, act, _("Dispute upheld: the credit note is issued and the customer is told."))
 
