@@ -331,6 +331,18 @@ def log_forwarded_answer(case: Case, message, *, actor=None) -> OperatorNote | N
                                written_at=message.created_at, source=NoteSource.EMAIL, key=f"mail-{message.pk}")
 
 
+def log_forwarded_mail(case: Case, mail, text: str, *, actor) -> OperatorNote | None:
+    """The operator's answer a colleague forwarded to the desk naming the case: logged on the case's request
+    (the newest one still open), once per mail. None when there is nothing to log it on (or it is closed)."""
+    sr = (case.service_requests.filter(status__in=ACTIVE).order_by("-filed_at", "-pk").first()
+          or case.service_requests.exclude(status=ServiceRequestStatus.DRAFT).order_by("-filed_at", "-pk").first())
+    if sr is None or sr.status == ServiceRequestStatus.CLOSED:
+        return None
+    return log_operator_answer(sr, _clean(text, bounds.NOTE_LENGTH).strip() or "-", actor=actor,
+                               author=_clean(_name(actor), bounds.NAME_LENGTH), source=NoteSource.EMAIL,
+                               key=f"inbound-{mail.pk}") or sr.notes.filter(key=f"inbound-{mail.pk}").first()
+
+
 # --- closing, and telling the customer -----------------------------------------------------------------------
 
 

@@ -47,6 +47,10 @@ public_reply_sent = Signal()
 # A new case was opened from an email, with `text` (subject and body): disputes reads a dispute of an invoice
 # (with the amount) from it. Sent inside the filing transaction; a receiver that fails rolls the filing back.
 case_opened_from_mail = Signal()
+# Mail naming a case from an address not on it (neither the requester's, the CC's nor a contact's), with `mail`
+# (the InboundMail), `text`, `address` and `name`: a receiver that takes it returns True, and it is filed (escalations
+# logs a colleague's forward of 21Vianet's answer on the case's request); otherwise it waits for an agent.
+mail_naming_a_case = Signal()
 
 
 def desk_settings() -> DeskSettings:

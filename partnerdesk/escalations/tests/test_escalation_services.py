@@ -255,3 +255,28 @@ def test_escalating_an_unassigned_case_gives_it_to_the_agent(case, agent, users)
     escalate(case, agent)
     case.refresh_from_db()
     assert case.assignee == agent  # the case comes back to "its agent" when the operator closes the request
+
+
+def test_an_agent_forwarding_the_operators_answer_into_the_case_logs_it(case, agent):
+    """The agent forwards 21Vianet's email to the desk with the case token: the desk's email in files it on the
+    case and it is logged on the request as the operator's answer, by that agent; a stranger's mail is not."""
+    from partnerdesk.support.mail.filing import ingest
+    from partnerdesk.support.models import InboundMail
+
+    sr = services.record_reference(escalate(case, agent), "2611240010000888", actor=agent)
+
+    def mail(sender, body):
+        return (f"From: {sender}\r\nTo: support@partner.example.cn\r\nSubject: Fwd: [#{case.token}] 工单答复\r\n"
+                f"Message-ID: <{abs(hash(body))}@partner.example.cn>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+                f"{body}\r\n").encode()
+
+    ingest(mail("someone@elsewhere.example.cn", "我不是世纪互联。"), source="file")
+    assert not OperatorNote.objects.filter(request=sr).exists()
+    ingest(mail(agent.email, "---------- 转发的邮件 ----------\n世纪互联：多扣款项已退回。"), source="file")
+    note = OperatorNote.objects.get(request=sr)
+    assert note.source == "email" and note.recorded_by == agent and "多扣款项已退回" in note.text
+    sr.refresh_from_db()
+    assert sr.first_response_at is not None
+    statuses = dict(InboundMail.objects.values_list("from_address", "status"))
+    assert statuses == {"someone@elsewhere.example.cn": "unmatched", agent.email: "filed"}
+    assert not case.messages.filter(kind="public", body__contains="多扣款项已退回").exists()  # staff only

@@ -296,8 +296,14 @@ def route(mail: InboundMail, parsed: ParsedMail, *, now: dt.datetime, desk=None,
         if mail_threading.is_known_on_case(thread.case, parsed.from_address):
             return file_on_case(mail, parsed, thread.case, now=now, how=thread.how, savepoint=savepoint)
         # Case numbers are easy to guess: words from someone not on the case never reach it (or its
-        # customer's portal) unless an agent files them there.
-        mail.status, mail.case, mail.customer = MailStatus.UNMATCHED, thread.case, thread.case.customer
+        # customer's portal) unless an agent files them there, or a colleague forwards the operator's answer.
+        mail.case, mail.customer = thread.case, thread.case.customer
+        taken = services.mail_naming_a_case.send(sender=Case, case=thread.case, mail=mail, text=_visible(parsed),
+                                                 address=parsed.from_address or "", name=parsed.from_name or "")
+        if any(answer for _receiver, answer in taken):
+            mail.status = MailStatus.FILED
+            return None
+        mail.status = MailStatus.UNMATCHED
         mail.problem = _join(mail.problem, f"This email names case {thread.case.token}, but "
                                            f"{parsed.from_address or 'its sender'} is not on that case or a contact "
                                            f"of its customer: waiting for an agent.")
