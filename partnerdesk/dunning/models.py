@@ -243,6 +243,9 @@ class OperatorRequest(models.Model):
                                      related_name="+", db_index=False, db_constraint=False)
     status = models.CharField(max_length=12, choices=RequestStatus.choices, default=RequestStatus.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # Refusals in a row that will never succeed (a 404, say); a temporary failure resets it. A database default,
+    # as the run's INSERT … SELECT names its columns.
+    refusals = models.PositiveSmallIntegerField(default=0, db_default=0)
     next_attempt_at = models.DateTimeField(default=timezone.now)
     last_error = models.TextField(blank=True)
     claimed_by = models.CharField(max_length=64, blank=True)

@@ -45,8 +45,9 @@ MAX_BACKOFF = dt.timedelta(hours=1)
 PROMISE_HORIZON = dt.timedelta(days=366)
 STALE_CLAIM = dt.timedelta(minutes=10)
 # A request the operator refuses with an answer that will never change (a 404, say: it does not know the
-# subscription) is given up at its GIVE_UP_AFTER-th attempt and left to a person (escalations opens a case),
-# not retried for ever. Not at once: just after a subscription is created or moved, the operator's copy may lag.
+# subscription) GIVE_UP_AFTER times in a row is given up and left to a person (escalations opens a case), not
+# retried for ever. Not at once: just after a subscription is created or moved, the operator's copy may lag. An
+# outage's 5xx in between does not count, and starts the count again.
 GIVE_UP_AFTER = 3
 
 
@@ -495,9 +496,11 @@ def _carry_out(req: OperatorRequest) -> str:
                 sync_subscriptions(sub.customer, actor=None)
             except DomainError:
                 pass
-        if getattr(exc, "permanent", False) and req.attempts + 1 >= GIVE_UP_AFTER:
+        permanent = getattr(exc, "permanent", False)
+        if permanent and req.refusals + 1 >= GIVE_UP_AFTER:
             return _give_up(req, str(exc))
-        return _retry(req, str(exc))  # kept in English; shown in the reader's language (service_messages)
+        # kept in English; shown in the reader's language (service_messages)
+        return _retry(req, str(exc), refusals=req.refusals + 1 if permanent else 0)
     except Exception:
         # The operator made the change but the local write failed, say: the service has then put the operator's
         # state on the subscription and audited the failure. If that shows the change, this request did it and is
@@ -602,7 +605,7 @@ def _finish(req: OperatorRequest, status: str, note: str = "") -> str:
     return "skipped" if status == RequestStatus.SKIPPED else "done"
 
 
-def _retry(req: OperatorRequest, error: str) -> str:
+def _retry(req: OperatorRequest, error: str, *, refusals: int = 0) -> str:
     attempts = req.attempts + 1
     # The exponent is capped too: after some 40 attempts (two days of outage) 2 ** n seconds overflows timedelta.
     delay = min(dt.timedelta(seconds=30 * 2 ** min(attempts - 1, 20)), MAX_BACKOFF)
@@ -610,7 +613,8 @@ def _retry(req: OperatorRequest, error: str) -> str:
         _lock_customer(req.customer_id)
         next_attempt = timezone.now() + delay
         OperatorRequest.objects.filter(pk=req.pk).update(status=RequestStatus.PENDING, attempts=attempts,
-                                                         last_error=error[:2000], next_attempt_at=next_attempt)
+                                                         refusals=refusals, last_error=error[:2000],
+                                                         next_attempt_at=next_attempt)
         _schedule_attempt(next_attempt)
         # Waiting for its next attempt, it no longer holds up the email for what other requests have done.
         _tell_customer_when_all_done(req, req.customer)
@@ -636,7 +640,7 @@ def _give_up(req: OperatorRequest, error: str) -> str:
 
 def retry_operator_request(req: OperatorRequest, *, actor) -> OperatorRequest:
     """Try one request again now: a failing one at once rather than at its next attempt; one given up goes back
-    to pending. Its attempts are kept, not reset: if the operator still gives an answer that will never change,
+    to pending. Its count of refusals is kept, not reset: if the operator still gives an answer that will never change,
     it is given up again at once and back with the person who retried it, rather than three attempts later."""
     with transaction.atomic():
         _lock_customer(req.customer_id)

@@ -252,3 +252,27 @@ def test_the_case_page_shows_the_request_in_the_readers_language_and_retries_it(
     # An auditor reads the case but may not act on the request.
     client.force_login(users["auditor"])
     assert client.post(reverse("support_stuck_cancel", args=[stuck.pk]), {"reason": "x"}).status_code == 403
+
+
+
+def test_an_outage_in_between_does_not_count_toward_giving_up(account, operator):  # noqa: F811
+    """Only refusals in a row that will never succeed give a request up: an outage's 5xx between them starts the
+    count again (after an outage, one 404 does not give a request up at once)."""
+    operator.queue_faults([{"status": 404}] * 20, methods=["PATCH"])
+    with at("2026-11-21"):
+        run_collections(dt.date(2026, 11, 21))
+    assert {(r.status, r.refusals) for r in OperatorRequest.objects.all()} == {("pending", 1)}
+    operator.simulator.clear_faults()
+    operator.queue_faults([{"status": 500}] * 60, methods=["PATCH"])
+    with at("2026-11-21", hour=10):
+        process_operator_requests()
+    assert {(r.status, r.refusals) for r in OperatorRequest.objects.all()} == {("pending", 0)}
+    operator.simulator.clear_faults()
+    operator.queue_faults([{"status": 404}] * 20, methods=["PATCH"])
+    for hour in (11, 12):
+        with at("2026-11-21", hour=hour):
+            process_operator_requests()
+    assert {(r.status, r.refusals) for r in OperatorRequest.objects.all()} == {("pending", GIVE_UP_AFTER - 1)}
+    with at("2026-11-21", hour=13):
+        process_operator_requests()
+    assert {r.status for r in OperatorRequest.objects.all()} == {"failed"}
