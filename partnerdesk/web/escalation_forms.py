@@ -2,6 +2,8 @@
 the operator's answer, add our note, mark the request closed. They check the shape of the input;
 partnerdesk.escalations.services judges the rules (severity A for technical topics only, a reference once)."""
 
+import re
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -64,12 +66,21 @@ class EscalateForm(_EscalationForm):
         self.fields["subscriptions"].queryset = subscriptions
 
 
+# The request's contact is the partner, never the customer: the customer's addresses and phone numbers in its
+# own words are left out of the description offered (the agent may still write what the operator needs).
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_PHONE = re.compile(r"(?<!\w)(?:\+?\d[\d\s()-]{6,}\d)(?!\w)")
+
+
 def customers_question(case) -> str:
-    """The customer's own words: the case's description, else its first message from the customer."""
-    if case.description.strip():
-        return case.description
-    first = case.messages.filter(kind=MessageKind.PUBLIC, direction=Direction.INBOUND).order_by("created_at", "id").first()
-    return first.display_body if first is not None else ""
+    """The customer's own words: the case's description, else its first message from the customer; without the
+    customer's email addresses and phone numbers."""
+    text = case.description
+    if not text.strip():
+        first = (case.messages.filter(kind=MessageKind.PUBLIC, direction=Direction.INBOUND)
+                 .order_by("created_at", "id").first())
+        text = first.display_body if first is not None else ""
+    return _PHONE.sub("[…]", _EMAIL.sub("[…]", text))
 
 
 class ReferenceForm(_EscalationForm):

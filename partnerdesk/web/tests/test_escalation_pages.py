@@ -252,3 +252,12 @@ def test_the_panel_reads_in_chinese(case, users, invoice):
     shown = panel(client_for(users["billing_agent"], language="zh-hant").get(
         reverse("support_case", args=[case.pk])).content.decode())
     assert "升級至世紀互聯" in shown
+
+
+def test_the_description_offered_leaves_out_the_customers_addresses_and_phones(users, customer_a, partner_contact):
+    case = support.open_case(customer=customer_a, subject="扣费两次", actor=users["customer_a"],
+                             description="同一张发票扣了两次款。请回电 138 0013 8000 或发邮件 li.lei@contoso.example.cn。",
+                             requester_contact=customer_a.contacts.get(), assignee=users["billing_agent"])
+    shown = panel(client_for(users["billing_agent"]).get(reverse("support_case", args=[case.pk])).content.decode())
+    assert "同一张发票扣了两次款" in shown
+    assert "li.lei@contoso.example.cn" not in shown and "138 0013 8000" not in shown
