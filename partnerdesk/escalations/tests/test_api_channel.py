@@ -181,8 +181,6 @@ def test_our_note_waits_when_the_operator_is_down_and_goes_once(case, agent, ope
 
 
 def test_two_pollers_at_once_record_each_note_once(case, agent, operator):
-    if connection.vendor != "postgresql":
-        pytest.skip("two writers at once: PostgreSQL (SQLite serialises them)")
     requests = [escalate(case, agent, title=f"Request {i}") for i in range(4)]
     for sr in requests:
         sr.refresh_from_db()

@@ -201,7 +201,6 @@ def test_a_reactivation_that_cannot_go_through_is_urgent_and_emails_the_team_onc
     assert len(smtp_server.to(lead)) == 2  # once
 
 
-@pytest.mark.skipif("connection.vendor != 'postgresql'", reason="row locks: PostgreSQL")
 def test_two_workers_at_once_open_one_case_per_request(account, operator):  # noqa: F811
     customer, invoice, subs = account
     for i in range(20):
