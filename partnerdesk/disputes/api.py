@@ -10,15 +10,14 @@ import datetime as dt
 from django.utils.translation import gettext_lazy as _
 from ninja import Field, Router, Schema
 
-from partnerdesk.accounts.models import Role
-from partnerdesk.accounts.permissions import get_customer_or_404, get_scoped_or_404, require
+from partnerdesk.accounts.permissions import get_scoped_or_404, require
 from partnerdesk.api_schemas import Amount, BusinessDate, Id, Note, Reason
 from partnerdesk.billing.models import Refund
 from partnerdesk.billing.queries import visible_invoices
-from partnerdesk.customers.models import BillingContact
 from partnerdesk.dunning.models import Dispute
 from partnerdesk.dunning.services import undisputed_balance
 from partnerdesk.errors import InvalidInput
+from partnerdesk.support.api_cases import requester_contact, requesting_customer
 from partnerdesk.support.models import Case, Channel
 
 from . import services
@@ -120,17 +119,8 @@ def _dispute(case: Case, dispute_id: int | None):
 def open_dispute_case(request, payload: DisputeCaseIn):
     require(request.user, "cases.open")
     user = request.user
-    customer_user = user.role == Role.CUSTOMER
-    if payload.customer_id is None and not customer_user:
-        raise InvalidInput(_("name the customer"), field="customer_id")
-    customer = get_customer_or_404(user, payload.customer_id if payload.customer_id is not None else user.customer_id)
-    contact = None
-    if payload.requester_contact_id is not None:
-        if customer_user:
-            raise InvalidInput(_("only staff set this"), field="requester_contact_id")
-        contact = BillingContact.objects.filter(customer=customer, pk=payload.requester_contact_id).first()
-        if contact is None:
-            raise InvalidInput(_("no such contact of this customer"), field="requester_contact_id")
+    customer = requesting_customer(user, payload.customer_id)
+    contact = requester_contact(user, customer, payload.requester_contact_id)
     amounts = [(_invoice(request, customer, line.invoice_id), line.amount) for line in payload.invoices]
     case = services.open_dispute_case(customer=customer, actor=user, amounts=amounts, reason=payload.reason,
                                       requester=contact, channel=Channel.API)

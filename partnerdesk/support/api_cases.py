@@ -219,6 +219,25 @@ def export_cases(request, queue: Code = "all", status: Code | None = None, type:
 # --- opening and changing -----------------------------------------------------------------------------------
 
 
+def requesting_customer(user, customer_id):
+    """The customer a new case is for: a customer's user's own (customer_id may be left out); staff name it."""
+    if customer_id is None and user.role != Role.CUSTOMER:
+        raise InvalidInput(_("name the customer"), field="customer_id")
+    return get_customer_or_404(user, customer_id if customer_id is not None else user.customer_id)
+
+
+def requester_contact(user, customer, contact_id):
+    """The contact staff name as a new case's requester (None if none named); a customer's user names none."""
+    if contact_id is None:
+        return None
+    if user.role == Role.CUSTOMER:
+        raise InvalidInput(_("only staff set this"), field="requester_contact_id")
+    contact = BillingContact.objects.filter(customer=customer, pk=contact_id).first()
+    if contact is None:
+        raise InvalidInput(_("no such contact of this customer"), field="requester_contact_id")
+    return contact
+
+
 @router.post("/cases", response={201: CaseOut}, summary="Open a case",
              description="A customer's user opens for its own customer (customer_id may be left out), through the "
                          "API channel. Staff name the customer and may log a phone call, a chat or an internal case.")
@@ -226,9 +245,7 @@ def open_case(request, payload: CaseIn):
     require(request.user, "cases.open")
     user = request.user
     customer_user = user.role == Role.CUSTOMER
-    if payload.customer_id is None and not customer_user:
-        raise InvalidInput(_("name the customer"), field="customer_id")
-    customer = get_customer_or_404(user, payload.customer_id if payload.customer_id is not None else user.customer_id)
+    customer = requesting_customer(user, payload.customer_id)
     if customer_user:
         if payload.channel != Channel.API:
             raise InvalidInput(_("a customer's user opens cases through the API channel"), field="channel")
@@ -237,11 +254,7 @@ def open_case(request, payload: CaseIn):
                 raise InvalidInput(_("only staff set this"), field=field)
     elif payload.channel not in STAFF_CHANNELS:
         raise InvalidInput(_("staff log cases by API, phone, chat or as internal"), field="channel")
-    contact = None
-    if payload.requester_contact_id is not None:
-        contact = BillingContact.objects.filter(customer=customer, pk=payload.requester_contact_id).first()
-        if contact is None:
-            raise InvalidInput(_("no such contact of this customer"), field="requester_contact_id")
+    contact = requester_contact(user, customer, payload.requester_contact_id)
     email = payload.requester_email.strip()
     if email:
         try:
