@@ -19,14 +19,7 @@ from partnerdesk.support.business_time import (
 )
 
 from .models import EscalationSettings, OperatorSeverity, ServiceRequest
-
-
-def settings_row() -> EscalationSettings:
-    """The escalation settings row (made with the defaults on first use)."""
-    row = EscalationSettings.objects.filter(pk=1).first()
-    if row is None:
-        row, _created = EscalationSettings.objects.get_or_create(pk=1)
-    return row
+from .settings import current_settings as settings_row  # the one reader of the settings row
 
 
 def first_response_schedule(severity: str) -> Schedule:
