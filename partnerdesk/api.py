@@ -174,7 +174,11 @@ def _register_routers():
     from partnerdesk.escalations.api import router as escalations_router
     from partnerdesk.escalations.api_stuck import router as stuck_requests_router
     from partnerdesk.escalations.reports_api import router as escalation_reports_router
+    from partnerdesk.fapiao.api import router as fapiao_router
+    from partnerdesk.finance.api import router as finance_router
     from partnerdesk.notifications.api import router as notifications_router
+    from partnerdesk.payables.api import router as payables_router
+    from partnerdesk.rebilling.api import router as rebilling_router
     from partnerdesk.reports.api import router as reports_router
     from partnerdesk.search.api import router as search_router
     from partnerdesk.support.api import router as support_router
@@ -200,6 +204,10 @@ def _register_routers():
     api.add_router("", escalation_reports_router)
     api.add_router("", stuck_requests_router)
     api.add_router("", inbound_mail_router)
+    api.add_router("", rebilling_router)
+    api.add_router("", payables_router)
+    api.add_router("", fapiao_router)
+    api.add_router("", finance_router)
 
 
 _register_routers()

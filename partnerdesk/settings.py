@@ -53,6 +53,10 @@ INSTALLED_APPS = [
     "partnerdesk.support",
     "partnerdesk.escalations",
     "partnerdesk.disputes",
+    "partnerdesk.payables",
+    "partnerdesk.rebilling",
+    "partnerdesk.fapiao",
+    "partnerdesk.finance",
     "partnerdesk.demo",
 ]
 

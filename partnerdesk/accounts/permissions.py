@@ -56,6 +56,14 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # service requests to the operator (customer users never see them: the contact is the partner's own)
     "escalations.view": frozenset(_ALL_STAFF),
     "escalations.work": frozenset({Role.ADMIN, Role.BILLING_AGENT, Role.COLLECTIONS, Role.FINANCE}),  # as cases.work
+    # re-billing, payables to the operator, fapiao and finance's figures: finance edits, agents read
+    "rebilling.view": frozenset(_ALL_STAFF),  # reconciliation files, their lines, price rules, drafts
+    "rebilling.manage": frozenset({Role.ADMIN, Role.FINANCE}),  # import, map, price, generate, adjust, issue
+    "payables.view": frozenset(_ALL_STAFF),
+    "payables.manage": frozenset({Role.ADMIN, Role.FINANCE}),  # operator invoices, payments, finance settings
+    "fapiao.view": frozenset(_EVERYONE),  # customer users: their own invoices' fapiao status
+    "fapiao.manage": frozenset({Role.ADMIN, Role.FINANCE}),
+    "finance.view": frozenset(_ALL_STAFF),  # exposure, margin, leakage, cash flow
 }
 
 

@@ -37,6 +37,8 @@ class CollectionsPolicy(models.Model):
                                      default=InvoiceScope.ALL_OPEN)
     # Days after suspension on which the customer is warned that the operator will delete its data (day 60).
     deletion_warning_days = models.JSONField(_("data-deletion warnings (days after suspension)"), default=list)
+    # Many Chinese customers pay only against a fapiao: if set, an invoice is not dunned until its fapiao was delivered.
+    wait_for_fapiao = models.BooleanField(_("wait until the fapiao was delivered"), default=False)
     version = models.PositiveIntegerField(default=1)
     updated_at = models.DateTimeField(default=timezone.now)
 

@@ -1,0 +1,3 @@
+"""The payables pages (staff, and the customers' own in the portal)."""
+
+urlpatterns = []

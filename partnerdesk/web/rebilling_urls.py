@@ -1,0 +1,3 @@
+"""The rebilling pages (staff, and the customers' own in the portal)."""
+
+urlpatterns = []
