@@ -143,7 +143,8 @@ urlpatterns += _desk_urls + _portal_support_urls
 
 # Re-billing, payables to the operator and fapiao (each in its own list, kept by its own views).
 from .fapiao_urls import urlpatterns as _fapiao_urls  # noqa: E402
+from .finance_urls import urlpatterns as _finance_urls  # noqa: E402
 from .payables_urls import urlpatterns as _payables_urls  # noqa: E402
 from .rebilling_urls import urlpatterns as _rebilling_urls  # noqa: E402
 
-urlpatterns += _rebilling_urls + _payables_urls + _fapiao_urls
+urlpatterns += _rebilling_urls + _payables_urls + _fapiao_urls + _finance_urls
