@@ -33,7 +33,7 @@ from .models import (
     Refund,
 )
 from .money import CURRENCIES, ZERO, has_more_places, to_money
-from .signals import balance_increased, balance_reduced
+from .signals import balance_increased, balance_reduced, credit_note_issued
 
 OLDEST_PAYMENT = dt.timedelta(days=366)
 INVOICE_FIELDS = ["number", "status", "issue_date", "due_date", "total", "amount_paid", "balance"]
@@ -449,6 +449,7 @@ def issue_credit_note(*, invoice: Invoice, reason: str, actor, amount=None, line
            after={"invoice": invoice.number, "amount": amount,
                   "lines": [{"description": d, "amount": a} for d, a in parsed]})
     record(actor=actor, action="invoice.credited", obj=invoice, before=before, after=snapshot(invoice, INVOICE_FIELDS), reason=reason)
+    credit_note_issued.send(sender=CreditNote, credit_note=note)
     _announce_credit(invoice.customer, cause=f"credit_note:{note.pk}")
     return note
 

@@ -9,3 +9,7 @@ balance_reduced = Signal()
 # Sent after a transaction that raised what a customer owes commits (a payment reversed, an allocation moved
 # off an invoice); kwargs: customer, cause. Collections drops reactivations that are no longer deserved.
 balance_increased = Signal()
+
+# Sent INSIDE the transaction of issue_credit_note, after the credit is applied, so a receiver's changes commit or
+# roll back with the credit note; kwargs: credit_note. The fapiao records ask for a red-letter reversal.
+credit_note_issued = Signal()

@@ -41,6 +41,7 @@ class PolicyOut(Schema):
     grace_days: int
     invoice_scope: str
     deletion_warning_days: list[int]
+    wait_for_fapiao: bool  # an invoice is not dunned until its fapiao was delivered
     version: int
     stages: list[StageOut]
 
@@ -58,6 +59,7 @@ class InvoiceDatesOut(Schema):
     suspension_date: dt.date | None
     deletion_date: dt.date | None
     on_hold: bool
+    awaiting_fapiao: bool  # the policy waits for the fapiao, not delivered yet: no dates until it is
     disputed: Decimal  # under an open dispute: not collected while it is open
     counts: Decimal  # what collections counts: the balance less the disputed part
 
@@ -207,7 +209,8 @@ def customer_policy(request, customer_id: Id, as_of: BusinessDate | None = None)
             "acknowledged_at": pub.acknowledged.at if pub.acknowledged else None,
             "invoices": [{"invoice_id": t.invoice.pk, "number": t.invoice.number, "due_date": t.invoice.due_date,
                           "balance": t.invoice.balance, "reminder_date": t.reminder_date, "suspension_date": t.suspension_date,
-                          "deletion_date": t.deletion_date, "on_hold": t.on_hold, "disputed": t.disputed,
+                          "deletion_date": t.deletion_date, "on_hold": t.on_hold, "awaiting_fapiao": t.awaiting_fapiao,
+                          "disputed": t.disputed,
                           "counts": t.counts} for t in pub.invoices]}
 
 

@@ -37,6 +37,7 @@ from partnerdesk.batch_sql import (
 )
 from partnerdesk.billing.models import OPEN_STATUSES, Invoice
 from partnerdesk.customers.models import Subscription, SubscriptionStatus
+from partnerdesk.fapiao.queries import delivered_dates as fapiao_delivered_dates
 
 from .background import operator_requests_due
 from .models import (
@@ -272,6 +273,8 @@ def decide(as_of: dt.date, *, customer_ids=None, done_overrides: dict[int, int] 
     An invoice disputed in part is dunned for the undisputed rest (its DueStage balance); one whose latest dispute
     ended with collections resuming on a stated day has its stages counted from that dispute's collections due
     date: the query finds it by its real, earlier due date (a superset), and the stage is worked out again here.
+    So is one under a policy that waits for the fapiao (CollectionsPolicy.wait_for_fapiao): held until its buyer
+    has the fapiao, then counted from the later of its due date and the delivery.
     """
     policies, _, _ = _policies_by_customer()
     hold = holds(as_of, customer_ids)
@@ -293,12 +296,18 @@ def decide(as_of: dt.date, *, customer_ids=None, done_overrides: dict[int, int] 
             rows = cursor.fetchall()
         by_position = {s.position: s for s in stages}
         sqlite = connection.vendor == "sqlite"
+        # A policy that waits for the fapiao: one query for the rows found, none for the other policies.
+        delivered = fapiao_delivered_dates([row[0] for row in rows]) if policy.wait_for_fapiao and rows else None
         for inv_id, cust_id, number, balance, due_date, done, currency, position in rows:
             if inv_id in held:
                 continue
             if done_overrides is not None:
                 done = done_overrides.get(inv_id, done)
             schedule_date = restarted.get(inv_id)
+            if delivered is not None:
+                if inv_id not in delivered:
+                    continue  # held until the buyer has its fapiao
+                schedule_date = _after_fapiao(delivered[inv_id], due_date, schedule_date, dates)
             if schedule_date is not None:
                 # The stage reached counting from the collections due date: the latest whose threshold it is on or before.
                 position = max((s.position for s, t in zip(stages, thresholds, strict=True) if schedule_date <= t),
@@ -322,6 +331,16 @@ def decide(as_of: dt.date, *, customer_ids=None, done_overrides: dict[int, int] 
             due.append(DueStage(inv_id, cust_id, "", number, balance, due_date, done, target, policy, currency,
                                 part, schedule_date, hold.cycles.get(inv_id, "")))
     return due
+
+
+def _after_fapiao(delivered_on: dt.date, due_date, schedule_date: dt.date | None, dates: dict) -> dt.date | None:
+    """Under a policy that waits for the fapiao, the date the stages count from once the buyer has it: the delivery,
+    if later than the due date and any collections due date after a dispute (None: the due date itself)."""
+    if isinstance(due_date, str):  # (SQLite gives the date as text)
+        due_date = dates.get(due_date) or dates.setdefault(due_date, dt.date.fromisoformat(due_date))
+    if delivered_on > due_date and (schedule_date is None or delivered_on > schedule_date):
+        return delivered_on
+    return schedule_date
 
 
 def in_customer_order(due: list[DueStage]) -> list[DueStage]:

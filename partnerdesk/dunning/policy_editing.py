@@ -21,7 +21,7 @@ from partnerdesk.errors import InvalidInput
 from .models import CollectionsPolicy, CollectionsProfile, PolicyStage
 
 POLICY_FIELDS = ["name", "description", "is_default", "min_overdue_amount", "grace_days", "invoice_scope",
-                 "deletion_warning_days"]
+                 "deletion_warning_days", "wait_for_fapiao"]
 STAGE_FIELDS = ["name", "offset_days", "day_kind", "send_notice", "template_key", "call_task", "suspend",
                 "suspend_scope", "cancel"]
 _PARKED = 1000  # positions are moved out of the way while stages are renumbered (unique per policy)
@@ -125,7 +125,8 @@ def copy_policy(policy: CollectionsPolicy, *, actor) -> CollectionsPolicy:
     copy = CollectionsPolicy.objects.create(
         name=name[:100], description=policy.description, is_default=False, min_overdue_amount=policy.min_overdue_amount,
         grace_days=policy.grace_days, invoice_scope=policy.invoice_scope,
-        deletion_warning_days=list(policy.deletion_warning_days or []), updated_at=timezone.now())
+        deletion_warning_days=list(policy.deletion_warning_days or []), wait_for_fapiao=policy.wait_for_fapiao,
+        updated_at=timezone.now())
     for stage in policy.stages.order_by("position"):
         PolicyStage.objects.create(policy=copy, position=stage.position, **{f: getattr(stage, f) for f in STAGE_FIELDS})
     record(actor=actor, action="collections.policy_created", obj=copy, after=policy_state(copy),

@@ -1,5 +1,6 @@
 """The collections policy as published to one customer: the process, and for each open invoice the concrete
-days on which a reminder goes out, access is suspended, and data would be deleted."""
+days on which a reminder goes out, access is suspended, and data would be deleted (none yet for an invoice whose
+fapiao a policy waits for)."""
 
 import datetime as dt
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from partnerdesk.customers.models import (
     SubscriptionStatus,
     SuspensionReason,
 )
+from partnerdesk.fapiao.queries import delivered_dates as fapiao_delivered_dates
 
 from .models import CollectionsPolicy, PolicyAcknowledgement, PolicyStage
 from .policies import policy_for, stage_date
@@ -34,6 +36,8 @@ class InvoiceTimeline:
     suspension_date: dt.date | None
     deletion_date: dt.date | None
     on_hold: bool = False
+    # Under a policy that waits for the fapiao: none delivered yet, so collections has not started (on hold, no dates).
+    awaiting_fapiao: bool = False
     # The part under an open dispute, not collected while it is open, and what collections counts: the rest.
     disputed: Decimal = Decimal(0)
     counts: Decimal = Decimal(0)
@@ -81,12 +85,21 @@ def published_policy(customer, *, as_of: dt.date | None = None) -> PublishedPoli
                                                  suspension_reason=SuspensionReason.NON_PAYMENT).order_by("id"))
     invoices = list(Invoice.objects.filter(customer=customer, status__in=OPEN_STATUSES).order_by("due_date", "id"))
     billed = _subscriptions_billed(invoices)
+    delivered = fapiao_delivered_dates([i.pk for i in invoices]) if policy.wait_for_fapiao else None
     for invoice in invoices:
         own = billed.get(invoice.pk)
         subs = [sub for sub in suspended if own is None or sub.pk in own]
         actual_deletion = min((sub.data_deletion_date for sub in subs if sub.data_deletion_date), default=None)
         # After a dispute ended with collections resuming on a stated day, the stages count from its date.
         counted_from = hold.restarted.get(invoice.pk, invoice.due_date)
+        part = disputed.get(invoice.pk, Decimal(0))
+        if delivered is not None:
+            if invoice.pk not in delivered:
+                published.invoices.append(InvoiceTimeline(invoice, [], None, None, None, True, awaiting_fapiao=True,
+                                                          disputed=part, counts=max(Decimal(0), invoice.balance - part)))
+                continue
+            # The stages count from the day the buyer received the fapiao, if that is later.
+            counted_from = max(counted_from, delivered[invoice.pk])
         dates = [StageDate(s, stage_date(counted_from, s, policy.grace_days), False) for s in stages]
         for d in dates:
             if d.stage.suspend and actual_deletion and invoice.collections_stage >= d.stage.position:
@@ -95,7 +108,6 @@ def published_policy(customer, *, as_of: dt.date | None = None) -> PublishedPoli
         reminder = next((d.date for d in dates if d.stage.send_notice), None)
         suspension = next((d.date for d in dates if d.stage.suspend), None)
         deletion = suspension + dt.timedelta(days=DATA_DELETION_DAYS) if suspension else None
-        part = disputed.get(invoice.pk, Decimal(0))
         published.invoices.append(InvoiceTimeline(invoice, dates, reminder, suspension, deletion, invoice.pk in hold.held,
                                                   suspended=subs if actual_deletion else [], disputed=part,
                                                   counts=max(Decimal(0), invoice.balance - part)))

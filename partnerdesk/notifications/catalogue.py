@@ -48,6 +48,9 @@ TEMPLATES = {
     "escalations.closed": (gettext_lazy("Service request closed: tell the customer"),
                            gettext_lazy("To the case's agent: 21Vianet closed a service request; the case is back "
                                         "with one task, telling the customer the outcome.")),
+    "payables.due_warning": (gettext_lazy("Operator invoice falling due"),
+                             gettext_lazy("To finance: an invoice from 21Vianet falls due within the warning days "
+                                          "and is not paid in full (once per invoice and due date).")),
     "support.too_large": (gettext_lazy("Email too large"),
                           gettext_lazy("To a sender whose email was over the size limit: it was not filed, and "
                                        "how to send large files.")),
@@ -100,6 +103,12 @@ VARIABLES = {
     "request_title": gettext_lazy("The title of a service request to the operator (escalations)."),
     "subscription": gettext_lazy("The subscription concerned."),
     "operator_answer": gettext_lazy("The operator's last answer to the request."),
+    "operator_invoice_number": gettext_lazy("The number of 21Vianet's invoice to the partner (payables)."),
+    "payment_due_date": gettext_lazy("The last day to pay 21Vianet: the due date, or the next working day when "
+                                     "banks are closed on it (payables)."),
+    "days_left": gettext_lazy("Days left to pay 21Vianet on time (payables)."),
+    "amount_late_charge": gettext_lazy("The late charge for one month late (payables)."),
+    "payables_url": gettext_lazy("The operator invoice's page in PartnerDesk (staff only)."),
 }
 
 

@@ -85,6 +85,12 @@ SAMPLE_CONTEXT = {
     "request_title": "Invoice INV-2026-000123 billed twice",
     "subscription": "Microsoft 365 E3",
     "operator_answer": "The operator does not know this customer or subscription. (HTTP 404)",
+    # payables to the operator (payables.tasks): to finance, before an operator invoice falls due
+    "operator_invoice_number": "21V-202610-0042",
+    "payment_due_date": "2026-11-02",
+    "days_left": 5,
+    "amount_late_charge": "1500.00",
+    "payables_url": "https://partnerdesk.example.cn/payables/invoices/7/",
 }
 
 # Emails whose text holds a secret (a link that sets a password): nobody reads them back through the API.
@@ -1083,6 +1089,66 @@ Sent automatically by {{ partner_name }}'s PartnerDesk (customers write to {{ su
   Customer:         {{ customer_name }}
 
 21Vianet's answers are on the case: {{ case_url }}
+
+Sent automatically by {{ partner_name }}'s PartnerDesk (customers write to {{ support_email }}).
+""",
+        ),
+    },
+    # --- payables, to finance: an operator invoice falls due soon and is not paid in full -------------------
+    "payables.due_warning": {
+        "zh-CN": Template(
+            "世纪互联发票 {{ operator_invoice_number }} 将于 {{ due_date }} 到期：应付 {{ currency }} {{ amount_due }}",
+            """您好：
+
+世纪互联开给我们的发票 {{ operator_invoice_number }} 即将到期，尚未付清。
+
+  发票编号：{{ operator_invoice_number }}
+  未付金额：{{ currency }} {{ amount_due }}
+  到期日期：{{ due_date }}
+{% if payment_due_date != due_date %}  最晚付款日：{{ payment_due_date }}（到期日不是工作日，银行休息，顺延至下一个工作日）
+{% endif %}  剩余天数：{{ days_left }} 天
+
+无论客户是否付款，我们都须按时向世纪互联付款。逾期未付将按发票金额每月（不足一个月按一个月计）收取滞纳金，每月约 {{ currency }} {{ amount_late_charge }}；逾期过久，世纪互联将限制合作伙伴账户（不能新增客户、订单、调整数量或加购）。
+
+付款后请在 PartnerDesk 中登记：{{ payables_url }}
+
+此邮件由 {{ partner_name }} 的 PartnerDesk 自动发送（客户支持邮箱：{{ support_email }}）。
+""",
+        ),
+        "zh-TW": Template(
+            "世紀互聯發票 {{ operator_invoice_number }} 將於 {{ due_date }} 到期：應付 {{ currency }} {{ amount_due }}",
+            """您好：
+
+世紀互聯開給我們的發票 {{ operator_invoice_number }} 即將到期，尚未付清。
+
+  發票號碼：{{ operator_invoice_number }}
+  未付金額：{{ currency }} {{ amount_due }}
+  到期日期：{{ due_date }}
+{% if payment_due_date != due_date %}  最晚付款日：{{ payment_due_date }}（到期日不是工作日，銀行休息，順延至下一個工作日）
+{% endif %}  剩餘天數：{{ days_left }} 天
+
+無論客戶是否付款，我們都須按時向世紀互聯付款。逾期未付將按發票金額每月（不足一個月以一個月計）收取滯納金，每月約 {{ currency }} {{ amount_late_charge }}；逾期過久，世紀互聯將限制合作夥伴帳戶（不能新增客戶、訂單、調整數量或加購）。
+
+付款後請在 PartnerDesk 中登記：{{ payables_url }}
+
+此郵件由 {{ partner_name }} 的 PartnerDesk 自動寄送（客戶支援信箱：{{ support_email }}）。
+""",
+        ),
+        "en": Template(
+            "21Vianet invoice {{ operator_invoice_number }} falls due {{ due_date }}: {{ currency }} {{ amount_due }} to pay",
+            """Hello,
+
+21Vianet's invoice {{ operator_invoice_number }} to us falls due soon and is not paid in full.
+
+  Invoice:     {{ operator_invoice_number }}
+  Still owed:  {{ currency }} {{ amount_due }}
+  Due date:    {{ due_date }}
+{% if payment_due_date != due_date %}  Pay by:      {{ payment_due_date }} (the due date is not a working day in China: banks are closed, so payment is due on the next working day)
+{% endif %}  Days left:   {{ days_left }}
+
+We pay 21Vianet on time whether or not our customers pay us. A late payment draws a late charge on the invoice amount for every month or part of a month, about {{ currency }} {{ amount_late_charge }} a month; long overdue, 21Vianet restricts the partner account (no new customers, orders, quantity changes or add-ons).
+
+Once paid, record the payment in PartnerDesk: {{ payables_url }}
 
 Sent automatically by {{ partner_name }}'s PartnerDesk (customers write to {{ support_email }}).
 """,

@@ -108,6 +108,9 @@ def build_world(*, customer_a, customer_b, users, operator) -> World:
     _stuck_requests(subs_a[0], subs_b[0])
     _escalation_figures(b, users=users)
     case_texts_b |= _service_requests(a, b, users=users)
+    case_texts_b |= _fapiao(a, b, users=users, invoice_a=a_open, invoice_b=b_open)
+    _rebilling(a, b, users=users)
+    _payables(users=users)
 
     return World(a=a, b=b, counts=_counts(), foreign=_foreign(a, b, notes={promise_b.note, dispute_b.reason,
                                                                              *case_texts_b}),
@@ -177,6 +180,57 @@ def _service_requests(a, b, *, users) -> set[str]:
     escalations.record_reference(sr, "21V-REF-0042", actor=agent)
     escalations.log_operator_answer(sr, "已收到，正在核查。", actor=agent, author="世纪互联")
     return {text for sr in ServiceRequest.objects.filter(customer=b) for text in (sr.title, sr.reference)}
+
+
+def _rebilling(a, b, *, users) -> None:
+    """The committed pair of reconciliation files imported, an unmatched group mapped to each customer, a price
+    rule of A's, and the period's drafts generated, one adjusted."""
+    from partnerdesk.billing.models import Invoice
+    from partnerdesk.rebilling import drafts, matching, pricing
+    from partnerdesk.rebilling.importer import import_file
+    from partnerdesk.rebilling.tests.recon_data import FILES, operator_invoice_input
+
+    finance = users["finance"]
+    for kind, path in FILES.items():
+        import_file(path, operator_invoice=operator_invoice_input(kind), actor=finance)
+    for customer, group in zip((a, b), matching.unmatched_groups(), strict=False):
+        matching.map_key(key_kind=group.key_kind, key=group.key, customer=customer, actor=finance)
+    pricing.set_price_rule(customer=a, kind="markup", percent="8", actor=finance)
+    result = drafts.generate_drafts(dt.date(2026, 10, 1), actor=finance)
+    drafts.add_adjustment(Invoice.objects.get(pk=result.invoice_ids[0]), description="调整", amount="-1.00",
+                          reason="fuzz", actor=finance)
+
+
+def _payables(*, users) -> None:
+    """Payables to 21Vianet: an invoice of its part paid (the operator invoices of the files above are unpaid), a
+    due date finance agreed, and a lower legal maximum for the late charge."""
+    from partnerdesk.payables import services as payables
+
+    finance = users["finance"]
+    invoice, _created = payables.record_operator_invoice(payables.OperatorInvoiceInput(
+        number="21V-FUZZ-202609", billing_date=_day("2026-09-01"), period_start=_day("2026-08-01"),
+        period_end=_day("2026-08-31"), amount="50000.00"), actor=finance)
+    payables.record_operator_payment(invoice, amount="20000.00", paid_on=_day("2026-10-08"), actor=finance,
+                                     reference="CMB-21V-1008", idempotency_key="fuzz-opay-1")
+    payables.update_operator_invoice(invoice, actor=finance, due_date=_day("2026-10-12"), reason="agreed")
+    payables.update_finance_settings(actor=finance, late_charge_monthly_rate="0.0125", reason="legal maximum")
+
+
+def _fapiao(a, b, *, users, invoice_a, invoice_b) -> set[str]:
+    """Each customer's invoicing details and a fapiao of each: A's issued and delivered, B's requested. Returns the
+    texts that identify B's."""
+    from partnerdesk.fapiao import services as fapiao
+
+    finance = users["finance"]
+    fapiao.set_buyer_details(a, actor=finance, buyer_name="康拓（上海）信息技术有限公司", credit_code="91350100M000100Y43")
+    fapiao.set_buyer_details(b, actor=finance, buyer_name="法布瑞克（北京）科技有限公司", credit_code="91110000802100433B",
+                             fapiao_type="special", address="北京市朝阳区建国路 88 号", phone="010-5555 0199",
+                             bank="中国工商银行北京分行", bank_account="0200 0011 2233 4455 667")
+    record = fapiao.request_fapiao(invoice_a, actor=finance)
+    fapiao.record_issued(record, number="26312000000000000042", issued_on=_day("2026-11-21"), actor=finance)
+    fapiao.record_delivered(record, delivered_on=_day("2026-11-22"), actor=finance)
+    fapiao.request_fapiao(invoice_b, actor=finance)
+    return {"法布瑞克（北京）科技有限公司", "91110000802100433B", "0200 0011 2233 4455 667"}
 
 
 def _stuck_requests(*subscriptions) -> None:
@@ -253,8 +307,11 @@ def known_values() -> dict[str, list]:
     from partnerdesk.customers.models import Customer, CustomerStatus, Language, SuspensionReason
     from partnerdesk.dunning.models import CollectionsPolicy, Dispute, RequestStatus
     from partnerdesk.escalations.models import ServiceRequest, StuckRequest, Topic
+    from partnerdesk.fapiao.models import FapiaoRecord, FapiaoStatus, FapiaoType
     from partnerdesk.notifications.defaults import DEFAULTS
     from partnerdesk.notifications.models import EmailStatus, OutboundEmail
+    from partnerdesk.payables.models import OperatorInvoice
+    from partnerdesk.rebilling.models import MappingKey, PriceRule, ReconFile, Rounding
     from partnerdesk.support.api_queue import QUEUES
     from partnerdesk.support.models import (
         CannedReply,
@@ -274,7 +331,7 @@ def known_values() -> dict[str, list]:
     amounts = ["100.00", "1", "2560.50", "0.50", "12800.00", "999999999999.99"]
     texts = ["客户要求调整", "duplicate invoice", "paid in full", "Zahlung erhalten"]
     statuses = {*CustomerStatus.values, *InvoiceStatus.values, *EmailStatus.values, *RequestStatus.values,
-                *YearStatus.values, *CaseStatus.values}
+                *YearStatus.values, *CaseStatus.values, *FapiaoStatus.values}
     return {
         "customer_id": ids(Customer), "invoice_id": ids(Invoice), "payment_id": ids(Payment),
         "subscription_id": ids(Subscription), "dispute_id": ids(Dispute), "email_id": ids(OutboundEmail),
@@ -286,7 +343,7 @@ def known_values() -> dict[str, list]:
         **dict.fromkeys(["reason", "resolution", "note", "notes", "description", "name"], texts),
         "tax_rate": ["0.06", "0.13", "0"], "method": PaymentMethod.values, "currency": ["CNY"],
         "status": sorted(statuses), "reason_code": SuspensionReason.values, "language": Language.values,
-        "key": sorted(DEFAULTS), "kind": [*DayKind.values, *MessageKind.values], "time_zone": ["Asia/Shanghai", "Asia/Hong_Kong"],
+        "key": sorted(DEFAULTS), "kind": [*DayKind.values, *MessageKind.values, "license", "usage", "markup", "fixed"], "time_zone": ["Asia/Shanghai", "Asia/Hong_Kong"],
         "email": ["ops@northwind.example.cn"], "phone": ["+86 21 5555 0100"], "primary_domain": ["northwind.cn"],
         "q": ["Contoso", "Fabrikam", "INV-2026", "fabrikam.partner.onmschina.cn"],
         "action": ["invoice.created", "payment.recorded"], "actor": ["admin1", "system"],
@@ -304,7 +361,25 @@ def known_values() -> dict[str, list]:
         # the escalations report
         "team_id": ids(Team),
         "stuck_id": ids(StuckRequest), "open": [True, False],
+        # fapiao records
+        "record_id": ids(FapiaoRecord), "fapiao_type": FapiaoType.values, "buyer_name": ["上海康拓信息技术有限公司"],
+        "credit_code": ["91350100M000100Y43", "91440300708461136T"], "number": ["26312000000000000099"],
+        "red_letter_number": ["26312000000000000098"], "requested_since": dates, "requested_until": dates,
+        **dict.fromkeys(["issued_on", "delivered_on", "reversed_on"], dates),
         # service requests to the operator
         "sr_id": ids(ServiceRequest), "topic": Topic.values, "reference": ["21V-REF-0099"],
         "text": texts, "author": ["世纪互联"], "invoice_ids": ids(Invoice), "subscription_ids": ids(Subscription),
+        # re-billing
+        "file_id": ids(ReconFile), "rule_id": ids(PriceRule), "period": ["2026-10-01", "2026-11-01"],
+        "key_kind": MappingKey.values, "customer_ids": ids(Customer), "percent": ["5", "12.5"],
+        "rounding": Rounding.values, "product": ["CFQ7TTC0LFK5"], "matched": [True, False],
+        "invoice_number": ["G261002601", "G261099999"], "total": amounts,
+        **dict.fromkeys(["billing_date", "period_start", "period_end"], dates),
+        # finance's figures (they read the re-billing rows above)
+        "weeks": [1, 12, 104], "months": [1, 12], "stale_days": [0, 30], "opening_balance": ["0.00", "-500.00", "1000.00"],
+        # payables to 21Vianet
+        "operator_invoice_id": ids(OperatorInvoice), "paid_on": dates,
+        "late_charge_monthly_rate": ["0.015", "0.0125", "0"], "warn_days_before_due": [0, 5, 60],
+        "delinquent_after_days": [0, 30, 365], "reconciliation_tolerance": ["0.00", "0.05"],
+        "idempotency_key": ["fuzz-opay-1", "fuzz-opay-2"],
     }

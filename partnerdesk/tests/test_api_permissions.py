@@ -102,6 +102,52 @@ def _escalations_world(world) -> dict:
     return {"sr": draft.pk, "filed_sr": filed.pk}
 
 
+def _rebilling_world(world) -> dict:
+    """Re-billing: the committed license file imported, one unmatched group mapped to A and billed on A's draft
+    for the period, a second group mapped to A and not billed yet (for generate), and a price rule of A's."""
+    from partnerdesk.rebilling import drafts, matching, pricing
+    from partnerdesk.rebilling.importer import import_file
+    from partnerdesk.rebilling.tests.recon_data import LICENSE_FILE, operator_invoice_input
+
+    a = Customer.objects.get(pk=world["A"])
+    recon = import_file(LICENSE_FILE, operator_invoice=operator_invoice_input("license"), actor=None).file
+    first, second = matching.unmatched_groups()[:2]
+    matching.map_key(key_kind=first.key_kind, key=first.key, customer=a, actor=None)
+    draft = drafts.generate_drafts(dt.date(2026, 10, 1), actor=None).invoice_ids[0]
+    matching.map_key(key_kind=second.key_kind, key=second.key, customer=a, actor=None)
+    rule = pricing.set_price_rule(customer=a, product="CFQ7TTC0LFK5", kind="markup", percent="5", actor=None)
+    return {"recon_file": recon.pk, "rb_draft": draft, "rb_rule": rule.pk, "rb_period": "2026-10-01"}
+
+
+def _fapiao_world(world) -> dict:
+    """A's invoicing details; an invoice of A's with no fapiao, and fapiao of A's requested, issued, being reversed."""
+    from partnerdesk.fapiao import services as fapiao
+
+    a = Customer.objects.get(pk=world["A"])
+    fapiao.set_buyer_details(a, actor=None, buyer_name="Contoso 上海有限公司", credit_code="91350100M000100Y43")
+
+    def issued(number):
+        record = fapiao.request_fapiao(make_invoice(a, "100.00"), actor=None)
+        return fapiao.record_issued(record, number=number, issued_on=dt.date(2026, 11, 20), actor=None)
+
+    reversing = fapiao.request_reversal(issued("26312000000000000101"), reason_code="issuing_error", actor=None)
+    return {"fapiao": fapiao.request_fapiao(make_invoice(a, "100.00"), actor=None).pk,
+            "fapiao_issued": issued("26312000000000000102").pk, "fapiao_rev": reversing.pk,
+            "fapiao_inv": make_invoice(a, "100.00").pk}
+
+
+def _payables_world() -> dict:
+    """An invoice of 21Vianet's to the partner (payables are the partner's own books: customers get 403)."""
+    from decimal import Decimal
+
+    from partnerdesk.payables.services import OperatorInvoiceInput, record_operator_invoice
+
+    invoice, _created = record_operator_invoice(OperatorInvoiceInput(
+        number="21V-202610-0001", billing_date=dt.date(2026, 11, 1), period_start=dt.date(2026, 10, 1),
+        period_end=dt.date(2026, 10, 31), amount=Decimal("8000.00")), actor=None)
+    return {"opinv": invoice.pk}
+
+
 def _users_and_teams_world(customer_a) -> dict:
     """A staff user, a deactivated one, one invited, a team, and customer A's contact (users and teams routes)."""
     from partnerdesk.accounts import services as accounts
@@ -166,6 +212,9 @@ OPENERS = AGENTS | {"customer_a", "customer_b"}  # cases.open
 RFC822 = (b"From: Wang Fang <wang.fang@unknown.example.org>\r\nTo: support@partnerdesk.invalid\r\nSubject: =?UTF-8?B?"
           b"5Y+R56Wo?=\r\nMessage-ID: <matrix@unknown.example.org>\r\n\r\nA question about an invoice.\r\n")
 CSV = "name,tenant_id,contact_name,contact_email\nNew Co,6b0e4e1c-7a4a-4c53-9a0e-0f0f3b7f2d11,Wang Fang,wf@newco.cn\n"
+# The tax platform's results for A's requested fapiao.
+FAPIAO_CSV = "申请编号 request_id,发票号码 fapiao_number,开票日期 issued_on\n{fapiao},26312000000000000177,2026-11-20\n"
+FINANCE = {"admin", "finance"}  # fapiao.manage
 
 # (method, path, body, expected status per role)
 MATRIX = [
@@ -325,6 +374,11 @@ MATRIX = [
     ("GET", "/reports/dso?as_of=2026-11-24", None, only(200, {"admin", "collections", "finance", "auditor"})),
     ("GET", "/reports/collections?since=2026-11-01&until=2026-11-24", None, only(200, {"admin", "collections", "finance", "auditor"})),
     ("GET", "/support/reports?since=2026-11-01&until=2026-11-24", None, only(200, {"admin", "billing_agent", "finance", "auditor"})),
+    # finance's figures (finance.view): every staff role reads them, customers are refused
+    ("GET", "/finance/exposure?period=2026-11", None, staff_only()),
+    ("GET", "/finance/margin?period=2026-11&format=csv", None, staff_only()),
+    ("GET", "/finance/leakage?as_of=2026-11-24", None, staff_only()),
+    ("GET", "/finance/cash-flow?weeks=4", None, staff_only()),
     # service requests to the operator: staff only, a customer's user gets 404 (it never learns one exists)
     ("GET", "/cases/{case}/service-requests", None, {**staff_only(), "customer_a": 404, "customer_b": 404}),
     ("POST", "/cases/{case}/service-requests", {"channel": "portal", "topic": "billing", "severity": "moderate",
@@ -336,6 +390,56 @@ MATRIX = [
     ("POST", "/service-requests/{filed_sr}/notes", {"text": "请尽快处理。"}, change(201, AGENTS) | {"customer_a": 404}),
     ("GET", "/escalations/reports?since=2026-11-01&until=2026-11-24", None,
      only(200, {"admin", "billing_agent", "finance", "auditor"})),
+    # payables to 21Vianet: every staff role reads (payables.view), finance changes (payables.manage)
+    ("GET", "/payables/invoices", None, staff_only()),
+    ("POST", "/payables/invoices", {"number": "21V-202611-0001", "billing_date": "2026-11-15",
+                                    "period_start": "2026-10-01", "period_end": "2026-10-31", "amount": "1200.00"},
+     only(201, {"admin", "finance"})),
+    ("GET", "/payables/invoices/{opinv}", None, staff_only()),
+    ("PATCH", "/payables/invoices/{opinv}", {"due_date": "2026-12-20", "reason": "agreed with 21Vianet"},
+     only(200, {"admin", "finance"})),
+    ("POST", "/payables/invoices/{opinv}/payments", {"amount": "1000.00", "paid_on": "2026-11-20"},
+     only(201, {"admin", "finance"})),
+    ("GET", "/payables/standing", None, staff_only()),
+    ("GET", "/payables/settings", None, staff_only()),
+    ("PUT", "/payables/settings", {"warn_days_before_due": 7, "reason": "a week's notice"},
+     only(200, {"admin", "finance"})),
+    # fapiao records: finance changes them (fapiao.manage), staff read, a customer's users read their own
+    ("GET", "/fapiao/buyers/{A}", None, read_own()),
+    ("PUT", "/fapiao/buyers/{A}", {"buyer_name": "上海康拓信息技术有限公司", "credit_code": "91110000802100433B"},
+     change(200, FINANCE)),
+    ("GET", "/fapiao/records?status=requested", None, everyone(200)),
+    ("GET", "/fapiao/records/{fapiao}", None, read_own()),
+    ("POST", "/fapiao/requests", {"invoice_id": "{fapiao_inv}"}, change(201, FINANCE)),
+    ("POST", "/fapiao/records/{fapiao}/issue", {"number": "26312000000000000199", "issued_on": "2026-11-20"},
+     change(200, FINANCE)),
+    ("POST", "/fapiao/records/{fapiao_issued}/deliver", {"delivered_on": "2026-11-21"}, change(200, FINANCE)),
+    ("POST", "/fapiao/records/{fapiao_issued}/reversal", {"reason": "issuing_error"}, change(200, FINANCE)),
+    ("PUT", "/fapiao/records/{fapiao_rev}/reversal", {"reason": "sales_return"}, change(200, FINANCE)),
+    ("POST", "/fapiao/records/{fapiao_rev}/reversal/done", {"red_letter_number": "26312000000000000198",
+                                                            "reversed_on": "2026-11-22"}, change(200, FINANCE)),
+    ("GET", "/fapiao/export.csv", None, only(200, FINANCE)),
+    ("POST", "/fapiao/import", "FAPIAO_CSV", only(200, FINANCE)),
+    # re-billing (rebilling.view reads, rebilling.manage changes): staff only, a customer's user gets 403
+    ("GET", "/rebilling/files", None, staff_only()),
+    ("POST", "/rebilling/files", "RECON", only(201, {"admin", "finance"})),
+    ("GET", "/rebilling/files/{recon_file}", None, staff_only()),
+    ("GET", "/rebilling/files/{recon_file}/lines?matched=false", None, staff_only()),
+    ("POST", "/rebilling/files/{recon_file}/replace", "RECON_REPLACE", only(201, {"admin", "finance"})),
+    ("GET", "/rebilling/unmatched", None, staff_only()),
+    ("POST", "/rebilling/mappings", {"key_kind": "domain", "key": "lost.example.cn", "customer_id": "{A}"},
+     only(200, {"admin", "finance"})),
+    ("GET", "/rebilling/price-rules", None, staff_only()),
+    ("POST", "/rebilling/price-rules", {"customer_id": "{A}", "kind": "discount", "percent": "3"}, only(200, {"admin", "finance"})),
+    ("GET", "/rebilling/price-rules/{rb_rule}", None, staff_only()),
+    ("PATCH", "/rebilling/price-rules/{rb_rule}", {"percent": "7"}, only(200, {"admin", "finance"})),
+    ("DELETE", "/rebilling/price-rules/{rb_rule}", None, only(204, {"admin", "finance"})),
+    ("POST", "/rebilling/periods/{rb_period}/generate", None, only(200, {"admin", "finance"})),
+    ("GET", "/rebilling/periods/{rb_period}/drafts", None, staff_only()),
+    ("GET", "/rebilling/drafts/{rb_draft}", None, staff_only()),
+    ("POST", "/rebilling/drafts/{rb_draft}/adjustments", {"description": "折扣", "amount": "-5.00", "reason": "goodwill"},
+     only(201, {"admin", "finance"})),
+    ("POST", "/rebilling/periods/{rb_period}/issue", {"invoice_ids": ["{rb_draft}"]}, only(200, {"admin", "finance"})),
 ]
 # Rows that change nothing when there is nothing to do (no audit record expected).
 NO_CHANGE = {"/collections/operator-requests/process", "/collections/operator-requests/retry", "/email-templates/collections.notice/en"}
@@ -385,6 +489,12 @@ def test_api_permission_matrix(client, world, users, tokens, role, method, path,
         world = {**world, "own_token": ApiToken.objects.get(user=users[role]).pk}
     if "service-requests" in path:
         world = {**world, **_escalations_world(world)}
+    if path.startswith("/payables/"):
+        world = {**world, **_payables_world()}
+    if path.startswith("/rebilling/"):
+        world = {**world, **_rebilling_world(world)}
+    if path.startswith("/fapiao/"):
+        world = {**world, **_fapiao_world(world)}
     if "{mail}" in path:
         from partnerdesk.support.mail.filing import ingest
 
@@ -396,6 +506,24 @@ def test_api_permission_matrix(client, world, users, tokens, role, method, path,
         from django.core.files.uploadedfile import SimpleUploadedFile
 
         resp = client.post(url, {"file": SimpleUploadedFile("c.csv", CSV.encode())}, headers=headers)
+    elif body == "FAPIAO_CSV":
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        resp = client.post(url, {"file": SimpleUploadedFile("r.csv", _fill(FAPIAO_CSV, world).encode())}, headers=headers)
+    elif body in ("RECON", "RECON_REPLACE"):
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        from partnerdesk.rebilling.tests.recon_data import LICENSE_FILE, USAGE_FILE, operator_invoice_input
+
+        if body == "RECON":  # the usage file of another operator invoice: a new import
+            figures = operator_invoice_input("usage")
+            fields = {"invoice_number": figures.number, "billing_date": figures.billing_date, "total": figures.amount,
+                      "period_start": figures.period_start, "period_end": figures.period_end}
+            upload = SimpleUploadedFile("usage.csv", USAGE_FILE.read_bytes())
+        else:  # the operator's corrected license file
+            fields = {"reason": "corrected by the operator"}
+            upload = SimpleUploadedFile("license-v2.csv", LICENSE_FILE.read_bytes().replace(b"Cycle fee", b"Cycle  fee", 1))
+        resp = client.post(url, {**fields, "file": upload}, headers=headers)
     elif body == "UPLOAD":
         from django.core.files.uploadedfile import SimpleUploadedFile
 

@@ -125,6 +125,10 @@ def process_text(policy, stages, currency: str = "CNY") -> ProcessText:
     if any(s.day_kind == DayKind.BUSINESS for s in stages):
         notes.append(_("Business days follow China's official working-day calendar (public holidays and make-up "
                        "working days)."))
+    if policy.wait_for_fapiao:
+        notes.append(_("Collections start only once the fapiao (VAT invoice) for an invoice has been delivered to you: "
+                       "until then we send no reminder or notice for it and suspend nothing, and the days after the "
+                       "due date count from the later of the due date and the day you received the fapiao."))
     notes.append(_("While you dispute an amount on an invoice, we do not collect that amount and take no action for "
                    "it until the dispute is settled; the rest of the invoice is collected as usual. While a promise to "
                    "pay agreed with us covers an invoice, we take no action on it."))

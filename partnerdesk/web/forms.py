@@ -345,7 +345,7 @@ class PolicyForm(forms.ModelForm):
     class Meta:
         model = CollectionsPolicy
         fields = ["name", "description", "is_default", "min_overdue_amount", "grace_days", "invoice_scope",
-                  "deletion_warning_days"]
+                  "deletion_warning_days", "wait_for_fapiao"]
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
 
     def __init__(self, *args, **kwargs):
@@ -354,6 +354,8 @@ class PolicyForm(forms.ModelForm):
             self.initial["deletion_warning_days"] = ", ".join(str(d) for d in self.instance.deletion_warning_days or [])
             self.initial["min_overdue_amount"] = f"{self.instance.min_overdue_amount:.2f}"
         self.fields["grace_days"].help_text = _("Added to every stage after the due date.")
+        self.fields["wait_for_fapiao"].help_text = _("An invoice is not dunned until its fapiao was delivered; its "
+                                                     "stages then count from the delivery if that is later.")
         show_default_names(self, ["name", "description"])
 
     def clean_name(self):

@@ -37,6 +37,8 @@ BADGE_TONES = {
     "default": "info",
     # email templates
     "edited": "warn", "default_text": "muted",
+    # fapiao ("issued" as an invoice's)
+    "requested": "warn", "delivered": "ok", "reversal_requested": "warn", "reversed": "muted",
 }
 
 STATEMENT_KINDS = {

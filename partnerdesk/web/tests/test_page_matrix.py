@@ -11,6 +11,7 @@ from collections.abc import Callable
 from functools import cached_property
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
@@ -371,12 +372,75 @@ MATRIX = [
         lambda w: {f"m{a_waiting_mail(w).pk}-reason": "spam"}),
     Row("support_reports", "GET", staff("admin", "billing_agent", "finance", "auditor")),  # (?part=...: its CSVs)
     Row("escalation_reports", "GET", staff("admin", "billing_agent", "finance", "auditor")),  # (?part=...: CSVs)
+    # fapiao (web/views/fapiao.py): every staff role reads, admin and finance act; customers see their own in the portal
+    Row("fapiao_list", "GET", staff("*")),
+    Row("fapiao_request", "POST", staff("admin", "finance", ok=302), data=lambda w: {"invoice": a_fapiao_invoice(w).number}),
+    Row("fapiao_issue", "POST", staff("admin", "finance", ok=302), lambda w: [a_fapiao(w).pk],
+        lambda w: {"number": "26312000000000000301", "issued_on": w.today}),
+    Row("fapiao_deliver", "POST", staff("admin", "finance", ok=302), lambda w: [a_fapiao(w, "issued").pk],
+        lambda w: {"delivered_on": w.today}),
+    Row("fapiao_reversal", "POST", staff("admin", "finance", ok=302), lambda w: [a_fapiao(w, "issued").pk],
+        lambda w: {"reason": "issuing_error"}),
+    Row("fapiao_reversal_reason", "POST", staff("admin", "finance", ok=302), lambda w: [a_fapiao(w, "reversing").pk],
+        lambda w: {"reason": "sales_return"}),
+    Row("fapiao_reversal_done", "POST", staff("admin", "finance", ok=302), lambda w: [a_fapiao(w, "reversing").pk],
+        lambda w: {"red_letter_number": "26312000000000000302", "reversed_on": w.today}),
+    Row("fapiao_export", "GET", staff("admin", "finance")),
+    Row("fapiao_import", "POST", staff("admin", "finance", ok=302), data=lambda w: {"file": SimpleUploadedFile(
+        "results.csv", f"request_id,fapiao_number,issued_on\n{a_fapiao(w).pk},26312000000000000303,{w.today}\n".encode())}),
+    Row("fapiao_buyer_details", "GET", staff("*"), lambda w: [w.a.pk]),
+    Row("fapiao_buyer_details", "POST", staff("admin", "finance", ok=302), lambda w: [w.a.pk], lambda w: {
+        "fapiao_type": "general", "buyer_name": "Contoso 上海有限公司", "credit_code": "91350100M000100Y43"}),
+    Row("portal_fapiao", "GET", portal()),
+    Row("finance_dashboard", "GET", staff("*")),  # finance.view; ?part=...: its CSVs
     Row("escalation_settings", "GET", staff("admin")),
     Row("escalation_settings", "POST", staff("admin", ok=302), data=lambda w: {
         "contact_name": "王芳", "contact_email": "escalations@partner.example.cn", "contact_phone": "+86 21 5555 0100",
         "default_channel": "portal", "first_response_a_minutes": "120", "first_response_b_minutes": "240",
         "first_response_c_minutes": "480", "resolution_b_minutes": "1620", "resolution_c_minutes": "2700",
         "failing_request_hours": "24", "collections_team": "", "reason": "our escalation desk"}),
+    # payables to 21Vianet (web/views/payables.py): every staff role reads, admin and finance change, customers never
+    Row("payables_invoices", "GET", staff("*")),
+    Row("payables_invoice_new", "GET", staff("admin", "finance")),
+    Row("payables_invoice_new", "POST", staff("admin", "finance", ok=302), data=lambda w: {
+        "number": "21V-202611-0001", "billing_date": "2026-11-15", "period_start": "2026-10-01",
+        "period_end": "2026-10-31", "amount": "1200.00"}),
+    Row("payables_invoice", "GET", staff("*"), lambda w: [an_operator_invoice(w).pk]),
+    Row("payables_invoice_edit", "GET", staff("admin", "finance"), lambda w: [an_operator_invoice(w).pk]),
+    Row("payables_invoice_edit", "POST", staff("admin", "finance", ok=302), lambda w: [an_operator_invoice(w).pk],
+        lambda w: {"billing_date": "2026-11-01", "period_start": "2026-10-01", "period_end": "2026-10-31",
+                   "amount": "8000.00", "due_terms": "agreed", "due_date": "2026-12-20", "reason": "agreed"}),
+    Row("payables_payment_new", "POST", staff("admin", "finance", ok=302), lambda w: [an_operator_invoice(w).pk],
+        lambda w: {"amount": "1000.00", "paid_on": "2026-11-20", "reference": "CMB-1120"}),
+    Row("payables_settings", "GET", staff("*")),
+    Row("payables_settings", "POST", staff("admin", "finance", ok=302), data=lambda w: {
+        "late_charge_percent": "1.5", "warn_days_before_due": "7", "delinquent_after_days": "30",
+        "reconciliation_tolerance": "0.00", "reason": "a week's notice"}),
+    # re-billing (web/views/rebilling.py): every staff role reads, admin and finance change, customers never
+    Row("rebilling_files", "GET", staff("*")),
+    Row("rebilling_file_upload", "POST", staff("admin", "finance", ok=302), data=lambda w: a_recon_upload(w)),
+    Row("rebilling_file", "GET", staff("*"), lambda w: [a_recon_file(w).pk]),
+    Row("rebilling_file_replace", "POST", staff("admin", "finance", ok=302), lambda w: [a_recon_file(w).pk],
+        lambda w: a_corrected_recon_file(w)),
+    Row("rebilling_unmatched", "GET", staff("*")),
+    Row("rebilling_map", "POST", staff("admin", "finance", ok=302), data=lambda w: a_recon_mapping(w)),
+    Row("rebilling_price_rules", "GET", staff("*")),
+    Row("rebilling_price_rule_new", "GET", staff("admin", "finance")),
+    Row("rebilling_price_rule_new", "POST", staff("admin", "finance", ok=302), data=lambda w: {
+        "customer": w.a.name, "product": "CFQ7TTC0LF8Q", "kind": "markup", "percent": "10", "rounding": "half_up"}),
+    Row("rebilling_price_rule_edit", "GET", staff("admin", "finance"), lambda w: [a_price_rule(w).pk]),
+    Row("rebilling_price_rule_edit", "POST", staff("admin", "finance", ok=302), lambda w: [a_price_rule(w).pk],
+        lambda w: {"kind": "discount", "percent": "5", "rounding": "half_up"}),
+    Row("rebilling_price_rule_delete", "POST", staff("admin", "finance", ok=302), lambda w: [a_price_rule(w).pk],
+        lambda w: {"confirm": "on"}),
+    Row("rebilling_period", "GET", staff("*")),
+    Row("rebilling_generate", "POST", staff("admin", "finance", ok=302),
+        data=lambda w: a_period_to_generate(w)),
+    Row("rebilling_issue", "POST", staff("admin", "finance", ok=302),
+        data=lambda w: {"period": "2026-10", "action": "selected", "invoices": [a_period_draft(w).pk]}),
+    Row("rebilling_draft", "GET", staff("*"), lambda w: [a_period_draft(w).pk]),
+    Row("rebilling_adjustment", "POST", staff("admin", "finance", ok=302), lambda w: [a_period_draft(w).pk],
+        lambda w: {"description": "Goodwill", "amount": "-10.00", "reason": "late onboarding"}),
 ]
 
 
@@ -469,6 +533,40 @@ def a_waiting_mail(w):
     raw = (b"From: someone@unknown.example.org\r\nSubject: my bill\r\nMessage-ID: <m1@unknown.example.org>\r\n"
            b"Content-Type: text/plain; charset=utf-8\r\n\r\nWho do I ask?\r\n")
     return _once(w, "_waiting_mail", lambda: ingest(raw, source="file"))
+
+def an_operator_invoice(w):
+    """An invoice of 21Vianet's to the partner (the partner's own books: no customer's)."""
+    import datetime as dt
+    from decimal import Decimal
+
+    from partnerdesk.payables.services import OperatorInvoiceInput, record_operator_invoice
+
+    return _once(w, "_operator_invoice", lambda: record_operator_invoice(OperatorInvoiceInput(
+        number="21V-202610-0001", billing_date=dt.date(2026, 11, 1), period_start=dt.date(2026, 10, 1),
+        period_end=dt.date(2026, 10, 31), amount=Decimal("8000.00")), actor=None)[0])
+
+
+def a_fapiao_invoice(w):
+    """An invoice of A's with its invoicing details recorded and no fapiao yet."""
+    from partnerdesk.fapiao.services import set_buyer_details
+
+    _once(w, "_buyer_details", lambda: set_buyer_details(w.a, actor=None, buyer_name="Contoso 上海有限公司",
+                                                         credit_code="91350100M000100Y43"))
+    return _once(w, "_fapiao_invoice", lambda: make_invoice(w.a, "300.00"))
+
+
+def a_fapiao(w, stage="requested"):
+    """A fapiao of A's: requested, issued, or issued and its red-letter reversal requested."""
+    from partnerdesk.fapiao import services
+
+    record = _once(w, "_fapiao", lambda: services.request_fapiao(a_fapiao_invoice(w), actor=None))
+    if stage in ("issued", "reversing"):
+        _once(w, "_fapiao_issued", lambda: services.record_issued(record, number="26312000000000000300",
+                                                                  issued_on=timezone.localdate(), actor=None))
+    if stage == "reversing":
+        _once(w, "_fapiao_reversing", lambda: services.request_reversal(record, reason_code="issuing_error", actor=None))
+    return record
+
 
 def invited_user():
     from partnerdesk.accounts.services import invite_staff_user
@@ -628,3 +726,75 @@ def test_the_data_kept_from_customer_b_is_what_a_reader_of_a_sees(world):
     staff_body = admin.get(reverse("customer_detail", args=[world.a.pk])).content.decode()
     for secret in [world.a.name, str(world.a.tenant_id), world.a.primary_domain, world.invoice.number]:
         assert secret in staff_body, secret
+
+
+# --- re-billing: A's lines in the operator's October file, a price rule, A's draft for October --------------
+
+
+def a_recon_upload(w, *, number="G0010009001", quantities=("10",)) -> dict:
+    """The upload form's data: a license-based file with A's seats and a line for a subscription no one knows."""
+    from .rebilling_support import license_file, license_row, upload_data
+
+    rows = [license_row(w.a, subscription_ref="pc-sub-matrix-a", quantity=q) for q in quantities]
+    rows.append(license_row(None, subscription_ref="pc-sub-matrix-lost", quantity="1"))
+    return upload_data(license_file(rows), rows, number=number)
+
+
+def a_recon_file(w):
+    import datetime as dt
+    from decimal import Decimal
+
+    from partnerdesk.payables.services import OperatorInvoiceInput
+    from partnerdesk.rebilling import importer
+
+    def make():
+        data = a_recon_upload(w, number="G0010009002")
+        invoice = OperatorInvoiceInput(number=data["number"], billing_date=dt.date(2026, 11, 8),
+                                       period_start=dt.date(2026, 10, 1), period_end=dt.date(2026, 10, 31),
+                                       amount=Decimal(data["total"]))
+        return importer.import_file(data["file"], operator_invoice=invoice, actor=w.users["finance"],
+                                    filename="license-2026-10.csv").file
+
+    return _once(w, "_recon_file", make)
+
+
+def a_corrected_recon_file(w) -> dict:
+    """A corrected file for the same operator invoice (A's 10 seats split 8 + 2: the same total), with a reason."""
+    a_recon_file(w)
+    data = a_recon_upload(w, number="G0010009002", quantities=("8", "2"))
+    return {"file": data["file"], "reason": "the operator re-issued the file"}
+
+
+def a_recon_mapping(w) -> dict:
+    a_recon_file(w)
+    return {"key_kind": "subscription", "key": "pc-sub-matrix-lost", "customer": w.a.name, "subscription": "",
+            "reason": "A's second tenant"}
+
+
+def a_period_to_generate(w) -> dict:
+    a_recon_file(w)
+    return {"period": "2026-10"}
+
+
+def a_price_rule(w):
+    from decimal import Decimal
+
+    from partnerdesk.rebilling.pricing import set_price_rule
+
+    return _once(w, "_price_rule", lambda: set_price_rule(customer=w.a, product="CFQ7TTC0LF8Q", kind="markup",
+                                                          percent=Decimal("10"), actor=None))
+
+
+def a_period_draft(w):
+    """A's draft invoice for October 2026, generated from its matched lines."""
+    import datetime as dt
+
+    from partnerdesk.billing.models import Invoice
+    from partnerdesk.rebilling import drafts
+
+    def make():
+        a_recon_file(w)
+        drafts.generate_drafts(dt.date(2026, 10, 1), actor=w.users["finance"])
+        return Invoice.objects.get(customer=w.a, rebilling__period=dt.date(2026, 10, 1))
+
+    return _once(w, "_period_draft", make)

@@ -1,0 +1,255 @@
+"""Benchmark of the reconciliation import: `python bench/recon_import/run.py [--db sqlite|postgres|both]
+[--usage-rows 2000000] [--license-rows 200000] [--customers 20000]`.
+
+Generates the two files (rebilling.generator) into a temporary folder, creates the customers and subscriptions of
+their world in bulk in a fresh database, then imports each file in a CHILD process (import + matching, one
+transaction) and measures wall time, rows/s and the child's peak memory (ru_maxrss). In the same run it measures the
+floor, the database's own bulk load of the same rows: PostgreSQL `COPY ... (FORMAT csv)` of the file into a table
+of the same columns (all text, no index); SQLite `executemany` of the csv module's tuples into such a table, in
+batches, in one transaction. Prints a table per database. Goals: within 2x of the floor, peak memory < 500 MB.
+"""
+
+import argparse
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PERIOD = dt.date(2026, 10, 1)
+
+
+def rss_mb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def child(mode: str, args, *extra: str) -> dict:
+    env = dict(os.environ, DJANGO_SETTINGS_MODULE="partnerdesk.settings", PARTNERDESK_MODE="demo", DATABASE_URL=args.url)
+    cmd = [sys.executable, __file__, "--child", mode, "--dir", str(args.dir), *extra]
+    out = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True)
+    if out.returncode != 0:
+        sys.stderr.write(out.stdout + out.stderr)
+        raise SystemExit(f"child {mode} failed")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _setup(directory: Path) -> dict:
+    """The database's tables, and the world's known customers and subscriptions, in bulk."""
+    import uuid
+    from decimal import Decimal
+
+    from django.core.management import call_command
+    from django.db import transaction
+
+    from partnerdesk.customers.models import Customer, Subscription
+    from partnerdesk.customers.sorting import name_sort_key
+    from partnerdesk.rebilling.generator import Manifest
+
+    call_command("migrate", verbosity=0)
+    manifest = Manifest.load(directory / "manifest.json")
+    t = time.perf_counter()
+    with transaction.atomic():
+        known = [c for c in manifest.customers if c.known]
+        customers = Customer.objects.bulk_create(
+            [Customer(name=c.name, tenant_id=uuid.UUID(c.tenant_id), primary_domain=c.domain, language=c.language,
+                      name_sort=name_sort_key(c.name)) for c in known], batch_size=2000)
+        subs = [Subscription(customer=customer, operator_id=s.operator_id, offer_id=s.offer_id, offer_name=s.offer_name,
+                             quantity=s.quantity, unit_price=Decimal(s.unit_price), billing_type=s.billing_type)
+                for customer, c in zip(customers, known, strict=True) for s in c.subscriptions if s.known]
+        Subscription.objects.bulk_create(subs, batch_size=5000)
+    return {"customers": len(customers), "subscriptions": len(subs), "seconds": time.perf_counter() - t}
+
+
+def _import(directory: Path, kind: str) -> dict:
+    import datetime as dt
+    from decimal import Decimal
+
+    from partnerdesk.payables.services import OperatorInvoiceInput
+    from partnerdesk.rebilling import importer, matching
+    from partnerdesk.rebilling.generator import Manifest
+
+    summary = Manifest.load(directory / "manifest.json").invoice(kind)
+    invoice = OperatorInvoiceInput(number=summary.number, billing_date=dt.date.fromisoformat(summary.billing_date),
+                                   period_start=dt.date.fromisoformat(summary.period_start),
+                                   period_end=dt.date.fromisoformat(summary.period_end), amount=Decimal(summary.total))
+    timings = {}
+    match_file = matching.match_file
+
+    def timed_match(recon_file):  # (the benchmark's own wrapper: how much of the import is matching)
+        t = time.perf_counter()
+        try:
+            return match_file(recon_file)
+        finally:
+            timings["match_s"] = time.perf_counter() - t
+
+    importer.matching.match_file = timed_match
+    start_rss = rss_mb()
+    t = time.perf_counter()
+    result = importer.import_file(directory / summary.file, operator_invoice=invoice, actor=None)
+    seconds = time.perf_counter() - t
+    assert not result.duplicate and result.rows == summary.rows, result
+    assert str(result.file.total) == summary.total, (result.file.total, summary.total)
+    return {"seconds": seconds, "rows": result.rows, "matched": result.matched, "unmatched": result.unmatched,
+            "match_s": timings.get("match_s"), "rss_mb": rss_mb(), "rss_start_mb": start_rss,
+            "size": result.file.size}
+
+
+def _floor(directory: Path, kind: str) -> dict:
+    import csv
+
+    from django.db import connection, transaction
+
+    from partnerdesk.rebilling.generator import Manifest
+    from partnerdesk.rebilling.recon_format import LAYOUTS
+
+    summary = Manifest.load(directory / "manifest.json").invoice(kind)
+    columns = LAYOUTS[kind]
+    table = f"bench_floor_{kind}"
+    path = directory / summary.file
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {table}")
+        cursor.execute(f"CREATE TABLE {table} ({', '.join(f'{c} text' for c in columns)})")
+    start_rss = rss_mb()
+    t = time.perf_counter()
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {table} FROM STDIN (FORMAT csv, HEADER true)") as copy, open(path, "rb") as f:
+                while chunk := f.read(1 << 20):
+                    copy.write(chunk)
+        else:
+            sql = f"INSERT INTO {table} VALUES ({', '.join(['?'] * len(columns))})"
+            with open(path, encoding="utf-8-sig", newline="") as f:
+                reader = csv.reader(f)
+                next(reader)
+                batch = []
+                for row in reader:
+                    batch.append(row)
+                    if len(batch) == 5000:
+                        cursor.cursor.executemany(sql, batch)
+                        batch = []
+                if batch:
+                    cursor.cursor.executemany(sql, batch)
+    seconds = time.perf_counter() - t
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*) FROM {table}")
+        rows = cursor.fetchone()[0]
+        cursor.execute(f"DROP TABLE {table}")
+    return {"seconds": seconds, "rows": rows, "rss_mb": rss_mb(), "rss_start_mb": start_rss}
+
+
+def in_child(mode: str, directory: Path) -> None:
+    import django
+
+    sys.path.insert(0, str(ROOT))
+    django.setup()
+    if mode == "setup":
+        result = _setup(directory)
+    elif mode.startswith("import-"):
+        result = _import(directory, mode.removeprefix("import-"))
+    else:
+        result = _floor(directory, mode.removeprefix("floor-"))
+    print(json.dumps(result, default=str))
+
+
+def fresh_database(kind: str, tag: str) -> str:
+    if kind == "sqlite":
+        path = Path(tempfile.gettempdir()) / f"partnerdesk-bench-recon-{tag}.sqlite3"
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
+        return f"sqlite:///{path}"
+    name = f"partnerdesk_bench_recon_{tag}"
+    subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", "--force", name], check=True)
+    subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", name], check=True)
+    return f"postgres://postgres@127.0.0.1:5432/{name}"
+
+
+def drop_database(url: str) -> None:
+    if url.startswith("sqlite:///"):
+        for suffix in ("", "-wal", "-shm"):
+            Path(url.removeprefix("sqlite:///") + suffix).unlink(missing_ok=True)
+    else:
+        subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", "--force", url.rsplit("/", 1)[1]],
+                       check=False)
+
+
+def generate(args) -> dict:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "partnerdesk.settings")
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from partnerdesk.rebilling.generator import write_pair
+
+    t = time.perf_counter()
+    manifest = write_pair(args.dir, customers=args.customers, license_rows=args.license_rows,
+                          usage_rows=args.usage_rows, period_start=PERIOD, seed=args.seed)
+    return {"seconds": time.perf_counter() - t, "files": {f.kind: f for f in manifest.invoices}}
+
+
+def report(kind: str, setup: dict, runs: dict) -> None:
+    print(f"\n[{kind}] {setup['customers']:,} customers, {setup['subscriptions']:,} subscriptions created in "
+          f"{setup['seconds']:.1f}s")
+    print(f"{'step':<44}{'seconds':>9}{'rows':>11}{'rows/s':>10}{'x floor':>9}{'peak RSS MB':>13}")
+    for file_kind in ("license", "usage"):
+        if file_kind not in runs:
+            continue
+        floor, imported = runs[file_kind]
+        for name, r, ratio in ((f"floor: {'COPY (csv)' if kind == 'postgres' else 'executemany'} of {file_kind}.csv",
+                                floor, 1.0),
+                               (f"import {file_kind}.csv (+ matching)", imported, imported["seconds"] / floor["seconds"])):
+            print(f"{name:<44}{r['seconds']:>9.1f}{r['rows']:>11,}{r['rows'] / r['seconds']:>10,.0f}{ratio:>9.2f}"
+                  f"{r['rss_mb']:>13.0f}")
+        if imported.get("match_s") is not None:
+            print(f"{'  of which matching':<44}{imported['match_s']:>9.1f}{'':>11}{'':>10}{'':>9}{'':>13}")
+        print(f"{'':<44}  file {imported['size'] / 1e6:,.0f} MB; matched {imported['matched']:,}, unmatched "
+              f"{imported['unmatched']:,}; RSS after start-up {imported['rss_start_mb']:.0f} MB")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--usage-rows", type=int, default=2_000_000)
+    parser.add_argument("--license-rows", type=int, default=200_000)
+    parser.add_argument("--customers", type=int, default=20_000)
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--dir", default=None, help="where the files go (default: a temporary folder, removed after)")
+    parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        in_child(args.child, Path(args.dir))
+        return
+    temporary = None
+    if args.dir is None:
+        temporary = tempfile.TemporaryDirectory(prefix="recon-bench-")
+        args.dir = temporary.name
+    args.dir = Path(args.dir)
+    print(f"reconciliation import benchmark: {args.usage_rows:,} usage rows, {args.license_rows:,} license rows, "
+          f"{args.customers:,} customers")
+    gen = generate(args)
+    sizes = ", ".join(f"{f.file} {f.size / 1e6:,.0f} MB" for f in gen["files"].values())
+    print(f"files generated in {gen['seconds']:.0f}s: {sizes}")
+    try:
+        for kind in (["sqlite", "postgres"] if args.db == "both" else [args.db]):
+            args.url = fresh_database(kind, str(os.getpid()))
+            try:
+                setup = child("setup", args)
+                runs = {}
+                for file_kind in ("license", "usage"):
+                    floor = child(f"floor-{file_kind}", args)
+                    runs[file_kind] = (floor, child(f"import-{file_kind}", args))
+                report(kind, setup, runs)
+            finally:
+                drop_database(args.url)
+    finally:
+        if temporary is not None:
+            temporary.cleanup()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,276 @@
+"""Importing one of the operator's reconciliation files (issue 15, item 1): whole or not at all, once.
+
+The file is read as a stream (a csv reader over a text wrapper over the bytes, hashed as they pass), so memory
+stays flat whatever its size. Each row is checked (recon_format) and its line written as it is read: on
+PostgreSQL through COPY, on SQLite with executemany in batches; everything happens in one transaction, so a bad
+row anywhere leaves nothing behind, and the ImportProblem names the file, the row and the column. After the
+load, the file's sums are checked against its operator invoice (within finance's tolerance) and the lines are
+matched to customers and subscriptions, set-based (matching.match_file).
+
+The same content twice (an active file with the same sha256), or a second file of the same kind for an operator
+invoice that has one, changes nothing: the result says duplicate. Only `replace=True`, with a reason, replaces
+the invoice's file: its draft invoice lines are released, its lines deleted, the file kept as "replaced", audited.
+"""
+
+import csv
+import hashlib
+import io
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+from itertools import islice
+from pathlib import Path
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from partnerdesk.audit.services import record, snapshot
+from partnerdesk.errors import InvalidInput, Refusal
+from partnerdesk.payables.models import OperatorInvoice
+from partnerdesk.payables.services import OperatorInvoiceInput, finance_settings, record_operator_invoice
+
+from . import drafts, matching
+from .models import FileKind, FileStatus, ReconFile, ReconLine
+from .recon_format import KIND_WORDS, LINE_COLUMNS, TOTAL_COLUMN, ImportProblem, RowReader, read_header
+
+__all__ = ["ImportProblem", "ImportResult", "import_file"]
+
+BATCH_ROWS = 5_000  # rows per executemany (SQLite) and between progress reports
+READ_BUFFER = 1 << 20
+LINE_LIMIT = 1 << 20  # bytes: a longer line is refused rather than read into memory
+AUDITED = ["operator_invoice", "kind", "filename", "sha256", "size", "row_count", "charges", "tax", "total", "status"]
+
+
+@dataclass
+class ImportResult:
+    file: ReconFile
+    duplicate: bool  # True: nothing changed; `file` is the file imported before
+    rows: int
+    matched: int
+    unmatched: int
+
+
+class _HashingReader(io.RawIOBase):
+    """The source's bytes, hashed (sha256) and counted as they are read."""
+
+    def __init__(self, source):
+        self.source = source
+        self.sha256 = hashlib.sha256()
+        self.size = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = self.source.read(len(buffer))
+        count = len(data)
+        buffer[:count] = data
+        self.sha256.update(data)
+        self.size += count
+        return count
+
+    def drain(self) -> str:
+        """Read what is left (without parsing it) and return the whole content's hash."""
+        while chunk := self.source.read(READ_BUFFER):
+            self.sha256.update(chunk)
+            self.size += len(chunk)
+        return self.sha256.hexdigest()
+
+
+class _Duplicate(Exception):
+    """Raised inside the transaction to roll back everything: the file was imported before."""
+
+    def __init__(self, existing: ReconFile):
+        super().__init__(existing.pk)
+        self.existing = existing
+
+
+def _lines(binary: io.BufferedReader, filename: str, reader_ref: list):
+    """The file's lines as text, decoded one by one (so a byte that is not UTF-8 is named by its row), the first
+    without its byte-order mark, none longer than LINE_LIMIT (memory stays flat even without line breaks)."""
+    readline = binary.readline
+
+    def problem(text, **params) -> ImportProblem:
+        reader = reader_ref[0]
+        return ImportProblem(Refusal(text, **params), file=filename, row=(reader.line_num if reader else 0) + 1)
+
+    line = readline(LINE_LIMIT).removeprefix(b"\xef\xbb\xbf")
+    while line:
+        if len(line) >= LINE_LIMIT and line[-1:] != b"\n":
+            raise problem(_("the row is longer than %(limit)s bytes"), limit=LINE_LIMIT)
+        try:
+            yield line.decode("utf-8")
+        except UnicodeDecodeError:
+            raise problem(_("The file is not UTF-8 text. Save it as “CSV UTF-8” and try again.")) from None
+        line = readline(LINE_LIMIT)
+
+
+def _source_name(source, filename: str | None) -> str:
+    if filename:
+        return filename
+    if isinstance(source, str | Path):
+        return Path(source).name
+    return Path(getattr(source, "name", "") or "file.csv").name
+
+
+def _operator_invoice(operator_invoice, actor) -> OperatorInvoice:
+    if isinstance(operator_invoice, OperatorInvoiceInput):
+        operator_invoice, _created = record_operator_invoice(operator_invoice, actor=actor)
+    return OperatorInvoice.objects.select_for_update().get(pk=operator_invoice.pk)
+
+
+def _load(values, *, progress, stream: _HashingReader) -> None:
+    """Write the lines (an iterator of LINE_COLUMNS tuples) in the current transaction."""
+    table = ReconLine._meta.db_table
+    columns = ", ".join(LINE_COLUMNS)  # (the model's column names)
+    done = 0
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                write_row = copy.write_row
+                while chunk := list(islice(values, BATCH_ROWS)):
+                    for row in chunk:
+                        write_row(row)
+                    done += len(chunk)
+                    if progress:
+                        progress(done, stream.size)
+        else:
+            sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['?'] * len(LINE_COLUMNS))})"
+            while chunk := list(islice(values, BATCH_ROWS)):
+                cursor.cursor.executemany(sql, chunk)
+                done += len(chunk)
+                if progress:
+                    progress(done, stream.size)
+
+
+def _counts(recon_file: ReconFile) -> tuple[int, int]:
+    lines = ReconLine.objects.filter(file=recon_file)
+    unmatched = lines.filter(customer__isnull=True).count()
+    return lines.count() - unmatched, unmatched
+
+
+def _duplicate_result(existing: ReconFile) -> ImportResult:
+    matched, unmatched = _counts(existing)
+    return ImportResult(file=existing, duplicate=True, rows=existing.row_count, matched=matched, unmatched=unmatched)
+
+
+def import_file(source, *, operator_invoice, actor, filename: str | None = None, kind: str | None = None,
+                replace: bool = False, reason: str = "", progress=None) -> ImportResult:
+    """Import one reconciliation file for its operator invoice, whole or not at all (see the module's docstring).
+
+    source: a path or a binary file object; operator_invoice: an OperatorInvoice or an OperatorInvoiceInput
+    (recorded in the same transaction); kind: "license", "usage" or None to tell by the header;
+    progress(rows_done, bytes_done) is called every few thousand rows.
+    """
+    if kind is not None and kind not in FileKind.values:
+        raise InvalidInput(_("the kind of file is license or usage"), field="kind")
+    reason = (reason or "").strip()
+    if replace and not reason:
+        raise InvalidInput(_("a reason is required"), field="reason")
+    name = _source_name(source, filename)
+    handle = open(source, "rb") if isinstance(source, str | Path) else source
+    try:
+        stream = _HashingReader(handle)
+        try:
+            with transaction.atomic():
+                return _import(stream, name=name, operator_invoice=operator_invoice, actor=actor, kind=kind,
+                               replace=replace, reason=reason, progress=progress)
+        except _Duplicate as duplicate:
+            return _duplicate_result(duplicate.existing)
+        except ImportProblem:
+            # The same content imported before (for another invoice, say) is a duplicate, not an error.
+            existing = ReconFile.objects.filter(sha256=stream.drain(), status=FileStatus.ACTIVE).first()
+            if existing is not None:
+                return _duplicate_result(existing)
+            raise
+    finally:
+        if handle is not source:
+            handle.close()
+
+
+def _import(stream: _HashingReader, *, name, operator_invoice, actor, kind, replace, reason, progress) -> ImportResult:
+    invoice = _operator_invoice(operator_invoice, actor)
+    reader_ref = [None]
+    records = csv.reader(_lines(io.BufferedReader(stream, READ_BUFFER), name, reader_ref))
+    reader_ref[0] = records
+    try:
+        header = next(records, None)
+        if header is None:
+            raise ImportProblem(Refusal(_("the file is empty: no header row")), file=name, row=1)
+        layout = read_header(header, filename=name, kind=kind)
+        replaced = _make_room(invoice, layout.kind, actor=actor, replace=replace, reason=reason)
+        actor_user = actor if getattr(actor, "pk", None) else None
+        new = ReconFile.objects.create(operator_invoice=invoice, kind=layout.kind, filename=name[:255],
+                                       sha256=f"pending-{uuid.uuid4().hex}", imported_by=actor_user)
+        rows = RowReader(layout, filename=name, file_id=new.pk, invoice_number=invoice.number)
+        _load(rows.read(records), progress=progress, stream=stream)
+    except csv.Error as exc:
+        raise ImportProblem(Refusal(_("The row cannot be read as CSV: %(detail)s"), detail=str(exc)), file=name,
+                            row=records.line_num + 1) from None
+    _check_total(rows, invoice, layout.kind, name)
+    sha256 = stream.sha256.hexdigest()
+    same = ReconFile.objects.filter(Q(status=FileStatus.ACTIVE) | Q(pk=getattr(replaced, "pk", None)), sha256=sha256)
+    existing = same.exclude(pk=new.pk).first()
+    if existing is not None:
+        raise _Duplicate(existing)
+    new.sha256, new.size, new.row_count = sha256, stream.size, rows.rows
+    new.charges, new.tax, new.total = rows.charges, rows.tax, rows.total
+    try:
+        with transaction.atomic():
+            new.save(update_fields=["sha256", "size", "row_count", "charges", "tax", "total"])
+    except IntegrityError:  # the same content, imported at this very moment by someone else
+        raise _Duplicate(ReconFile.objects.filter(sha256=sha256, status=FileStatus.ACTIVE).exclude(pk=new.pk).first()
+                         or new) from None
+    if progress:
+        progress(rows.rows, stream.size)
+    if connection.vendor == "postgresql":
+        # The planner's statistics do not know the rows just loaded; matching's joins need them (without, it
+        # takes a million-row file for a few rows and plans nested loops).
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {ReconLine._meta.db_table}")
+    if replaced is not None:
+        _finish_replacement(replaced, new, actor=actor, reason=reason)
+    summary = matching.match_file(new)
+    record(actor=actor, action="recon_file.imported", obj=new,
+           after={**snapshot(new, AUDITED), "matched": summary.matched, "unmatched": summary.unmatched},
+           reason=reason)
+    return ImportResult(file=new, duplicate=False, rows=rows.rows, matched=rows.rows - summary.unmatched,
+                        unmatched=summary.unmatched)
+
+
+def _make_room(invoice: OperatorInvoice, kind: str, *, actor, replace: bool, reason: str) -> ReconFile | None:
+    """The invoice's active file of this kind: a duplicate unless replacing; when replacing, its draft invoice
+    lines are released and it steps aside (status replaced) so the new file can be the active one."""
+    existing = ReconFile.objects.select_for_update().filter(operator_invoice=invoice, kind=kind,
+                                                            status=FileStatus.ACTIVE).first()
+    if existing is None:
+        if replace:
+            raise InvalidInput(_("operator invoice %(number)s has no %(kind)s file to replace"), field="replace",
+                               number=invoice.number, kind=KIND_WORDS[kind])
+        return None
+    if not replace:
+        raise _Duplicate(existing)
+    drafts.release_lines(ReconLine.objects.filter(file=existing), actor=actor, reason=reason)
+    existing.status = FileStatus.REPLACED
+    existing.save(update_fields=["status"])
+    return existing
+
+
+def _finish_replacement(old: ReconFile, new: ReconFile, *, actor, reason: str) -> None:
+    before = snapshot(old, AUDITED)
+    before["status"] = FileStatus.ACTIVE
+    old.replaced_by, old.replace_reason = new, reason
+    old.save(update_fields=["replaced_by", "replace_reason"])
+    deleted, _by_model = ReconLine.objects.filter(file=old).delete()
+    record(actor=actor, action="recon_file.replaced", obj=old, before=before,
+           after={**snapshot(old, AUDITED), "replaced_by": new.pk, "lines_deleted": deleted}, reason=reason)
+
+
+def _check_total(rows: RowReader, invoice: OperatorInvoice, kind: str, name: str) -> None:
+    tolerance = finance_settings().reconciliation_tolerance or Decimal("0.00")
+    if abs(rows.total - invoice.amount) > tolerance:
+        raise ImportProblem(Refusal(_("the rows add up to %(sum)s; operator invoice %(number)s is for %(amount)s "
+                                      "(tolerance %(tolerance)s)"), sum=rows.total, number=invoice.number,
+                                    amount=invoice.amount, tolerance=tolerance),
+                            file=name, column=TOTAL_COLUMN[kind])
