@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from partnerdesk.billing.money import MoneyField
 
@@ -35,7 +36,7 @@ class BuyerDetails(models.Model):
 
 
 class FapiaoStatus(models.TextChoices):
-    REQUESTED = "requested", _("Requested")
+    REQUESTED = "requested", pgettext_lazy("fapiao status", "Requested")  # not the "Requested" column header
     ISSUED = "issued", _("Issued")
     DELIVERED = "delivered", _("Delivered")
     REVERSAL_REQUESTED = "reversal_requested", _("Red-letter reversal requested")

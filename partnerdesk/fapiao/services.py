@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.functional import lazy
-from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from partnerdesk import bounds
@@ -44,9 +44,7 @@ CREDIT_CODE_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 3
 FAPIAO_NUMBER = re.compile(r"[0-9]{20}")
 
 
-# How a status reads: "Requested" alone is a column heading elsewhere ("submitted on"), so it has its own context.
-STATUS_LABELS = {value: (pgettext_lazy("fapiao status", "Requested") if value == FapiaoStatus.REQUESTED else label)
-                 for value, label in FapiaoStatus.choices}
+STATUS_LABELS = dict(FapiaoStatus.choices)
 
 
 def status_label(value: str):

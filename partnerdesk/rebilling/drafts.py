@@ -7,9 +7,10 @@ second): each license line its own invoice line (offer, charge type, charge peri
 subscription and service. A reconciliation line points at the invoice line that bills it, set in the
 transaction that writes that line and only where it is still unbilled, so a second run bills nothing again.
 
-Generation is set-based for 20,000 customers: customers are taken in chunks, their invoices, period records
-and lines are written with bulk_create, the reconciliation lines are claimed with one UPDATE ... FROM per few
-thousand lines, and the audit entries (one per draft) are written in one INSERT per chunk.
+Generation is set-based for 20,000 customers: customers are taken in chunks of a few thousand, each chunk in its
+own transaction; their lines are read with one query, their invoices, period records and invoice lines written
+with a few multi-row INSERTs, the reconciliation lines claimed with one UPDATE ... FROM a list of pairs
+(bulk.py), and the audit entries (one per draft) written in one INSERT per chunk (audit.batched).
 """
 
 import datetime as dt
@@ -17,15 +18,14 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
-from typing import NamedTuple
 
-from django.db import connection, models, transaction
+from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext, pgettext_lazy
 
-from partnerdesk import batch_sql, bounds
+from partnerdesk import bounds
 from partnerdesk.audit.services import batched, record, snapshot
 from partnerdesk.billing.models import Invoice, InvoiceLine, InvoiceStatus
 from partnerdesk.billing.money import ZERO, to_money
@@ -33,20 +33,18 @@ from partnerdesk.billing.services import issue_invoice, parse_amount
 from partnerdesk.customers.models import DJANGO_LANGUAGE, Customer
 from partnerdesk.errors import Conflict, InvalidInput, status_word
 
+from .bulk import Line, claim_lines, insert_rows, read_lines
 from .models import Adjustment, FileKind, FileStatus, PeriodInvoice, ReconLine
 from .pricing import PriceBook, price
 
 CHUNK = 2000  # customers per transaction: bounded memory, short locks
-CLAIM_BATCH = 4000  # reconciliation lines per UPDATE (two parameters each, under SQLite's limit)
-INSERT_PARAMETERS = 30000  # values per multi-row INSERT on SQLite (it takes 32,766)
-UNNEST_ROWS = 20000  # rows per INSERT ... FROM unnest(arrays) on PostgreSQL
 QUANTITY = Decimal("0.0001")  # InvoiceLine.quantity's places
-RATE = Decimal("0.0001")
 # China's VAT and levy rates: a line's rate is read from its rounded tax, so a tiny line's 0.01 on 0.17 is 6%.
 VAT_RATES = (Decimal("0"), Decimal("0.01"), Decimal("0.03"), Decimal("0.05"), Decimal("0.06"), Decimal("0.09"),
              Decimal("0.13"))
 DEFAULT_RATE = Decimal("0.06")  # a line with no charges carries no rate of its own: the operator's usual one
 INVOICE_TOTALS = ["subtotal", "tax_total", "total", "balance"]
+
 
 def _ct(word):
     return pgettext_lazy("charge type", word)
@@ -69,8 +67,6 @@ CHARGE_TYPES = {
 }
 LICENSE_LINE = _("%(offer)s (%(charge)s), %(start)s to %(end)s")
 USAGE_LINE = _("%(service)s usage, %(start)s to %(end)s")
-LINE_FIELDS = ("id", "customer_id", "subscription_id", "kind", "product", "product_name", "service", "charge_type",
-               "charge_start", "charge_end", "quantity", "unit_price", "charges", "tax")
 
 
 @dataclass
@@ -142,55 +138,6 @@ def _tax(amount: Decimal, rate: Decimal) -> Decimal:
     return (amount * rate).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
-def _charge_label(charge_type: str, charges: Decimal) -> str:
-    known = CHARGE_TYPES.get(re.sub(r"[^a-z]", "", (charge_type or "").lower()))
-    if known is not None:
-        return str(known)
-    if charge_type:
-        return charge_type
-    return pgettext("charge type", "credit") if charges < 0 else pgettext("charge type", "charge")
-
-
-class _Row(NamedTuple):
-    """A reconciliation line as generation reads it (raw from the cursor, converted once)."""
-
-    id: int
-    customer_id: int
-    subscription_id: int | None
-    kind: str
-    product: str
-    product_name: str
-    service: str
-    charge_type: str
-    charge_start: str  # ISO dates: they are only printed and compared
-    charge_end: str
-    quantity: Decimal
-    unit_price: Decimal
-    charges: Decimal
-    tax: Decimal
-
-
-def _decimal(value) -> Decimal:
-    # SQLite returns a decimal column as a float (REAL affinity): its shortest repr is the stored decimal.
-    if isinstance(value, Decimal):
-        return value
-    return Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
-
-
-def _iso(value) -> str:
-    return value if isinstance(value, str) else value.isoformat()
-
-
-def _read_rows(lines_qs) -> list[_Row]:
-    """The lines, read with one cursor and converted here (Django's per-value converters cost more than the query)."""
-    sql, params = lines_qs.order_by("customer_id", "file_id", "row_number").values_list(*LINE_FIELDS).query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        raw = cursor.fetchall()
-    return [_Row(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], _iso(r[8]), _iso(r[9]), _decimal(r[10]),
-                 _decimal(r[11]), _decimal(r[12]), _decimal(r[13])) for r in raw]
-
-
 class _Texts:
     """The words of invoice lines in one customer language, translated once per run."""
 
@@ -229,7 +176,7 @@ class _Draft:
         return sum((line[6] for line, _ids in self.lines), ZERO)
 
 
-def _build_lines(draft: _Draft, rows: list[_Row], book: PriceBook, texts: _Texts) -> None:
+def _build_lines(draft: _Draft, rows: list[Line], book: PriceBook, texts: _Texts) -> None:
     """Price one customer's rows into invoice lines (not written yet)."""
     usage: dict[tuple, list] = defaultdict(list)
     for row in rows:
@@ -256,78 +203,6 @@ def _build_lines(draft: _Draft, rows: list[_Row], book: PriceBook, texts: _Texts
                             [r.id for r in group]))
 
 
-def _insert(model, fixed: dict, varying: list[str], rows: list[tuple]) -> list[int]:
-    """Insert rows (values of the `varying` attnames; the other fields as in `fixed` or their defaults) and return
-    their ids in the rows' order. PostgreSQL: one INSERT ... SELECT FROM unnest(arrays) per few thousand rows;
-    SQLite: multi-row INSERT ... VALUES on the raw driver. Both skip Django's per-value preparation."""
-    if not rows:
-        return []
-    template = model(**fixed)
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    by_attname = {f.attname: f for f in fields}
-    base = {f.attname: batch_sql.sql_value(model, f.attname, getattr(template, f.attname)) for f in fields}
-    table = connection.ops.quote_name(model._meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    ids: list[int] = []
-    connection.ensure_connection()
-    if connection.vendor == "postgresql":
-        arrays = ", ".join(f"%s::{by_attname[name].db_type(connection)}[]" for name in varying)
-        names = [f"v{i}" for i in range(len(varying))]
-        select = ", ".join(names[varying.index(f.attname)] if f.attname in varying else f"%s::{f.db_type(connection)}"
-                           for f in fields)
-        sql = (f"INSERT INTO {table} ({columns}) SELECT {select} FROM unnest({arrays}) AS u({', '.join(names)}) "
-               "RETURNING id")
-        fixed_params = [base[f.attname] for f in fields if f.attname not in varying]
-        for start in range(0, len(rows), UNNEST_ROWS):
-            part = rows[start:start + UNNEST_ROWS]
-            with connection.connection.cursor() as cursor:
-                # (the fixed values come first: they are in the select list, before the arrays of unnest)
-                cursor.execute(sql, fixed_params + [list(column) for column in zip(*part, strict=True)])
-                ids.extend(sorted(r[0] for r in cursor.fetchall()))
-        return ids
-    slots = [(fields.index(by_attname[name]), isinstance(by_attname[name], models.DecimalField)) for name in varying]
-    values_base = [base[f.attname] for f in fields]
-    one = "(" + ", ".join("?" * len(fields)) + ")"
-    per_statement = max(1, INSERT_PARAMETERS // len(fields))
-    for start in range(0, len(rows), per_statement):
-        part = rows[start:start + per_statement]
-        params = []
-        for row in part:
-            values = values_base[:]
-            for (index, decimal), value in zip(slots, row, strict=True):
-                values[index] = str(value) if decimal and value is not None else value  # sqlite3 takes decimals as text
-            params.extend(values)
-        got = connection.connection.execute(
-            f"INSERT INTO {table} ({columns}) VALUES {', '.join([one] * len(part))} RETURNING id", params).fetchall()
-        # One statement's new ids rise in the order of its rows; RETURNING need not list them in that order.
-        ids.extend(sorted(r[0] for r in got))
-    return ids
-
-
-def _claim(pairs: list[tuple[int, int]]) -> None:
-    """Point each reconciliation line at its invoice line, only where it is still unbilled; all or nothing."""
-    table = ReconLine._meta.db_table
-    update = f"UPDATE {table} SET invoice_line_id = k.line_id FROM {{source}} WHERE {table}.id = k.recon_id " \
-             f"AND {table}.invoice_line_id IS NULL"
-    changed = 0
-    if connection.vendor == "postgresql":
-        for start in range(0, len(pairs), UNNEST_ROWS):
-            part = pairs[start:start + UNNEST_ROWS]
-            changed += batch_sql.run_sql(update.format(source="unnest(%s::bigint[], %s::bigint[]) AS k(recon_id, line_id)"),
-                                         [[p[0] for p in part], [p[1] for p in part]])
-    else:
-        for start in range(0, len(pairs), CLAIM_BATCH):
-            part = pairs[start:start + CLAIM_BATCH]
-            values = ", ".join(["(?, ?)"] * len(part))
-            changed += batch_sql.run_sql(update.format(
-                source=f"(SELECT column1 AS recon_id, column2 AS line_id FROM (VALUES {values})) AS k"),
-                [n for pair in part for n in pair])
-    if changed != len(pairs):
-        # Another generation billed some of these lines meanwhile: nothing of this chunk is kept.
-        raise Conflict(_("Some of these operator lines were billed by another run meanwhile; generate again."),
-                       field="period")
-
-
 def _totals(invoice: Invoice, amounts) -> None:
     subtotal = tax_total = ZERO
     for amount, tax in amounts:
@@ -349,7 +224,7 @@ def _generate_chunk(period: dt.date, customer_ids: list[int], lines_qs, book: Pr
                                                  invoice__status=InvoiceStatus.DRAFT)
                     .order_by("invoice_id").values_list("customer_id", "invoice_id"))
     rows_by_customer: dict[int, list] = defaultdict(list)
-    for row in _read_rows(lines_qs.filter(customer_id__in=customer_ids)):
+    for row in read_lines(lines_qs.filter(customer_id__in=customer_ids)):
         rows_by_customer[row.customer_id].append(row)
     drafts = []
     for customer_id, rows in rows_by_customer.items():
@@ -365,19 +240,19 @@ def _generate_chunk(period: dt.date, customer_ids: list[int], lines_qs, book: Pr
     new = [d for d in drafts if d.created]
     # The new drafts, their period records, then every invoice line; the lines billed are claimed last.
     new_totals = [_totals_of(d.amount, d.tax) for d in new]
-    ids = _insert(Invoice, {"status": InvoiceStatus.DRAFT, "created_at": now},
+    ids = insert_rows(Invoice, {"status": InvoiceStatus.DRAFT, "created_at": now},
                   ["customer_id", "currency", "subtotal", "tax_total", "total", "balance"],
                   [(d.customer.pk, d.customer.currency, t["subtotal"], t["tax_total"], t["total"], t["balance"])
                    for d, t in zip(new, new_totals, strict=True)])
     for d, invoice_id in zip(new, ids, strict=True):
         d.invoice_id = invoice_id
-    _insert(PeriodInvoice, {"period": period, "generated_at": now}, ["invoice_id", "customer_id"],
+    insert_rows(PeriodInvoice, {"period": period, "generated_at": now}, ["invoice_id", "customer_id"],
             [(d.invoice_id, d.customer.pk) for d in new])
     line_rows = [(d.invoice_id, *line) for d in drafts for line, _ids in d.lines]
-    line_ids = _insert(InvoiceLine, {}, ["invoice_id", "subscription_id", "description", "quantity", "unit_price",
+    line_ids = insert_rows(InvoiceLine, {}, ["invoice_id", "subscription_id", "description", "quantity", "unit_price",
                                          "amount", "tax_rate", "tax"], line_rows)
     billed = [recon_ids for d in drafts for _line, recon_ids in d.lines]
-    _claim([(recon_id, line_id) for recon_ids, line_id in zip(billed, line_ids, strict=True) for recon_id in recon_ids])
+    claim_lines([(recon_id, line_id) for recon_ids, line_id in zip(billed, line_ids, strict=True) for recon_id in recon_ids])
 
     updated = [d for d in drafts if not d.created]
     before, after = {}, {}

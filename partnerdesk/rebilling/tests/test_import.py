@@ -292,9 +292,22 @@ def test_the_command_line_imports_each_file_for_its_invoice(db, tmp_path):
     assert f"for operator invoice {use.number}: total CNY {use.total}" in out.getvalue()
     assert OperatorInvoice.objects.get(number=lic.number).period_end.isoformat() == "2026-10-31"
 
-    out = io.StringIO()
-    call_command("operator", "import", str(USAGE_FILE), "--invoice", use.number, stdout=out)  # recorded: the number
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    out, terminal = io.StringIO(), Terminal()
+    call_command("operator", "import", str(USAGE_FILE), "--invoice", use.number, stdout=out,  # recorded: the number
+                 stderr=terminal)
     assert "usage.csv: already imported as file #" in out.getvalue() and "nothing changed" in out.getvalue()
+    assert terminal.getvalue() == ""  # a duplicate is known from the header: nothing to show progress of
+
+    rows = _rows("usage")
+    moved = tmp_path / "usage-next-month.csv"  # the same usage for another invoice: a progress bar on a terminal
+    moved.write_bytes(_content([rows[0]] + [[cell.replace(use.number, "G-NEXT") for cell in row] for row in rows[1:]]))
+    call_command("operator", "import", str(moved), "--invoice", "G-NEXT", "--billing-date", "2026-12-05",
+                 "--period-start", "2026-11-01", "--total", use.total, stdout=out, stderr=terminal)
+    assert "\rusage-next-month.csv [" in terminal.getvalue() and "] 100% 60 rows\n" in terminal.getvalue()
 
     bad = tmp_path / "license-bad.csv"
     bad.write_bytes(_content(_change("license", 33, "Amount", "abc")))

@@ -11,7 +11,6 @@ its own transaction; a file imported before changes nothing (exit 0). Exit code 
 
 import datetime as dt
 import os
-import sys
 import time
 from pathlib import Path
 
@@ -22,14 +21,14 @@ OPTION_FOR_FIELD = {"number": "invoice", "amount": "total"}  # the services' fie
 
 
 class ProgressBar:
-    """A one-line progress bar on stderr, redrawn at most ten times a second."""
+    """A one-line progress bar on the command's stderr (a terminal), redrawn at most ten times a second."""
 
     def __init__(self, stream, name: str, size: int | None):
         self.stream, self.name, self.size, self.last = stream, name, size, 0.0
 
     def __call__(self, rows: int, done: int, final: bool = False) -> None:
         now = time.monotonic()
-        if not final and now - self.last < 0.1:
+        if not final and done < (self.size or 0) and now - self.last < 0.1:
             return
         self.last = now
         if self.size:
@@ -38,12 +37,13 @@ class ProgressBar:
             line = f"\r{self.name} [{bar:<30}] {share:4.0%} {rows:,} rows"
         else:
             line = f"\r{self.name} {rows:,} rows, {done / 1e6:,.1f} MB"
-        self.stream.write(line)
+        self.stream.write(line, ending="")
         self.stream.flush()
 
     def close(self) -> None:
-        self.stream.write("\n")
-        self.stream.flush()
+        if self.last:  # (drawn at least once: end its line)
+            self.stream.write("")
+            self.stream.flush()
 
 
 def _date(value: str, option: str) -> dt.date:
@@ -94,10 +94,11 @@ class Command(BaseCommand):
         for i, file in enumerate(files):
             try:
                 self._import_one(file, {name: values[i] for name, values in per_file.items()}, replace=replace,
-                                 reason=reason, show_progress=not no_progress and sys.stderr.isatty())
+                                 reason=reason, show_progress=not no_progress and self.stderr.isatty())
             except CommandError as exc:
                 failures.append(str(exc))
-                self.stderr.write(str(exc))
+                if len(files) > 1:  # (a single file's problem is the command's error, written once)
+                    self.stderr.write(str(exc))
         if failures:
             raise CommandError(failures[0] if len(files) == 1 else
                                f"{len(failures)} of {len(files)} files not imported (see above)", returncode=2)
@@ -140,7 +141,7 @@ class Command(BaseCommand):
         path = Path(file)
         if not path.is_file():
             raise CommandError(f"{file}: no such file", returncode=2)
-        bar = ProgressBar(sys.stderr, path.name, os.path.getsize(path)) if show_progress else None
+        bar = ProgressBar(self.stderr, path.name, os.path.getsize(path)) if show_progress else None
         try:
             result = import_file(path, operator_invoice=self._invoice(given), actor=None, filename=path.name,
                                  kind=given["kind"], replace=replace, reason=reason, progress=bar)
