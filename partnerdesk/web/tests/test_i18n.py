@@ -71,28 +71,31 @@ def test_collections_pages_are_translated(people, invoices, language, words):
 
 
 def _po_entries(path):
-    """(flags, msgid, msgstr) of each singular entry of a .po file (a small reader; enough for Django's output)."""
+    """(flags, msgid, msgstr) of each singular entry of a .po file (a small reader; enough for Django's output).
+    An entry with a context (msgctxt) has gettext's own key for it as msgid: "context\x04msgid"."""
     import ast
 
-    entries, flags, field, parts = [], "", None, {"msgid": [], "msgstr": []}
+    entries, flags, field, parts = [], "", None, {"msgid": [], "msgstr": [], "msgctxt": []}
 
     def flush():
         if parts["msgid"] is not None and (parts["msgid"] or parts["msgstr"]):
-            entries.append((flags, "".join(parts["msgid"]), "".join(parts["msgstr"])))
+            context = "".join(parts["msgctxt"])
+            msgid = "".join(parts["msgid"])
+            entries.append((flags, f"{context}\x04{msgid}" if context else msgid, "".join(parts["msgstr"])))
 
     for line in path.read_text(encoding="utf-8").splitlines() + [""]:
         if not line.strip():
             flush()
-            flags, field, parts = "", None, {"msgid": [], "msgstr": []}
+            flags, field, parts = "", None, {"msgid": [], "msgstr": [], "msgctxt": []}
         elif line.startswith("#,"):
             flags = line
         elif line.startswith("#~"):
             parts["msgid"] = None  # obsolete
-        elif line.startswith(("msgid_plural", "msgstr[", "msgctxt")):
+        elif line.startswith(("msgid_plural", "msgstr[")):
             field = None
             if line.startswith("msgid_plural"):
                 parts["msgid"] = None  # plural entries: gettext checks those itself
-        elif line.startswith(("msgid ", "msgstr ")) and parts["msgid"] is not None:
+        elif line.startswith(("msgid ", "msgstr ", "msgctxt ")) and parts["msgid"] is not None:
             field, rest = line.split(" ", 1)
             parts[field].append(ast.literal_eval(rest))
         elif line.startswith('"') and field and parts["msgid"] is not None:
