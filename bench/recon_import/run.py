@@ -10,6 +10,7 @@ batches, in one transaction. Prints a table per database. Goals: within 2x of th
 """
 
 import argparse
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -66,15 +67,13 @@ def _setup(directory: Path) -> dict:
     return {"customers": len(customers), "subscriptions": len(subs), "seconds": time.perf_counter() - t}
 
 
-def _import(directory: Path, kind: str) -> dict:
+def _import(directory: Path, summary) -> dict:
     import datetime as dt
     from decimal import Decimal
 
     from partnerdesk.payables.services import OperatorInvoiceInput
     from partnerdesk.rebilling import importer, matching
-    from partnerdesk.rebilling.generator import Manifest
 
-    summary = Manifest.load(directory / "manifest.json").invoice(kind)
     invoice = OperatorInvoiceInput(number=summary.number, billing_date=dt.date.fromisoformat(summary.billing_date),
                                    period_start=dt.date.fromisoformat(summary.period_start),
                                    period_end=dt.date.fromisoformat(summary.period_end), amount=Decimal(summary.total))
@@ -89,6 +88,16 @@ def _import(directory: Path, kind: str) -> dict:
             timings["match_s"] = time.perf_counter() - t
 
     importer.matching.match_file = timed_match
+    load = importer._load
+
+    def timed_load(*a, **k):  # (and how much is reading, checking and writing the rows)
+        t = time.perf_counter()
+        try:
+            return load(*a, **k)
+        finally:
+            timings["load_s"] = time.perf_counter() - t
+
+    importer._load = timed_load
     start_rss = rss_mb()
     t = time.perf_counter()
     result = importer.import_file(directory / summary.file, operator_invoice=invoice, actor=None)
@@ -96,21 +105,19 @@ def _import(directory: Path, kind: str) -> dict:
     assert not result.duplicate and result.rows == summary.rows, result
     assert str(result.file.total) == summary.total, (result.file.total, summary.total)
     return {"seconds": seconds, "rows": result.rows, "matched": result.matched, "unmatched": result.unmatched,
-            "match_s": timings.get("match_s"), "rss_mb": rss_mb(), "rss_start_mb": start_rss,
+            "match_s": timings.get("match_s"), "load_s": timings.get("load_s"), "rss_mb": rss_mb(), "rss_start_mb": start_rss,
             "size": result.file.size}
 
 
-def _floor(directory: Path, kind: str) -> dict:
+def _floor(directory: Path, summary) -> dict:
     import csv
 
     from django.db import connection, transaction
 
-    from partnerdesk.rebilling.generator import Manifest
     from partnerdesk.rebilling.recon_format import LAYOUTS
 
-    summary = Manifest.load(directory / "manifest.json").invoice(kind)
-    columns = LAYOUTS[kind]
-    table = f"bench_floor_{kind}"
+    columns = LAYOUTS[summary.kind]
+    table = f"bench_floor_{summary.kind}"
     path = directory / summary.file
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {table}")
@@ -143,17 +150,21 @@ def _floor(directory: Path, kind: str) -> dict:
     return {"seconds": seconds, "rows": rows, "rss_mb": rss_mb(), "rss_start_mb": start_rss}
 
 
-def in_child(mode: str, directory: Path) -> None:
+def in_child(mode: str, directory: Path, summary_json: str | None) -> None:
     import django
 
     sys.path.insert(0, str(ROOT))
     django.setup()
+    from partnerdesk.rebilling.generator import FileSummary
+
+    # (the file's figures come on the command line: loading the whole manifest would weigh on the peak memory)
+    summary = FileSummary(**json.loads(summary_json)) if summary_json else None
     if mode == "setup":
         result = _setup(directory)
-    elif mode.startswith("import-"):
-        result = _import(directory, mode.removeprefix("import-"))
+    elif mode == "import":
+        result = _import(directory, summary)
     else:
-        result = _floor(directory, mode.removeprefix("floor-"))
+        result = _floor(directory, summary)
     print(json.dumps(result, default=str))
 
 
@@ -202,7 +213,7 @@ def generate(args) -> dict:
 def report(kind: str, setup: dict, runs: dict) -> None:
     print(f"\n[{kind}] {setup['customers']:,} customers, {setup['subscriptions']:,} subscriptions created in "
           f"{setup['seconds']:.1f}s")
-    print(f"{'step':<44}{'seconds':>9}{'rows':>11}{'rows/s':>10}{'x floor':>9}{'peak RSS MB':>13}")
+    print(f"{'step':<46}{'seconds':>9}{'rows':>11}{'rows/s':>10}{'x floor':>9}{'peak RSS MB':>13}")
     for file_kind in ("license", "usage"):
         if file_kind not in runs:
             continue
@@ -210,11 +221,13 @@ def report(kind: str, setup: dict, runs: dict) -> None:
         for name, r, ratio in ((f"floor: {'COPY (csv)' if kind == 'postgres' else 'executemany'} of {file_kind}.csv",
                                 floor, 1.0),
                                (f"import {file_kind}.csv (+ matching)", imported, imported["seconds"] / floor["seconds"])):
-            print(f"{name:<44}{r['seconds']:>9.1f}{r['rows']:>11,}{r['rows'] / r['seconds']:>10,.0f}{ratio:>9.2f}"
+            print(f"{name:<46}{r['seconds']:>9.1f}{r['rows']:>11,}{r['rows'] / r['seconds']:>10,.0f}{ratio:>9.2f}"
                   f"{r['rss_mb']:>13.0f}")
-        if imported.get("match_s") is not None:
-            print(f"{'  of which matching':<44}{imported['match_s']:>9.1f}{'':>11}{'':>10}{'':>9}{'':>13}")
-        print(f"{'':<44}  file {imported['size'] / 1e6:,.0f} MB; matched {imported['matched']:,}, unmatched "
+        for part, key in (("  of which reading, checking, writing rows", "load_s"), ("  of which matching", "match_s")):
+            if imported.get(key) is not None:
+                print(f"{part:<46}{imported[key]:>9.1f}{imported['rows']:>11,}{imported['rows'] / imported[key]:>10,.0f}"
+                      f"{imported[key] / floor['seconds']:>9.2f}{'':>13}")
+        print(f"{'':<46}  file {imported['size'] / 1e6:,.0f} MB; matched {imported['matched']:,}, unmatched "
               f"{imported['unmatched']:,}; RSS after start-up {imported['rss_start_mb']:.0f} MB")
 
 
@@ -228,9 +241,10 @@ def main():
     parser.add_argument("--dir", default=None, help="where the files go (default: a temporary folder, removed after); "
                                                     "files already there for the same sizes and seed are reused")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--summary", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        in_child(args.child, Path(args.dir))
+        in_child(args.child, Path(args.dir), args.summary)
         return
     temporary = None
     if args.dir is None:
@@ -249,8 +263,9 @@ def main():
                 setup = child("setup", args)
                 runs = {}
                 for file_kind in ("license", "usage"):
-                    floor = child(f"floor-{file_kind}", args)
-                    runs[file_kind] = (floor, child(f"import-{file_kind}", args))
+                    summary = json.dumps(dataclasses.asdict(gen["files"][file_kind]))
+                    floor = child("floor", args, "--summary", summary)
+                    runs[file_kind] = (floor, child("import", args, "--summary", summary))
                 report(kind, setup, runs)
             finally:
                 drop_database(args.url)

@@ -4,18 +4,22 @@ The order is the contract's: an agent's mapping of the Partner Center subscripti
 itself (Subscription.operator_id); the billing platform's SubscriptionID (a mapping, or a license line already
 matched with the same id); the customer's tenant id (a mapping, or Customer.tenant_id); its domain (a mapping,
 or Customer.primary_domain, case-insensitive, only when one customer has it). Only lines not matched yet are
-touched. Each step is one set-based UPDATE ... FROM over the lines in scope, so a file of millions of lines
-is matched in a few statements. Unmatched lines keep customer NULL: listed for an agent, never billed.
+touched. A file of millions of lines has a few thousand distinct keys: they are read in one pass, decided in
+Python in that order, and the answers written in one UPDATE ... FROM a scratch table (two passes over the
+lines in all). Unmatched lines keep customer NULL: listed for an agent, never billed.
 """
 
+import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import connection, transaction
 from django.db.models import Case, Count, F, Max, Q, Sum, Value, When
 from django.db.models.functions import Lower, Replace
+from django.db.models.lookups import Exact
 from django.utils.translation import gettext_lazy as _
 
+from partnerdesk import batch_sql
 from partnerdesk.audit.services import record
 from partnerdesk.customers.models import Customer, Subscription
 from partnerdesk.errors import InvalidInput, NotFound
@@ -53,88 +57,159 @@ def normal_key(key_kind: str, key: str) -> str:
     return key
 
 
-def _tables() -> dict:
-    return {
-        "line": ReconLine._meta.db_table,
-        "file": ReconFile._meta.db_table,
-        "sub": Subscription._meta.db_table,
-        "cust": Customer._meta.db_table,
-        "map": LineMapping._meta.db_table,
-    }
+# The columns a line is matched by: its kind and its four keys. Lines with the same five values match alike.
+KEY_COLUMNS = ("kind", "subscription_ref", "billing_subscription_ref", "customer_ref", "domain")
+SCRATCH = [("kind", "text"), ("subscription_ref", "text"), ("billing_subscription_ref", "text"),
+           ("customer_ref", "text"), ("domain", "text"), ("customer_id", "bigint"), ("subscription_id", "bigint"),
+           ("method", "text")]
+LOOKUP_BATCH = 900  # keys per IN (...) lookup
 
 
-def _tenant_sql(column: str) -> str:
-    # Customer.tenant_id is a uuid on PostgreSQL and 32 hex digits on SQLite: compare both as bare lower hex.
-    if connection.vendor == "postgresql":
-        return f"replace({column}::text, '-', '')"
-    return f"replace(lower({column}), '-', '')"
+def _batches(values):
+    values = list(values)
+    for start in range(0, len(values), LOOKUP_BATCH):
+        yield values[start:start + LOOKUP_BATCH]
 
 
-def _ref_sql(column: str) -> str:
-    return f"replace(replace(replace(lower({column}), '-', ''), '{{', ''), '}}', '')"
+def _tenant(text: str) -> str | None:
+    """A CustomerID as 32 lower hex digits, or None if it is not a tenant id at all."""
+    bare = normal_key(MappingKey.CUSTOMER_ID, text)
+    return bare if len(bare) == 32 and all(c in "0123456789abcdef" for c in bare) else None
 
 
-def _steps() -> list[tuple[str, str]]:
-    """(method, UPDATE statement) in matching order. Each statement takes the scope's WHERE as {scope}."""
-    t = _tables()
-    line = t["line"]
-    set_both = "customer_id = k.customer_id, subscription_id = k.subscription_id, match_method = '{method}'"
-    set_customer = "customer_id = k.customer_id, match_method = '{method}'"
-    steps = [
-        # 1. the Partner Center subscription number: an agent's mapping, then the operator's id
-        (MatchMethod.MAPPING, set_both,
-         f"(SELECT m.key AS mkey, customer_id, subscription_id FROM {t['map']} m WHERE key_kind = 'subscription') k",
-         f"k.mkey = {line}.subscription_ref"),
-        (MatchMethod.SUBSCRIPTION, set_both,
-         f"(SELECT operator_id AS mkey, customer_id, id AS subscription_id FROM {t['sub']}) k",
-         f"{line}.subscription_ref <> '' AND k.mkey = {line}.subscription_ref"),
-        # 2. the billing platform's SubscriptionID: a mapping, then a license line already matched with it
-        (MatchMethod.MAPPING, set_both,
-         f"(SELECT m.key AS mkey, customer_id, subscription_id FROM {t['map']} m WHERE key_kind = 'billing_subscription') k",
-         f"k.mkey = {line}.billing_subscription_ref"),
-        (MatchMethod.BILLING_SUBSCRIPTION, set_both,
-         f"(SELECT l.billing_subscription_ref AS mkey, MIN(l.customer_id) AS customer_id,"
-         f" MIN(l.subscription_id) AS subscription_id FROM {line} l JOIN {t['file']} f ON f.id = l.file_id"
-         f" WHERE f.status = 'active' AND l.kind = '{FileKind.LICENSE}' AND l.subscription_id IS NOT NULL"
-         f" AND l.billing_subscription_ref <> '' GROUP BY l.billing_subscription_ref"
-         f" HAVING COUNT(DISTINCT l.subscription_id) = 1) k",
-         f"{line}.billing_subscription_ref <> '' AND k.mkey = {line}.billing_subscription_ref"),
-        # 3. the tenant id
-        (MatchMethod.MAPPING, set_customer,
-         f"(SELECT m.key AS mkey, customer_id FROM {t['map']} m WHERE key_kind = 'customer_id') k",
-         f"{line}.customer_ref <> '' AND k.mkey = {_ref_sql(line + '.customer_ref')}"),
-        (MatchMethod.CUSTOMER_ID, set_customer,
-         f"(SELECT {_tenant_sql('tenant_id')} AS mkey, id AS customer_id FROM {t['cust']}) k",
-         f"{line}.customer_ref <> '' AND k.mkey = {_ref_sql(line + '.customer_ref')}"),
-        # 4. the domain, without case; a domain two customers share matches neither
-        (MatchMethod.MAPPING, set_customer,
-         f"(SELECT m.key AS mkey, customer_id FROM {t['map']} m WHERE key_kind = 'domain') k",
-         f"{line}.domain <> '' AND k.mkey = lower({line}.domain)"),
-        (MatchMethod.DOMAIN, set_customer,
-         f"(SELECT lower(primary_domain) AS mkey, MIN(id) AS customer_id FROM {t['cust']}"
-         f" WHERE primary_domain <> '' GROUP BY lower(primary_domain) HAVING COUNT(*) = 1) k",
-         f"{line}.domain <> '' AND k.mkey = lower({line}.domain)"),
-    ]
-    return [
-        (method, f"UPDATE {line} SET {sets.format(method=method)} FROM {source} WHERE {on} AND {line}.customer_id IS NULL"
-                 " AND {scope}")
-        for method, sets, source, on in steps
-    ]
+def _in_batches(queryset, field: str, values):
+    """The queryset's rows whose `field` is one of `values` (all rows if `values` is None), a batch at a time."""
+    if values is None:
+        yield from queryset
+        return
+    for batch in _batches(values):
+        yield from queryset.filter(**{f"{field}__in": batch})
 
 
-def _run(scope_sql: str, params: list) -> int:
-    """Run every matching step over the unmatched lines in scope; the number of lines matched."""
-    matched = 0
-    with connection.cursor() as cursor:
-        for _method, sql in _steps():
-            cursor.execute(sql.replace("{scope}", scope_sql), params)
-            matched += max(cursor.rowcount, 0)
-    return matched
+class _Resolver:
+    """Decides whom lines belong to from their keys, in the contract's order. Given the distinct keys it reads
+    only the rows they name (mappings, subscriptions, customers, matched license lines); given None, all of them
+    (LineMatcher, for lines not read yet)."""
+
+    def __init__(self, keys: list[tuple] | None):
+        subs = bills = tenants = domains = None
+        if keys is not None:
+            subs = {k[1] for k in keys if k[1]}
+            bills = {k[2] for k in keys if k[2]}
+            tenants = [uuid.UUID(t) for k in keys if k[3] for t in [_tenant(k[3])] if t]
+            domains = {k[4].lower() for k in keys if k[4]}
+        self.mappings = {(m.key_kind, m.key): (m.customer_id, m.subscription_id) for m in LineMapping.objects.all()}
+        self.subscriptions = {op: (c, s) for op, c, s in _in_batches(
+            Subscription.objects.values_list("operator_id", "customer_id", "id"), "operator_id", subs)}
+        self.tenants = {t.hex: c for t, c in _in_batches(Customer.objects.values_list("tenant_id", "id"), "tenant_id",
+                                                         tenants)}
+        self.domains = {}
+        for domain, customer_id in _in_batches(Customer.objects.exclude(primary_domain="").annotate(
+                lower_domain=Lower("primary_domain")).values_list("lower_domain", "id"), "lower_domain", domains):
+            self.domains[domain] = None if domain in self.domains else customer_id  # a domain two share: neither's
+        # The billing platform's id of license lines already matched to a subscription (one subscription only).
+        self.billing = {}
+        if bills is None or bills:
+            matched = (ReconLine.objects.filter(kind=FileKind.LICENSE, file__status=FileStatus.ACTIVE,
+                                                subscription__isnull=False).exclude(billing_subscription_ref="")
+                       .order_by().values_list("billing_subscription_ref", "customer_id", "subscription_id").distinct())
+            for ref, customer_id, subscription_id in _in_batches(matched, "billing_subscription_ref", bills):
+                self._learn(ref, customer_id, subscription_id)
+
+    def _learn(self, ref: str, customer_id: int, subscription_id: int) -> None:
+        known = self.billing.get(ref, (customer_id, subscription_id))
+        self.billing[ref] = known if known == (customer_id, subscription_id) else None
+
+    def by_subscription(self, key: tuple):
+        kind, sub, bill = key[0], key[1], key[2]
+        if not sub:
+            return None
+        found = None
+        if (MappingKey.SUBSCRIPTION, sub) in self.mappings:
+            found = (*self.mappings[(MappingKey.SUBSCRIPTION, sub)], MatchMethod.MAPPING)
+        elif sub in self.subscriptions:
+            found = (*self.subscriptions[sub], MatchMethod.SUBSCRIPTION)
+        if found and found[1] and kind == FileKind.LICENSE and bill:
+            self._learn(bill, found[0], found[1])  # usage lines of the same billing id follow it
+        return found
+
+    def by_the_rest(self, key: tuple):
+        bill, ref, domain = key[2], key[3], key[4].lower()
+        if bill and (MappingKey.BILLING_SUBSCRIPTION, bill) in self.mappings:
+            return (*self.mappings[(MappingKey.BILLING_SUBSCRIPTION, bill)], MatchMethod.MAPPING)
+        if bill and self.billing.get(bill):
+            return (*self.billing[bill], MatchMethod.BILLING_SUBSCRIPTION)
+        tenant = normal_key(MappingKey.CUSTOMER_ID, ref) if ref else ""
+        if tenant and (MappingKey.CUSTOMER_ID, tenant) in self.mappings:
+            return (self.mappings[(MappingKey.CUSTOMER_ID, tenant)][0], None, MatchMethod.MAPPING)
+        if tenant and self.tenants.get(tenant):
+            return (self.tenants[tenant], None, MatchMethod.CUSTOMER_ID)
+        if domain and (MappingKey.DOMAIN, domain) in self.mappings:
+            return (self.mappings[(MappingKey.DOMAIN, domain)][0], None, MatchMethod.MAPPING)
+        if domain and self.domains.get(domain):
+            return (self.domains[domain], None, MatchMethod.DOMAIN)
+        return None
+
+
+class LineMatcher:
+    """Matches lines one at a time as they are read, before they are written: for an importer streaming millions
+    of rows, whose lines then need no UPDATE. Everything it needs is loaded once (all mappings, subscriptions,
+    customers and matched license lines). `match` returns (customer_id, subscription_id, method) or None; lines of
+    the same keys are answered from a cache. match_file afterwards still matches what only the whole file tells
+    (a license line whose billing id is learned from a later row)."""
+
+    def __init__(self):
+        self._resolver = _Resolver(None)
+        self._answers: dict[tuple, tuple | None] = {}
+
+    def match(self, kind: str, subscription_ref: str, billing_subscription_ref: str, customer_ref: str,
+              domain: str) -> tuple | None:
+        key = (kind, subscription_ref, billing_subscription_ref, customer_ref, domain)
+        try:
+            return self._answers[key]
+        except KeyError:
+            found = self._resolver.by_subscription(key) or self._resolver.by_the_rest(key)
+            self._answers[key] = found
+            return found
+
+
+def _match(lines, scope: str, params: list) -> int:
+    """Match the unmatched lines of a queryset; the number matched. `scope` is the same lines as SQL (for the
+    UPDATE). Two passes over the lines whatever their number: their distinct keys are read (a few thousand for
+    millions of lines), decided in Python, and the answers written with one UPDATE ... FROM a scratch table."""
+    table = ReconLine._meta.db_table
+    keys = list(lines.filter(customer__isnull=True).order_by().values_list(*KEY_COLUMNS).distinct())
+    if not keys:
+        return 0
+    resolver = _Resolver(keys)
+    answers = {}
+    for key in keys:  # subscription numbers first: a license line matched so teaches its billing id
+        found = resolver.by_subscription(key)
+        if found:
+            answers[key] = found
+    for key in keys:
+        if key not in answers:
+            found = resolver.by_the_rest(key)
+            if found:
+                answers[key] = found
+    if not answers:
+        return 0
+    with transaction.atomic():
+        scratch = batch_sql.load_scratch("recon_matches", SCRATCH, [(*key, *found) for key, found in answers.items()])
+        if connection.vendor == "sqlite":
+            batch_sql.run_sql(f"CREATE UNIQUE INDEX IF NOT EXISTS temp.recon_matches_keys ON recon_matches "
+                              f"({', '.join(KEY_COLUMNS)})")
+        on = " AND ".join(f"{table}.{c} = k.{c}" for c in KEY_COLUMNS)
+        with connection.cursor() as cursor:
+            cursor.execute(f"UPDATE {table} SET customer_id = k.customer_id, subscription_id = k.subscription_id, "
+                           f"match_method = k.method FROM {scratch} k WHERE {scope} AND {table}.customer_id IS NULL "
+                           f"AND {on}", params)
+            return max(cursor.rowcount, 0)
 
 
 def _active_scope() -> tuple[str, list]:
-    t = _tables()
-    return f"{t['line']}.file_id IN (SELECT id FROM {t['file']} WHERE status = %s)", [FileStatus.ACTIVE]
+    return (f"{ReconLine._meta.db_table}.file_id IN (SELECT id FROM {ReconFile._meta.db_table} WHERE status = %s)",
+            [FileStatus.ACTIVE])
 
 
 def _unmatched_active():
@@ -143,18 +218,15 @@ def _unmatched_active():
 
 def match_file(recon_file: ReconFile) -> MatchSummary:
     """Match the unmatched lines of one file (the importer calls it in its transaction, after writing the lines)."""
-    line = _tables()["line"]
-    with transaction.atomic():
-        matched = _run(f"{line}.file_id = %s", [recon_file.pk])
+    matched = _match(ReconLine.objects.filter(file=recon_file), f"{ReconLine._meta.db_table}.file_id = %s",
+                     [recon_file.pk])
     unmatched = ReconLine.objects.filter(file=recon_file, customer__isnull=True).count()
     return MatchSummary(matched=matched, unmatched=unmatched)
 
 
 def match_unmatched() -> MatchSummary:
     """Match again the unmatched lines of every active file (after a new customer, subscription or mapping)."""
-    scope, params = _active_scope()
-    with transaction.atomic():
-        matched = _run(scope, params)
+    matched = _match(_unmatched_active(), *_active_scope())
     return MatchSummary(matched=matched, unmatched=_unmatched_active().count())
 
 
@@ -191,7 +263,9 @@ def _key_filter(key_kind: str, key: str) -> Q:
         return Q(billing_subscription_ref=key)
     if key_kind == MappingKey.DOMAIN:
         return Q(domain__iexact=key)
-    return Q()  # customer_id: compared in SQL without dashes, see map_key
+    bare = Replace(Replace(Replace(Lower("customer_ref"), Value("-"), Value("")), Value("{"), Value("")), Value("}"),
+                   Value(""))
+    return Q(Exact(bare, key))
 
 
 def map_key(*, key_kind: str, key: str, customer, subscription=None, actor, reason: str = "") -> MatchSummary:
@@ -220,19 +294,14 @@ def map_key(*, key_kind: str, key: str, customer, subscription=None, actor, reas
         else:
             mapping = LineMapping.objects.create(key_kind=key_kind, key=key, customer=customer,
                                                  subscription=subscription, created_by=actor)
-        lines = ReconLine.objects.filter(customer__isnull=True, file__status=FileStatus.ACTIVE)
-        if key_kind == MappingKey.CUSTOMER_ID:
-            bare = Replace(Replace(Replace(Lower("customer_ref"), Value("-"), Value("")), Value("{"), Value("")),
-                           Value("}"), Value(""))
-            lines = lines.annotate(bare_ref=bare).filter(bare_ref=key)
-        else:
-            lines = lines.filter(_key_filter(key_kind, key))
-        matched = ReconLine.objects.filter(pk__in=lines.values("pk")).update(
-            customer=customer, subscription=subscription, match_method=MatchMethod.MAPPING)
-        if key_kind in (MappingKey.SUBSCRIPTION, MappingKey.BILLING_SUBSCRIPTION) and subscription is not None:
-            # usage lines of the same billing subscription follow a license line matched just now
-            scope, params = _active_scope()
-            matched += _run(scope, params)
+        # Every unmatched line with that key now matches, in the contract's order (a subscription number the
+        # operator knows still wins over a mapped tenant id).
+        matched = _match(_unmatched_active().filter(_key_filter(key_kind, key)), *_active_scope())
+        if key_kind == MappingKey.SUBSCRIPTION and subscription is not None:
+            # usage lines of the billing ids of the license lines just matched follow them
+            bills = (ReconLine.objects.filter(kind=FileKind.LICENSE, subscription_ref=key, file__status=FileStatus.ACTIVE)
+                     .exclude(billing_subscription_ref="").values("billing_subscription_ref"))
+            matched += _match(_unmatched_active().filter(billing_subscription_ref__in=bills), *_active_scope())
         record(actor=actor, action="recon_mapping.created", obj=mapping, customer=customer, before=before,
                after={"key_kind": key_kind, "key": key, "customer": customer.pk,
                       "subscription": subscription.pk if subscription else None, "lines": matched},

@@ -65,8 +65,6 @@ SOURCES = {
 # Ids and domains are stored lower-case (customer_ref, domain, subscription_ref, billing_subscription_ref): matching
 # compares them case-insensitively, and lowering them once here keeps its SQL plain.
 
-MONEY = re.compile(r"-?\d{1,16}(?:\.\d{1,2})?").fullmatch
-NUMBER = re.compile(r"-?\d{1,14}(?:\.\d{1,20})?").fullmatch
 _TIME = r"(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?: ?[AaPp][Mm])?(?:Z|[+-]\d{2}:?\d{2})?)?"
 ISO_DATE = re.compile(r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})" + _TIME).fullmatch
 US_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})" + _TIME).fullmatch
@@ -79,6 +77,7 @@ _STORED, _READ, _MONEY = r"-?\d{1,14}(?:\.\d{1,6})?", r"-?\d{1,14}(?:\.\d{1,20})
 LICENSE_NUMBERS = re.compile(",".join([_STORED, _STORED, _MONEY, f"(?:{_MONEY})?", _MONEY, _MONEY, _MONEY])).fullmatch
 USAGE_NUMBERS = re.compile(",".join([_READ, _READ, _STORED, _STORED, _MONEY, _MONEY, _MONEY, f"(?:{_READ})?",
                                      f"(?:{_READ})?"])).fullmatch
+MONEY, NUMBER = re.compile(_MONEY).fullmatch, re.compile(_READ).fullmatch
 EXACT = Context(prec=80)  # ListPrice x OverageQuantity and Consumed - Included stay exact
 STORED_PLACES = Decimal("0.000001")  # quantities and unit prices are stored to 6 decimal places
 DATE_CACHE_LIMIT = 10_000
@@ -176,11 +175,11 @@ class RowReader:
         by_position = sorted(self.layout.positions, key=self.layout.positions.get)
         if len(record) < self.layout.width:
             return problem_at(self.filename, row_number, by_position[len(record)],
-                                _("the row ends before this column (%(count)s of %(expected)s columns)"),
-                                count=len(record), expected=self.layout.width)
+                              _("the row ends before this column (%(count)s of %(expected)s columns)"),
+                              count=len(record), expected=self.layout.width)
         return problem_at(self.filename, row_number, by_position[-1],
-                            _("the row has %(count)s columns, the header %(expected)s"),
-                            count=len(record), expected=self.layout.width)
+                          _("the row has %(count)s columns, the header %(expected)s"),
+                          count=len(record), expected=self.layout.width)
 
     # -- single values --------------------------------------------------------------------------------------------
     def date(self, value: str, row_number: int, column: str, *, required: bool = True) -> tuple[dt.date, str] | None:
@@ -202,7 +201,8 @@ class RowReader:
         if day is None:
             if not text:
                 raise problem_at(self.filename, row_number, column, _("a value is required"))
-            raise problem_at(self.filename, row_number, column, _("%(value)s is not a date (YYYY-MM-DD)"), value=value[:40])
+            raise problem_at(self.filename, row_number, column, _("%(value)s is not a date (YYYY-MM-DD)"),
+                             value=value[:40])
         if len(self._dates) >= DATE_CACHE_LIMIT:
             self._dates.clear()  # (memory stays flat even if every row had its own date and time)
         self._dates[value] = (day, day.isoformat())
@@ -242,13 +242,14 @@ class RowReader:
         positions = self.layout.positions
         for name, source in SOURCES[self.layout.kind].items():
             if source and len(record[positions[source]]) > LIMITS[name]:
-                return problem_at(self.filename, row_number, source, _("at most %(count)s characters"), count=LIMITS[name])
+                return problem_at(self.filename, row_number, source, _("at most %(count)s characters"),
+                                  count=LIMITS[name])
         raise AssertionError("no text is too long")
 
     def currency(self, value: str, row_number: int) -> None:
         if value != "CNY" and value.strip().upper() != "CNY":
-            raise problem_at(self.filename, row_number, "Currency", _("the currency is %(value)s; the operator bills in CNY"),
-                               value=value[:10] or "-")
+            raise problem_at(self.filename, row_number, "Currency",
+                             _("the currency is %(value)s; the operator bills in CNY"), value=value[:10] or "-")
 
     # -- rows ----------------------------------------------------------------------------------------------------
     # Each layout has a checked reader of one row (every column, the first problem named precisely) and a fast

@@ -29,9 +29,17 @@ def test_match_file_in_the_contracts_order(customer_a, customer_b):
     shared = rf.line(lic, domain="shared.example.cn")  # two customers have it: neither
     nothing = rf.line(lic, subscription_ref="UNKNOWN-3", customer_name="无名 公司")
 
+    # An importer may match each line as it reads it (LineMatcher): the same answers as matching the file after.
+    matcher = matching.LineMatcher()
+    streamed = {x.pk: matcher.match(x.kind, x.subscription_ref, x.billing_subscription_ref, x.customer_ref, x.domain)
+                for x in (by_sub, by_tenant, by_domain, shared, nothing)}
+
     summary = matching.match_file(lic)
 
     assert summary == matching.MatchSummary(matched=3, unmatched=2)
+    for x in _refresh(by_sub, by_tenant, by_domain, shared, nothing):
+        expected = (x.customer_id, x.subscription_id, x.match_method) if x.customer_id else None
+        assert streamed[x.pk] == expected
     by_sub, by_tenant, by_domain, shared, nothing = _refresh(by_sub, by_tenant, by_domain, shared, nothing)
     assert (by_sub.customer_id, by_sub.subscription_id, by_sub.match_method) == (customer_a.pk, sub_a.pk, "subscription")
     assert (by_tenant.customer_id, by_tenant.subscription_id, by_tenant.match_method) == (customer_b.pk, None, "customer_id")
