@@ -158,8 +158,10 @@ def in_child(mode: str, directory: Path, summary_json: str | None) -> None:
     from partnerdesk.rebilling.generator import FileSummary
 
     # (the file's figures come on the command line: loading the whole manifest would weigh on the peak memory)
-    summary = FileSummary(**json.loads(summary_json)) if summary_json else None
-    if mode == "setup":
+    summary = FileSummary(**json.loads(summary_json)) if summary_json and mode != "generate" else None
+    if mode == "generate":
+        result = _generate(directory, json.loads(summary_json))
+    elif mode == "setup":
         result = _setup(directory)
     elif mode == "import":
         result = _import(directory, summary)
@@ -189,25 +191,18 @@ def drop_database(url: str) -> None:
                        check=False)
 
 
-def generate(args) -> dict:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "partnerdesk.settings")
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
+def _generate(directory: Path, sizes: dict) -> dict:
+    """The files (kept and reused when the folder holds a pair of the same sizes and seed); their summaries."""
     from partnerdesk.rebilling.generator import Manifest, write_pair
 
-    existing = Path(args.dir) / "manifest.json"
-    if existing.exists():  # a --dir kept from an earlier run with the same sizes and seed: the files are the same
-        manifest = Manifest.load(existing)
-        rows = {f.kind: f.rows for f in manifest.invoices}
-        if (manifest.seed, len(manifest.customers), rows) == (args.seed, args.customers, {
-                "license": args.license_rows, "usage": args.usage_rows}):
-            return {"seconds": 0.0, "files": {f.kind: f for f in manifest.invoices}}
+    existing = directory / "manifest.json"
     t = time.perf_counter()
-    manifest = write_pair(args.dir, customers=args.customers, license_rows=args.license_rows,
-                          usage_rows=args.usage_rows, period_start=PERIOD, seed=args.seed)
-    return {"seconds": time.perf_counter() - t, "files": {f.kind: f for f in manifest.invoices}}
+    manifest = Manifest.load(existing) if existing.exists() else None
+    if manifest is None or (manifest.seed, len(manifest.customers), {f.kind: f.rows for f in manifest.invoices}) != (
+            sizes["seed"], sizes["customers"], {"license": sizes["license_rows"], "usage": sizes["usage_rows"]}):
+        manifest = write_pair(directory, customers=sizes["customers"], license_rows=sizes["license_rows"],
+                              usage_rows=sizes["usage_rows"], period_start=PERIOD, seed=sizes["seed"])
+    return {"seconds": time.perf_counter() - t, "files": {f.kind: dataclasses.asdict(f) for f in manifest.invoices}}
 
 
 def report(kind: str, setup: dict, runs: dict) -> None:
@@ -253,8 +248,12 @@ def main():
     args.dir = Path(args.dir)
     print(f"reconciliation import benchmark: {args.usage_rows:,} usage rows, {args.license_rows:,} license rows, "
           f"{args.customers:,} customers")
-    gen = generate(args)
-    sizes = ", ".join(f"{f.file} {f.size / 1e6:,.0f} MB" for f in gen["files"].values())
+    # Everything runs in child processes: a child's ru_maxrss starts at its parent's size, so the parent stays small.
+    args.url = "sqlite:///:memory:"
+    gen = child("generate", args, "--summary", json.dumps({"customers": args.customers, "seed": args.seed,
+                                                            "license_rows": args.license_rows,
+                                                            "usage_rows": args.usage_rows}))
+    sizes = ", ".join(f"{f['file']} {f['size'] / 1e6:,.0f} MB" for f in gen["files"].values())
     print(f"files generated in {gen['seconds']:.0f}s: {sizes}")
     try:
         for kind in (["sqlite", "postgres"] if args.db == "both" else [args.db]):
@@ -263,7 +262,7 @@ def main():
                 setup = child("setup", args)
                 runs = {}
                 for file_kind in ("license", "usage"):
-                    summary = json.dumps(dataclasses.asdict(gen["files"][file_kind]))
+                    summary = json.dumps(gen["files"][file_kind])
                     floor = child("floor", args, "--summary", summary)
                     runs[file_kind] = (floor, child("import", args, "--summary", summary))
                 report(kind, setup, runs)

@@ -1,7 +1,7 @@
 """Importing one of the operator's reconciliation files (issue 15, item 1): whole or not at all, once.
 
-The file is read as a stream (its bytes hashed as they pass, its lines decoded one by one and split by the csv
-module), so memory stays flat whatever its size. Each row is checked (recon_format) and its line written as it is read: on
+The file is read as a stream (its bytes hashed as they pass, its lines decoded and split one by one), so memory
+stays flat whatever its size. Each row is checked (recon_format) and its line written as it is read: on
 PostgreSQL through COPY, on SQLite with executemany in batches; everything happens in one transaction, so a bad
 row anywhere leaves nothing behind, and the ImportProblem names the file, the row and the column. After the
 load, the file's sums are checked against its operator invoice (within finance's tolerance) and the lines are
@@ -19,7 +19,7 @@ import io
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
-from itertools import islice
+from itertools import chain, islice
 from pathlib import Path
 
 from django.db import IntegrityError, connection, transaction
@@ -87,23 +87,42 @@ class _Duplicate(Exception):
         self.existing = existing
 
 
-def _lines(binary: io.BufferedReader, filename: str, reader_ref: list):
-    """The file's lines as text, decoded one by one (so a byte that is not UTF-8 is named by its row), the first
-    without its byte-order mark, none longer than LINE_LIMIT (memory stays flat even without line breaks)."""
+def _records(binary: io.BufferedReader, filename: str):
+    """The file's records (lists of cells). Lines are decoded one by one (a byte that is not UTF-8 is named by its
+    row) and none may pass LINE_LIMIT (memory stays flat even without line breaks). A line without a quote is split
+    on its commas (most lines, and many times faster); any other goes through the csv module (quoted commas,
+    doubled quotes, line breaks inside a field). The first line loses its byte-order mark."""
     readline = binary.readline
+    line_number = 0
 
     def problem(text, **params) -> ImportProblem:
-        reader = reader_ref[0]
-        return ImportProblem(Refusal(text, **params), file=filename, row=(reader.line_num if reader else 0) + 1)
+        return ImportProblem(Refusal(text, **params), file=filename, row=line_number)
 
-    line = readline(LINE_LIMIT).removeprefix(b"\xef\xbb\xbf")
-    while line:
+    def decoded(line: bytes) -> str:
+        nonlocal line_number
+        line_number += 1
         if len(line) >= LINE_LIMIT and line[-1:] != b"\n":
             raise problem(_("the row is longer than %(limit)s bytes"), limit=LINE_LIMIT)
         try:
-            yield line.decode("utf-8")
+            return line.decode("utf-8")
         except UnicodeDecodeError:
             raise problem(_("The file is not UTF-8 text. Save it as “CSV UTF-8” and try again.")) from None
+
+    def continued():  # the lines a quoted field runs on to
+        while line := readline(LINE_LIMIT):
+            yield decoded(line)
+
+    line = readline(LINE_LIMIT).removeprefix(b"\xef\xbb\xbf")
+    while line:
+        text = decoded(line)
+        if '"' in text:
+            try:
+                yield next(csv.reader(chain((text,), continued())))
+            except csv.Error as exc:
+                raise problem(_("The row cannot be read as CSV: %(detail)s"), detail=str(exc)) from None
+        else:
+            text = text.rstrip("\r\n")
+            yield text.split(",") if text else []
         line = readline(LINE_LIMIT)
 
 
@@ -199,23 +218,17 @@ def import_file(source, *, operator_invoice, actor, filename: str | None = None,
 
 def _import(stream: _HashingReader, *, name, operator_invoice, actor, kind, replace, reason, progress) -> ImportResult:
     invoice = _operator_invoice(operator_invoice, actor)
-    reader_ref = [None]
-    records = csv.reader(_lines(io.BufferedReader(stream, READ_BUFFER), name, reader_ref))
-    reader_ref[0] = records
-    try:
-        header = next(records, None)
-        if header is None:
-            raise ImportProblem(Refusal(_("the file is empty: no header row")), file=name, row=1)
-        layout = read_header(header, filename=name, kind=kind)
-        replaced = _make_room(invoice, layout.kind, actor=actor, replace=replace, reason=reason)
-        actor_user = actor if getattr(actor, "pk", None) else None
-        new = ReconFile.objects.create(operator_invoice=invoice, kind=layout.kind, filename=name[:255],
-                                       sha256=f"pending-{uuid.uuid4().hex}", imported_by=actor_user)
-        rows = RowReader(layout, filename=name, file_id=new.pk, invoice_number=invoice.number)
-        _load(rows.read(records), progress=progress, stream=stream)
-    except csv.Error as exc:
-        raise ImportProblem(Refusal(_("The row cannot be read as CSV: %(detail)s"), detail=str(exc)), file=name,
-                            row=records.line_num + 1) from None
+    records = _records(io.BufferedReader(stream, READ_BUFFER), name)
+    header = next(records, None)
+    if header is None:
+        raise ImportProblem(Refusal(_("the file is empty: no header row")), file=name, row=1)
+    layout = read_header(header, filename=name, kind=kind)
+    replaced = _make_room(invoice, layout.kind, actor=actor, replace=replace, reason=reason)
+    actor_user = actor if getattr(actor, "pk", None) else None
+    new = ReconFile.objects.create(operator_invoice=invoice, kind=layout.kind, filename=name[:255],
+                                   sha256=f"pending-{uuid.uuid4().hex}", imported_by=actor_user)
+    rows = RowReader(layout, filename=name, file_id=new.pk, invoice_number=invoice.number)
+    _load(rows.read(records), progress=progress, stream=stream)
     _check_total(rows, invoice, layout.kind, name)
     sha256 = stream.sha256.hexdigest()
     same = ReconFile.objects.filter(Q(status=FileStatus.ACTIVE) | Q(pk=getattr(replaced, "pk", None)), sha256=sha256)

@@ -99,6 +99,7 @@ def test_every_encoding_and_line_ending_parses(db, tmp_path, variant, bom, crlf,
     """UTF-8 with or without a byte-order mark, CRLF or LF, from a path or an uploaded file: the same lines."""
     rows = _rows("usage")
     rows.insert(30, [])  # a blank line inside is skipped (its row number still counts)
+    rows[9][rows[0].index("SubscriptionDescription")] = 'Azure, "测试"\n第二行, with a line break'  # one field, two lines
     content = _content(rows, bom=bom, crlf=crlf)
     source = _upload(content, "usage-variant.csv") if as_upload else tmp_path / "usage-variant.csv"
     if not as_upload:
@@ -108,6 +109,7 @@ def test_every_encoding_and_line_ending_parses(db, tmp_path, variant, bom, crlf,
     assert str(result.file.total) == manifest().invoice("usage").total
     assert result.file.size == len(content)
     assert ReconLine.objects.filter(row_number=32).exists() and not ReconLine.objects.filter(row_number=31).exists()
+    assert max(ReconLine.objects.values_list("row_number", flat=True)) == 62  # rows are records, header = 1
     assert ReconLine.objects.filter(customer_name='北京"星辰"数据服务有限公司').exists()
 
 
