@@ -140,10 +140,26 @@ def _operator_invoice(operator_invoice, actor) -> OperatorInvoice:
     return OperatorInvoice.objects.select_for_update().get(pk=operator_invoice.pk)
 
 
+# The lines are written already matched (matching.LineMatcher, as each row is read): updating millions of lines
+# just loaded would cost more than loading them. match_file then takes only what is left unmatched.
+WRITTEN_COLUMNS = [*LINE_COLUMNS[:-1], "match_method", "customer_id", "subscription_id"]
+assert LINE_COLUMNS[-1] == "match_method"
+
+
+def _matched(values, match):
+    """The lines with their customer, subscription and match method (LINE_COLUMNS tuples in, WRITTEN_COLUMNS out)."""
+    for row in values:
+        # row: file_id, row_number, kind, customer_ref, domain, customer_name, subscription_ref, billing_subscription_ref
+        found = match(row[2], row[6], row[7], row[3], row[4])
+        yield (*row[:-1], found[2], found[0], found[1]) if found else (*row, None, None)
+
+
 def _load(values, *, progress, stream: _HashingReader) -> None:
-    """Write the lines (an iterator of LINE_COLUMNS tuples) in the current transaction."""
+    """Write the lines (an iterator of LINE_COLUMNS tuples) in the current transaction, matched as they go."""
     table = ReconLine._meta.db_table
-    columns = ", ".join(LINE_COLUMNS)  # (the model's column names)
+    columns = ", ".join(WRITTEN_COLUMNS)  # (the model's column names)
+    # The matcher reads what it needs now: no other query may run on the connection once COPY has begun.
+    values = _matched(values, matching.LineMatcher().match)
     # The rows in flight make no reference cycles; the cyclic collector would only rescan them, and the rest of
     # the heap, again and again (seconds on a file of millions of rows).
     collecting = gc.isenabled()
@@ -168,7 +184,7 @@ def _write(values, table: str, columns: str, progress, stream: _HashingReader) -
                     if progress:
                         progress(done, stream.size)
         else:
-            sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['?'] * len(LINE_COLUMNS))})"
+            sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['?'] * len(WRITTEN_COLUMNS))})"
             while chunk := list(islice(values, BATCH_ROWS)):
                 cursor.cursor.executemany(sql, chunk)
                 done += len(chunk)
