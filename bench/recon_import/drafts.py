@@ -14,32 +14,21 @@ import argparse
 import datetime as dt
 import json
 import os
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
+
+import run as recon_run  # noqa: E402  (this folder's import benchmark: its child runner and database helpers)
+from run import drop_database, rss_mb  # noqa: E402, F401
 
 ROOT = Path(__file__).resolve().parents[2]
 PERIOD = dt.date(2026, 10, 1)
 GOAL_SECONDS = 30
 
 
-def rss_mb() -> float:
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def child(mode: str, args) -> dict:
-    env = dict(os.environ, DJANGO_SETTINGS_MODULE="partnerdesk.settings", PARTNERDESK_MODE="demo", DATABASE_URL=args.url)
-    cmd = [sys.executable, __file__, "--child", mode, "--customers", str(args.customers),
-           "--lines-per-customer", str(args.lines_per_customer)]
-    out = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True)
-    if out.returncode != 0:
-        sys.stderr.write(out.stdout + out.stderr)
-        raise SystemExit(f"child {mode} failed")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return recon_run.child(mode, args, script=__file__, options=(
+        "--customers", str(args.customers), "--lines-per-customer", str(args.lines_per_customer)))
 
 
 def _lines_for(customer, license_sub, usage_sub, lic, usage, extra_usage: int):
@@ -183,24 +172,7 @@ def in_child(mode: str, args) -> None:
 
 
 def fresh_database(kind: str, tag: str) -> str:
-    if kind == "sqlite":
-        path = Path(tempfile.gettempdir()) / f"partnerdesk-bench-drafts-{tag}.sqlite3"
-        for suffix in ("", "-wal", "-shm"):
-            Path(str(path) + suffix).unlink(missing_ok=True)
-        return f"sqlite:///{path}"
-    name = f"partnerdesk_bench_drafts_{tag}"
-    subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", "--force", name], check=True)
-    subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", name], check=True)
-    return f"postgres://postgres@127.0.0.1:5432/{name}"
-
-
-def drop_database(url: str) -> None:
-    if url.startswith("sqlite:///"):
-        for suffix in ("", "-wal", "-shm"):
-            Path(url.removeprefix("sqlite:///") + suffix).unlink(missing_ok=True)
-    else:
-        subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", "--force", url.rsplit("/", 1)[1]],
-                       check=False)
+    return recon_run.fresh_database(kind, tag, bench="drafts")
 
 
 def main():

@@ -30,9 +30,10 @@ def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def child(mode: str, args, *extra: str) -> dict:
+def child(mode: str, args, *extra: str, script: str = __file__, options: tuple = ()) -> dict:
+    """Run `script --child mode` against args.url and return the JSON its last line prints (drafts.py uses it too)."""
     env = dict(os.environ, DJANGO_SETTINGS_MODULE="partnerdesk.settings", PARTNERDESK_MODE="demo", DATABASE_URL=args.url)
-    cmd = [sys.executable, __file__, "--child", mode, "--dir", str(args.dir), *extra]
+    cmd = [sys.executable, script, "--child", mode, *(options or ("--dir", str(args.dir))), *extra]
     out = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True)
     if out.returncode != 0:
         sys.stderr.write(out.stdout + out.stderr)
@@ -170,13 +171,13 @@ def in_child(mode: str, directory: Path, summary_json: str | None) -> None:
     print(json.dumps(result, default=str))
 
 
-def fresh_database(kind: str, tag: str) -> str:
+def fresh_database(kind: str, tag: str, bench: str = "recon") -> str:
     if kind == "sqlite":
-        path = Path(tempfile.gettempdir()) / f"partnerdesk-bench-recon-{tag}.sqlite3"
+        path = Path(tempfile.gettempdir()) / f"partnerdesk-bench-{bench}-{tag}.sqlite3"
         for suffix in ("", "-wal", "-shm"):
             Path(str(path) + suffix).unlink(missing_ok=True)
         return f"sqlite:///{path}"
-    name = f"partnerdesk_bench_recon_{tag}"
+    name = f"partnerdesk_bench_{bench}_{tag}"
     subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", "--force", name], check=True)
     subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", name], check=True)
     return f"postgres://postgres@127.0.0.1:5432/{name}"
