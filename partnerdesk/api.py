@@ -176,6 +176,7 @@ def _register_routers():
     from partnerdesk.escalations.reports_api import router as escalation_reports_router
     from partnerdesk.fapiao.api import router as fapiao_router
     from partnerdesk.finance.api import router as finance_router
+    from partnerdesk.fraud.api import router as fraud_router
     from partnerdesk.notifications.api import router as notifications_router
     from partnerdesk.payables.api import router as payables_router
     from partnerdesk.rebilling.api import router as rebilling_router
@@ -208,6 +209,7 @@ def _register_routers():
     api.add_router("", payables_router)
     api.add_router("", fapiao_router)
     api.add_router("", finance_router)
+    api.add_router("", fraud_router)
 
 
 _register_routers()

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "partnerdesk.rebilling",
     "partnerdesk.fapiao",
     "partnerdesk.finance",
+    "partnerdesk.fraud",
     "partnerdesk.demo",
 ]
 

@@ -64,6 +64,12 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "fapiao.view": frozenset(_EVERYONE),  # customer users: their own invoices' fapiao status
     "fapiao.manage": frozenset({Role.ADMIN, Role.FINANCE}),
     "finance.view": frozenset(_ALL_STAFF),  # exposure, margin, leakage, cash flow
+    # fraud and misuse monitoring: staff read alerts; collections, finance and administrators act on them
+    "fraud.view": frozenset(_ALL_STAFF),
+    "fraud.act": frozenset({Role.ADMIN, Role.COLLECTIONS, Role.FINANCE}),  # judge, suspend, prepayment, report
+    "fraud.rules": frozenset({Role.ADMIN}),  # thresholds, automatic actions, the team
+    "limits.view": frozenset(_EVERYONE),  # customer users: their own credit limit and budgets
+    "limits.manage": frozenset({Role.ADMIN, Role.FINANCE}),
 }
 
 

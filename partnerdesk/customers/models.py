@@ -159,6 +159,7 @@ class Subscription(models.Model):
     auto_renew = models.BooleanField(_("auto-renew"), default=True)
     etag = models.CharField(max_length=100, blank=True)
     synced_at = models.DateTimeField(_("synced at"), null=True, blank=True)
+    first_seen_at = models.DateTimeField(_("first seen"), default=timezone.now)  # (fraud: a burst of new ones)
 
     class Meta:
         ordering = ["customer_id", "offer_name", "id"]

@@ -34,6 +34,7 @@ from partnerdesk.payables.services import OperatorInvoiceInput, finance_settings
 from . import drafts, matching
 from .models import FileKind, FileStatus, ReconFile, ReconLine
 from .recon_format import KIND_WORDS, LINE_COLUMNS, TOTAL_COLUMN, ImportProblem, RowReader, read_header
+from .signals import file_imported
 
 __all__ = ["ImportProblem", "ImportResult", "import_file"]
 
@@ -274,6 +275,7 @@ def _import(stream: _HashingReader, *, name, operator_invoice, actor, kind, repl
     record(actor=actor, action="recon_file.imported", obj=new,
            after={**snapshot(new, AUDITED), "matched": summary.matched, "unmatched": summary.unmatched},
            reason=reason)
+    transaction.on_commit(lambda: file_imported.send(sender=ReconFile, file=new, actor=actor))
     return ImportResult(file=new, duplicate=False, rows=rows.rows, matched=rows.rows - summary.unmatched,
                         unmatched=summary.unmatched)
 

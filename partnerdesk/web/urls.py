@@ -148,3 +148,8 @@ from .payables_urls import urlpatterns as _payables_urls  # noqa: E402
 from .rebilling_urls import urlpatterns as _rebilling_urls  # noqa: E402
 
 urlpatterns += _rebilling_urls + _payables_urls + _fapiao_urls + _finance_urls
+
+# Fraud and misuse monitoring: alerts, their evidence and actions, credit limits and budgets.
+from .fraud_urls import urlpatterns as _fraud_urls  # noqa: E402
+
+urlpatterns += _fraud_urls

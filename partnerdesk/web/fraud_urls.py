@@ -1,0 +1,3 @@
+"""Fraud and misuse monitoring's pages: alerts with their evidence and actions, rules, credit limits and budgets."""
+
+urlpatterns = []
