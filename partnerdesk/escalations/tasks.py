@@ -19,8 +19,8 @@ from django_tasks import task
 
 from partnerdesk.audit.services import record
 from partnerdesk.dunning.background import operator_request_done, operator_request_given_up
+from partnerdesk.repeating import schedule_next
 from partnerdesk.support import services as support
-from partnerdesk.support.tasks import _schedule_next
 
 from . import services
 from .background import service_request_due
@@ -109,7 +109,7 @@ def poll_task(every_seconds: int = 0) -> dict:
 
 def schedule_poll(every_seconds: int) -> bool:
     """Enqueue the next poll in `every_seconds` unless one already waits (False if nothing was enqueued)."""
-    return _schedule_next(poll_task, every_seconds)
+    return schedule_next(poll_task, every_seconds)
 
 
 @task()
@@ -124,7 +124,7 @@ def remind_task(every_seconds: int = 0) -> dict:
 
 def schedule_reminders(every_seconds: int) -> bool:
     """Enqueue the next reminders pass in `every_seconds` unless one already waits (False if not enqueued)."""
-    return _schedule_next(remind_task, every_seconds)
+    return schedule_next(remind_task, every_seconds)
 
 
 # --- operator requests that keep failing (stuck.py) -------------------------------------------------------
@@ -144,7 +144,7 @@ def stuck_requests_task(every_seconds: int = 0) -> dict:
 
 def schedule_stuck_requests(every_seconds: int) -> bool:
     """Enqueue the next stuck-requests pass in `every_seconds` unless one already waits."""
-    return _schedule_next(stuck_requests_task, every_seconds)
+    return schedule_next(stuck_requests_task, every_seconds)
 
 
 @receiver(operator_request_given_up, dispatch_uid="escalations.stuck_given_up")

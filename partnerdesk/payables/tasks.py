@@ -24,7 +24,7 @@ from django_tasks import task
 from partnerdesk.accounts.models import Role
 from partnerdesk.audit.services import record
 from partnerdesk.notifications.services import queue_email
-from partnerdesk.support.tasks import _schedule_next
+from partnerdesk.repeating import schedule_next
 
 from . import standing
 from .models import DueDateWarning, OperatorInvoice, OperatorInvoiceStatus
@@ -122,4 +122,4 @@ def warn_task(every_seconds: int = 0) -> dict:
 
 def schedule_warnings(every_seconds: int) -> bool:
     """Enqueue the next warnings pass in `every_seconds` unless one already waits (False if not enqueued)."""
-    return _schedule_next(warn_task, every_seconds)
+    return schedule_next(warn_task, every_seconds)

@@ -7,11 +7,11 @@ database backend of `partnerdesk worker` can), so the worker fetches on a schedu
 (`partnerdesk support fetch-mail --schedule 60`). At most one run waits in the queue at a time.
 """
 
-import datetime as dt
 from collections import Counter
 
-from django.utils import timezone
 from django_tasks import task
+
+from partnerdesk.repeating import schedule_next
 
 from .models import MailSource
 
@@ -54,7 +54,7 @@ def fetch_mail(every_seconds: int = 0, limit: int = 500) -> dict:
 def schedule_fetch(every_seconds: int, *, limit: int = 500) -> bool:
     """Enqueue the next fetch in `every_seconds` unless one already waits; False if nothing was enqueued (one
     waits, or the backend cannot defer: the immediate backend would recurse)."""
-    return _schedule_next(fetch_mail, every_seconds, limit=limit)
+    return schedule_next(fetch_mail, every_seconds, limit=limit)
 
 
 def run_timers(*, now=None) -> dict:
@@ -80,23 +80,7 @@ def desk_timers(every_seconds: int = 0) -> dict:
 
 def schedule_timers(every_seconds: int) -> bool:
     """Enqueue the next timers pass in `every_seconds` unless one already waits (False if not enqueued)."""
-    return _schedule_next(desk_timers, every_seconds)
+    return schedule_next(desk_timers, every_seconds)
 
 
-def _schedule_next(task_, every_seconds: int, **kwargs) -> bool:
-    """Enqueue a self-repeating task's next run `every_seconds` from now, unless one already waits or the backend
-    cannot run tasks later (the immediate backend would recurse)."""
-    if not task_.get_backend().supports_defer or _waiting(task_) > 0:
-        return False
-    task_.using(run_after=timezone.now() + dt.timedelta(seconds=every_seconds)).enqueue(
-        every_seconds=every_seconds, **kwargs)
-    return True
-
-
-def _waiting(task_) -> int:
-    try:
-        from django_tasks.base import TaskResultStatus
-        from django_tasks_db.models import DBTaskResult
-    except ImportError:
-        return 0
-    return DBTaskResult.objects.filter(task_path=task_.module_path, status=TaskResultStatus.READY).count()
+_schedule_next = schedule_next  # (the name other areas used before partnerdesk.repeating)
