@@ -80,7 +80,7 @@ class InvoiceOut(Schema):
         return list(obj.lines.all())
 
 
-class ReasonIn(Schema):
+class InvoiceReasonIn(Schema):
     reason: Reason
 
 
@@ -318,7 +318,7 @@ def issue_invoice(request, invoice_id: Id):
 
 
 @router.post("/invoices/{invoice_id}/void", response=InvoiceOut, summary="Void an invoice nothing is applied to")
-def void_invoice(request, invoice_id: Id, payload: ReasonIn):
+def void_invoice(request, invoice_id: Id, payload: InvoiceReasonIn):
     invoice = _invoice_for_change(request, invoice_id, "invoices.manage")
     return services.void_invoice(invoice, actor=request.user, reason=payload.reason)
 
@@ -441,7 +441,7 @@ def statement_pdf(request, customer_id: Id, as_of: BusinessDate | None = None):
 
 @router.post("/payments/{payment_id}/reverse", response=PaymentOut,
              summary="Reverse a payment recorded twice or against the wrong customer (its allocations are undone)")
-def reverse_payment(request, payment_id: Id, payload: ReasonIn):
+def reverse_payment(request, payment_id: Id, payload: InvoiceReasonIn):
     payment = get_scoped_or_404(Payment.objects.all(), request.user, payment_id)
     require(request.user, "payments.record")
     payment = services.reverse_payment(payment, reason=payload.reason, actor=request.user)

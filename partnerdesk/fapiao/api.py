@@ -113,7 +113,7 @@ class ReversalDoneIn(Schema):
     reason: Reason = ""
 
 
-class ImportOut(Schema):
+class FapiaoImportOut(Schema):
     rows: int
     issued: int
     delivered: int
@@ -245,7 +245,7 @@ def export(request, customer_id: Id | None = None, status: Code | None = "reques
     return response
 
 
-@router.post("/fapiao/import", response=ImportOut, summary="Import the tax platform's results (all or nothing)",
+@router.post("/fapiao/import", response=FapiaoImportOut, summary="Import the tax platform's results (all or nothing)",
              description="CSV rows naming a request (申请编号 request_id) with its fapiao number and date, its delivery "
                          "date, or its red-letter number and date. Every problem is listed by row and column and "
                          "nothing changes unless there is none; the same results again change nothing.")
