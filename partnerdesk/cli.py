@@ -1,7 +1,9 @@
 """The `partnerdesk` console script: Django's management commands, with dashed names allowed.
 
     partnerdesk migrate | create-admin | demo | load-demo | import-customers FILE | record-payment ...
-    partnerdesk worker | simulator | collections run
+    partnerdesk worker | simulator | send-emails | calendar ... | collections run
+    partnerdesk support fetch-mail | ingest PATH... | escalations ...
+    partnerdesk operator import FILE... | payables warn | standing | fraud run | limits
 """
 
 import os
