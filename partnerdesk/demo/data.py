@@ -67,7 +67,8 @@ def load_demo(*, simulator, today: dt.date | None = None, seed: int = 2026) -> d
     One story, dated as it happened: the team's users exist first; each customer signs up months before its
     first invoice; invoices are issued on the first of four months, paid after they were issued, a few never;
     those that never pay were suspended 21 days after the due date of their oldest unpaid invoice; today's
-    collections run does what falls due today. Both portal demo users' companies owe something.
+    collections run does what falls due today. Both portal demo users' companies owe something. Finance's side
+    (21Vianet's files re-billed, fapiao, payables to 21Vianet) is partnerdesk.demo.finance's story.
     """
     rng = random.Random(seed)
     today = today or timezone.localdate()
@@ -156,6 +157,11 @@ def load_demo(*, simulator, today: dt.date | None = None, seed: int = 2026) -> d
         with _happened(suspended_on, 9):
             suspend_subscription(sub, actor=None, reason_code="non_payment",
                                  reason=f"Non-payment: invoice {oldest.number} unpaid 21 days after its due date")
+    # The finance side: 21Vianet's reconciliation files re-billed, fapiao, the payables to 21Vianet (finance.py).
+    from partnerdesk.demo.finance import load_finance_story
+
+    finance = load_finance_story(customers, behaviour, users=users, today=today, happened=_happened, seed=seed,
+                                 offers={offer_id: price for offer_id, _name, price, _billing in OFFERS})
     # Today's collections run: reminders, notices and suspensions as the policy says (emails go to var/mail).
     from partnerdesk.dunning.engine import run_collections
 
@@ -170,7 +176,7 @@ def load_demo(*, simulator, today: dt.date | None = None, seed: int = 2026) -> d
     update_settings(actor=None, contact_name="王芳 (Wang Fang)", contact_email="escalations@partner.example.cn",
                     contact_phone="+86 21 5555 0100", reason="demo")
     _demo_cases(customers, agent, today)
-    return {"customers": customers}
+    return {"customers": customers, "finance": finance}
 
 
 def _demo_cases(customers, agent, today: dt.date) -> None:
