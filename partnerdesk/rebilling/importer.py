@@ -19,7 +19,7 @@ import io
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
-from itertools import chain, islice
+from itertools import islice
 from pathlib import Path
 
 from django.db import IntegrityError, connection, transaction
@@ -41,6 +41,7 @@ __all__ = ["ImportProblem", "ImportResult", "import_file"]
 BATCH_ROWS = 5_000  # rows per executemany (SQLite) and between progress reports
 READ_BUFFER = 1 << 20
 LINE_LIMIT = 1 << 20  # bytes: a longer line is refused rather than read into memory
+assert READ_BUFFER <= LINE_LIMIT  # (_records checks only a line begun in an earlier block against the limit)
 AUDITED = ["operator_invoice", "kind", "filename", "sha256", "size", "row_count", "charges", "tax", "total", "status"]
 
 
@@ -89,42 +90,85 @@ class _Duplicate(Exception):
 
 
 def _records(binary: io.BufferedReader, filename: str):
-    """The file's records (lists of cells). Lines are decoded one by one (a byte that is not UTF-8 is named by its
-    row) and none may pass LINE_LIMIT (memory stays flat even without line breaks). A line without a quote is split
-    on its commas (most lines, and many times faster); any other goes through the csv module (quoted commas,
-    doubled quotes, line breaks inside a field). The first line loses its byte-order mark."""
-    readline = binary.readline
+    """The file's records (lists of cells). The bytes are read and decoded a block at a time and split into lines
+    (a byte that is not UTF-8 is then named by its row, line by line); no line may pass LINE_LIMIT (memory stays
+    flat even without line breaks). A line without a quote is split on its commas (most lines, and many times
+    faster); any other goes through the csv module (quoted commas, doubled quotes, line breaks inside a field).
+    The first line loses its byte-order mark."""
     line_number = 0
+    unterminated = False  # the line last given is the file's last and has no line break
 
     def problem(text, **params) -> ImportProblem:
         return ImportProblem(Refusal(text, **params), file=filename, row=line_number)
 
-    def decoded(line: bytes) -> str:
+    def too_long() -> ImportProblem:
+        return problem(_("the row is longer than %(limit)s bytes"), limit=LINE_LIMIT)
+
+    def one_by_one(raw_lines):  # lines of a block that is not all UTF-8: up to the first that is not
         nonlocal line_number
-        line_number += 1
-        if len(line) >= LINE_LIMIT and line[-1:] != b"\n":
-            raise problem(_("the row is longer than %(limit)s bytes"), limit=LINE_LIMIT)
-        try:
-            return line.decode("utf-8")
-        except UnicodeDecodeError:
-            raise problem(_("The file is not UTF-8 text. Save it as “CSV UTF-8” and try again.")) from None
-
-    def continued():  # the lines a quoted field runs on to
-        while line := readline(LINE_LIMIT):
-            yield decoded(line)
-
-    line = readline(LINE_LIMIT).removeprefix(b"\xef\xbb\xbf")
-    while line:
-        text = decoded(line)
-        if '"' in text:
+        for raw in raw_lines:
+            line_number += 1
             try:
-                yield next(csv.reader(chain((text,), continued())))
+                yield raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise problem(_("The file is not UTF-8 text. Save it as “CSV UTF-8” and try again.")) from None
+
+    def lines():  # the lines, decoded, without their line break ("\r" stays: the callers strip it)
+        nonlocal line_number, unterminated
+        pending = b""
+        block = binary.read(READ_BUFFER).removeprefix(b"\xef\xbb\xbf")
+        while block:
+            data = pending + block if pending else block
+            cut = data.rfind(b"\n") + 1
+            if not cut or data.find(b"\n") >= LINE_LIMIT:  # (only a line begun in an earlier block can be so long)
+                if cut or len(data) >= LINE_LIMIT:
+                    line_number += 1
+                    raise too_long()
+                pending, block = data, binary.read(READ_BUFFER)
+                continue
+            body, pending = data[:cut - 1], data[cut:]
+            try:
+                text = body.decode("utf-8")
+            except UnicodeDecodeError:
+                yield from one_by_one(body.split(b"\n"))
+            else:
+                for line in text.split("\n"):
+                    line_number += 1
+                    yield line
+            block = binary.read(READ_BUFFER)
+        if pending:
+            if len(pending) >= LINE_LIMIT:
+                line_number += 1
+                raise too_long()
+            unterminated = True
+            yield from one_by_one((pending,))
+
+    read = lines()
+
+    class Continued:  # what the csv reader reads: the quoted line, then the lines a quoted field runs on to
+        pending = None
+
+        def __iter__(self):
+            return self
+
+        def __next__(self):
+            text, self.pending = self.pending, None
+            if text is None:
+                text = next(read)
+            return text if unterminated else text + "\n"  # (the csv module keeps line breaks inside quotes)
+
+    continued = Continued()
+    quoted = csv.reader(continued)  # one reader for the whole file: it reads no further than the record it returns
+    for text in read:
+        if '"' in text:
+            continued.pending = text
+            try:
+                yield next(quoted)
             except csv.Error as exc:
                 raise problem(_("The row cannot be read as CSV: %(detail)s"), detail=str(exc)) from None
         else:
-            text = text.rstrip("\r\n")
+            text = text.rstrip("\r")
             yield text.split(",") if text else []
-        line = readline(LINE_LIMIT)
 
 
 def _source_name(source, filename: str | None) -> str:
@@ -142,25 +186,19 @@ def _operator_invoice(operator_invoice, actor) -> OperatorInvoice:
 
 
 # The lines are written already matched (matching.LineMatcher, as each row is read): updating millions of lines
-# just loaded would cost more than loading them. match_file then takes only what is left unmatched.
+# just loaded would cost more than loading them. match_file then takes only the keys left unmatched.
 WRITTEN_COLUMNS = [*LINE_COLUMNS[:-1], "match_method", "customer_id", "subscription_id"]
 assert LINE_COLUMNS[-1] == "match_method"
 
 
-def _matched(values, match):
-    """The lines with their customer, subscription and match method (LINE_COLUMNS tuples in, WRITTEN_COLUMNS out)."""
-    for row in values:
-        # row: file_id, row_number, kind, customer_ref, domain, customer_name, subscription_ref, billing_subscription_ref
-        found = match(row[2], row[6], row[7], row[3], row[4])
-        yield (*row[:-1], found[2], found[0], found[1]) if found else (*row, None, None)
-
-
-def _load(values, *, progress, stream: _HashingReader) -> None:
-    """Write the lines (an iterator of LINE_COLUMNS tuples) in the current transaction, matched as they go."""
+def _load(rows: RowReader, records, *, progress, stream: _HashingReader) -> matching.LineMatcher:
+    """Write the lines of the records (WRITTEN_COLUMNS tuples, matched as they are read) in the current
+    transaction; the matcher, which knows what it left unmatched."""
     table = ReconLine._meta.db_table
     columns = ", ".join(WRITTEN_COLUMNS)  # (the model's column names)
     # The matcher reads what it needs now: no other query may run on the connection once COPY has begun.
-    values = _matched(values, matching.LineMatcher().match)
+    matcher = matching.LineMatcher()
+    values = rows.read(records, match=matcher.match)
     # The rows in flight make no reference cycles; the cyclic collector would only rescan them, and the rest of
     # the heap, again and again (seconds on a file of millions of rows).
     collecting = gc.isenabled()
@@ -170,6 +208,7 @@ def _load(values, *, progress, stream: _HashingReader) -> None:
     finally:
         if collecting:
             gc.enable()
+    return matcher
 
 
 def _write(values, table: str, columns: str, progress, stream: _HashingReader) -> None:
@@ -245,7 +284,8 @@ def _import(stream: _HashingReader, *, name, operator_invoice, actor, kind, repl
     new = ReconFile.objects.create(operator_invoice=invoice, kind=layout.kind, filename=name[:255],
                                    sha256=f"pending-{uuid.uuid4().hex}", imported_by=actor_user)
     rows = RowReader(layout, filename=name, file_id=new.pk, invoice_number=invoice.number)
-    _load(rows.read(records), progress=progress, stream=stream)
+    matcher = _load(rows, records, progress=progress, stream=stream)
+    matcher.hold_references()  # (what the foreign keys of the lines would check, once per customer and subscription)
     _check_total(rows, invoice, layout.kind, name)
     sha256 = stream.sha256.hexdigest()
     same = ReconFile.objects.filter(Q(status=FileStatus.ACTIVE) | Q(pk=getattr(replaced, "pk", None)), sha256=sha256)
@@ -264,14 +304,9 @@ def _import(stream: _HashingReader, *, name, operator_invoice, actor, kind, repl
         raise _Duplicate(existing) from None
     if progress:
         progress(rows.rows, stream.size)
-    if connection.vendor == "postgresql":
-        # The planner's statistics do not know the rows just loaded; matching's joins need them (without, it
-        # takes a million-row file for a few rows and plans nested loops).
-        with connection.cursor() as cursor:
-            cursor.execute(f"ANALYZE {ReconLine._meta.db_table}")
     if replaced is not None:
         _finish_replacement(replaced, new, actor=actor, reason=reason)
-    summary = matching.match_file(new)
+    summary = matching.match_file(new, unmatched=matcher.unmatched)
     record(actor=actor, action="recon_file.imported", obj=new,
            after={**snapshot(new, AUDITED), "matched": summary.matched, "unmatched": summary.unmatched},
            reason=reason)

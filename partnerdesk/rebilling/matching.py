@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from partnerdesk import batch_sql
 from partnerdesk.audit.services import record
 from partnerdesk.customers.models import Customer, Subscription
-from partnerdesk.errors import InvalidInput, NotFound
+from partnerdesk.errors import Conflict, InvalidInput, NotFound
 
 from .models import FileKind, FileStatus, LineMapping, MappingKey, MatchMethod, ReconFile, ReconLine
 
@@ -161,24 +161,63 @@ class LineMatcher:
     def __init__(self):
         self._resolver = _Resolver(None)
         self._answers: dict[tuple, tuple | None] = {}
+        # The keys it could not match, with their number of lines: match_file(unmatched=...) takes it from there
+        # without reading the file's lines again.
+        self.unmatched: dict[tuple, int] = {}
 
     def match(self, kind: str, subscription_ref: str, billing_subscription_ref: str, customer_ref: str,
               domain: str) -> tuple | None:
         key = (kind, subscription_ref, billing_subscription_ref, customer_ref, domain)
         try:
-            return self._answers[key]
+            found = self._answers[key]
         except KeyError:
             found = self._resolver.by_subscription(key) or self._resolver.by_the_rest(key)
             self._answers[key] = found
-            return found
+        if found is None:
+            self.unmatched[key] = self.unmatched.get(key, 0) + 1
+        return found
+
+    def hold_references(self) -> None:
+        """hold_references() for every customer and subscription this matcher has pointed lines at."""
+        answers = [found for found in self._answers.values() if found is not None]
+        hold_references([found[0] for found in answers], [found[1] for found in answers])
 
 
-def _match(lines, scope: str, params: list) -> int:
+def hold_references(customer_ids, subscription_ids) -> None:
+    """What a database foreign key checks for each line, checked once per distinct row (ReconLine's customer and
+    subscription have no database constraint; see the model): every customer and subscription that lines are about
+    to point at exists, and on PostgreSQL is locked FOR KEY SHARE, as a foreign key's check locks it, so that it
+    can be neither deleted nor renumbered before this transaction commits. Raises Conflict if one is gone."""
+    for model, ids in ((Customer, customer_ids), (Subscription, subscription_ids)):
+        ids = sorted({i for i in ids if i is not None})
+        if not ids:
+            continue
+        table = connection.ops.quote_name(model._meta.db_table)
+        found = 0
+        for batch in _batches(ids):
+            if connection.vendor == "postgresql":
+                sql = f"SELECT count(*) FROM (SELECT 1 FROM {table} WHERE id = ANY(%s) FOR KEY SHARE) AS held"
+                params = [batch]
+            else:
+                sql = f"SELECT count(*) FROM {table} WHERE id IN ({', '.join(['%s'] * len(batch))})"
+                params = batch
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                found += cursor.fetchone()[0]
+        if found != len(ids):
+            raise Conflict(_("A customer or subscription these lines are matched to was deleted meanwhile; "
+                             "try again."), field="customer")
+
+
+def _match(lines, scope: str, params: list, keys: list[tuple] | None = None, analyze: bool = False) -> int:
     """Match the unmatched lines of a queryset; the number matched. `scope` is the same lines as SQL (for the
     UPDATE). Two passes over the lines whatever their number: their distinct keys are read (a few thousand for
-    millions of lines), decided in Python, and the answers written with one UPDATE ... FROM a scratch table."""
+    millions of lines; or given, by an importer that knows them), decided in Python, and the answers written with
+    one UPDATE ... FROM a scratch table. analyze: the lines were just loaded (PostgreSQL's planner must learn them
+    before that UPDATE)."""
     table = ReconLine._meta.db_table
-    keys = list(lines.filter(customer__isnull=True).order_by().values_list(*KEY_COLUMNS).distinct())
+    if keys is None:
+        keys = list(lines.filter(customer__isnull=True).order_by().values_list(*KEY_COLUMNS).distinct())
     if not keys:
         return 0
     resolver = _Resolver(keys)
@@ -194,7 +233,12 @@ def _match(lines, scope: str, params: list) -> int:
                 answers[key] = found
     if not answers:
         return 0
+    if analyze and connection.vendor == "postgresql":
+        # The planner's statistics do not know the rows just loaded; the UPDATE's join needs them (without, it
+        # takes a million-row file for a few rows and plans nested loops).
+        batch_sql.run_sql(f"ANALYZE {table}")
     with transaction.atomic():
+        hold_references([found[0] for found in answers.values()], [found[1] for found in answers.values()])
         scratch = batch_sql.load_scratch("recon_matches", SCRATCH, [(*key, *found) for key, found in answers.items()])
         if connection.vendor == "sqlite":
             batch_sql.run_sql(f"CREATE UNIQUE INDEX IF NOT EXISTS temp.recon_matches_keys ON recon_matches "
@@ -216,12 +260,18 @@ def _unmatched_active():
     return ReconLine.objects.filter(customer__isnull=True, file__status=FileStatus.ACTIVE)
 
 
-def match_file(recon_file: ReconFile) -> MatchSummary:
-    """Match the unmatched lines of one file (the importer calls it in its transaction, after writing the lines)."""
-    matched = _match(ReconLine.objects.filter(file=recon_file), f"{ReconLine._meta.db_table}.file_id = %s",
-                     [recon_file.pk])
-    unmatched = ReconLine.objects.filter(file=recon_file, customer__isnull=True).count()
-    return MatchSummary(matched=matched, unmatched=unmatched)
+def match_file(recon_file: ReconFile, unmatched: dict[tuple, int] | None = None) -> MatchSummary:
+    """Match the unmatched lines of one file (the importer calls it in its transaction, after writing the lines).
+
+    unmatched: what the importer's LineMatcher left unmatched (its `unmatched`: key -> lines), when every line of
+    the file went through it; the file's lines are then not read again (only the lines of a key now matched, by a
+    billing id that a later row taught, are updated)."""
+    lines, scope = ReconLine.objects.filter(file=recon_file), f"{ReconLine._meta.db_table}.file_id = %s"
+    if unmatched is None:
+        matched = _match(lines, scope, [recon_file.pk])
+        return MatchSummary(matched=matched, unmatched=lines.filter(customer__isnull=True).count())
+    matched = _match(lines, scope, [recon_file.pk], keys=list(unmatched), analyze=True)
+    return MatchSummary(matched=matched, unmatched=sum(unmatched.values()) - matched)
 
 
 def match_unmatched() -> MatchSummary:

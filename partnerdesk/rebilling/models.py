@@ -74,7 +74,13 @@ class ReconLine(models.Model):
     """
 
     # Narrow on purpose: a usage file has millions of rows. No foreign-key index on file: the composite below serves.
-    file = models.ForeignKey(ReconFile, on_delete=models.CASCADE, related_name="lines", db_index=False)
+    # file, customer and subscription carry no database constraint (db_constraint=False): PostgreSQL checks a
+    # foreign key with one query per line, which for a file of millions of lines costs more than writing them.
+    # What that check guaranteed is kept once per distinct row instead: the importer and matching lock and verify
+    # every customer and subscription they point lines at (matching.hold_references) in the same transaction, and a
+    # file's lines are written only with the file. Deleting them goes through Django (on_delete), never raw SQL.
+    file = models.ForeignKey(ReconFile, on_delete=models.CASCADE, related_name="lines", db_index=False,
+                             db_constraint=False)
     row_number = models.PositiveIntegerField()  # the file's own row number (header = row 1)
     kind = models.CharField(max_length=8, choices=FileKind.choices)
     customer_ref = models.CharField(_("customer id"), max_length=64, blank=True)  # CustomerID (the tenant)
@@ -97,9 +103,9 @@ class ReconLine(models.Model):
     total = MoneyField(_("total"), default=0)
     # Matching: set on import (or later by an agent's mapping); both empty = unmatched, never billed.
     customer = models.ForeignKey("customers.Customer", null=True, blank=True, on_delete=models.PROTECT,
-                                 related_name="+", db_index=False)
+                                 related_name="+", db_index=False, db_constraint=False)
     subscription = models.ForeignKey("customers.Subscription", null=True, blank=True, on_delete=models.PROTECT,
-                                     related_name="+", db_index=False)
+                                     related_name="+", db_index=False, db_constraint=False)
     match_method = models.CharField(max_length=20, choices=MatchMethod.choices, blank=True)
     # The customer invoice line that bills it; set once, in the transaction that writes that line.
     invoice_line = models.ForeignKey("billing.InvoiceLine", null=True, blank=True, on_delete=models.SET_NULL,
@@ -109,7 +115,9 @@ class ReconLine(models.Model):
         ordering = ["file", "row_number"]
         indexes = [
             models.Index(fields=["customer", "charge_start"], name="reconline_customer_period"),
-            models.Index(fields=["invoice_line"], name="reconline_invoice_line"),
+            # Partial: a line is billed long after it is imported, so an import's millions of lines add nothing to it.
+            models.Index(fields=["invoice_line"], name="reconline_invoice_line_billed",
+                         condition=Q(invoice_line__isnull=False)),
         ]
         constraints = [models.UniqueConstraint(fields=["file", "row_number"], name="one_line_per_file_row")]
 

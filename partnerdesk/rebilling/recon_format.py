@@ -71,6 +71,7 @@ US_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})" + _TIME).fullmatch
 FEN = Decimal("0.01")
 ZERO = Decimal("0.00")
 NO_DATE = (None, None)  # an empty, optional date
+NO_MATCH = (None, None, "")  # (customer_id, subscription_id, match_method) of a line left unmatched
 # Quantities and prices as stored (at most 6 decimal places), as read (more), money (at most 2): the fast path
 # checks a row's numbers with one expression; a row it refuses is read cell by cell (RowReader._*_row).
 _STORED, _READ, _MONEY = r"-?\d{1,14}(?:\.\d{1,6})?", r"-?\d{1,14}(?:\.\d{1,20})?", r"-?\d{1,16}(?:\.\d{1,2})?"
@@ -256,11 +257,20 @@ class RowReader:
     # path in the generator for rows in the common form: one regular expression over the row's numbers, cached
     # dates, no function call per cell. A row the fast path doubts goes through the checked reader, which either
     # names the problem or reads the row (a date not seen yet, a quantity with more than 6 decimal places).
-    def read(self, records, first_row: int = 2):
-        """Yield the ReconLine values of each record (a csv reader after its header row); blank lines are skipped."""
+    def read(self, records, first_row: int = 2, match=None):
+        """Yield the ReconLine values of each record (a csv reader after its header row); blank lines are skipped.
+
+        match: None, or a function (kind, subscription_ref, billing_subscription_ref, customer_ref, domain) ->
+        (customer_id, subscription_id, method) or None (matching.LineMatcher.match); the values then end with the
+        match instead of a blank match_method: (..., total, method, customer_id, subscription_id)."""
         if self.layout.kind == "license":
-            return self._license(records, first_row)
-        return self._usage(records, first_row)
+            return self._license(records, first_row, match)
+        return self._usage(records, first_row, match)
+
+    @staticmethod
+    def _with_match(values: tuple, match) -> tuple:
+        found = match(values[2], values[6], values[7], values[3], values[4])
+        return (*values[:-1], found[2], found[0], found[1]) if found else (*values, None, None)
 
     def _dates_of(self, record, row_number, start_column, end_column):
         p = self.layout.positions
@@ -351,7 +361,7 @@ class RowReader:
                 texts[4].lower(), *texts[5:], start[1], end[1], usage[1] if usage else None, quantity, unit_price,
                 str(pretax), str(tax), str(total), ""), pretax, tax, total
 
-    def _license(self, records, first_row):
+    def _license(self, records, first_row, match=None):
         p, width, file_id = self.layout.positions, self.layout.width, self.file_id
         i_unit, i_qty, i_amount, i_disc = p["UnitPrice"], p["Quantity"], p["Amount"], p["TotalOtherDiscount"]
         i_sub, i_tax, i_total, i_cur = p["Subtotal"], p["Tax"], p["TotalForCustomer"], p["Currency"]
@@ -359,7 +369,7 @@ class RowReader:
                                             p["SubscriptionEndDate"])
         i_cust, i_domain, i_name, i_pcsub = p["CustomerID"], p["DomainName"], p["CustomerName"], p["SyndicationPartnerSubscriptionNumber"]
         i_bsub, i_offer, i_offer_name, i_type = p["SubscriptionID"], p["OfferID"], p["OfferName"], p["ChargeType"]
-        dates, numbers, checked, D = self._dates.get, LICENSE_NUMBERS, self._license_row, Decimal
+        dates, numbers, checked, D, with_match = self._dates.get, LICENSE_NUMBERS, self._license_row, Decimal, self._with_match
         charges = tax_sum = total_sum = ZERO
         rows, row = 0, first_row - 1
         try:
@@ -381,13 +391,23 @@ class RowReader:
                         or len(customer_ref) > 64 or len(domain) > 253 or len(name) > 200 or len(pc_sub) > 64
                         or len(billing_sub) > 64 or len(offer) > 100 or len(offer_name) > 200 or len(charge_type) > 60):
                     values, amount_d, tax_d, total_d = checked(record, row)
+                    if match is not None:
+                        values = with_match(values, match)
                 else:
                     amount_d, tax_d, total_d, subtotal_d = D(amount), D(tax), D(total), D(subtotal)
                     if (amount_d - D(discount or "0") != subtotal_d) or (subtotal_d + tax_d != total_d):
                         checked(record, row)  # names the problem
-                    values = (file_id, row, "license", customer_ref.lower(), domain.lower(), name, pc_sub.lower(),
-                              billing_sub.lower(), offer, offer_name, "", "", charge_type, start[1], end[1], None,
-                              quantity, unit, amount, tax, total, "")
+                    customer_ref, domain, pc_sub, billing_sub = (customer_ref.lower(), domain.lower(), pc_sub.lower(),
+                                                                 billing_sub.lower())
+                    if match is None:
+                        values = (file_id, row, "license", customer_ref, domain, name, pc_sub, billing_sub, offer,
+                                  offer_name, "", "", charge_type, start[1], end[1], None, quantity, unit, amount, tax,
+                                  total, "")
+                    else:
+                        found = match("license", pc_sub, billing_sub, customer_ref, domain) or NO_MATCH
+                        values = (file_id, row, "license", customer_ref, domain, name, pc_sub, billing_sub, offer,
+                                  offer_name, "", "", charge_type, start[1], end[1], None, quantity, unit, amount, tax,
+                                  total, found[2], found[0], found[1])
                 charges += amount_d
                 tax_sum += tax_d
                 total_sum += total_d
@@ -396,7 +416,7 @@ class RowReader:
         finally:
             self.rows, self.charges, self.tax, self.total = rows, charges, tax_sum, total_sum
 
-    def _usage(self, records, first_row):
+    def _usage(self, records, first_row, match=None):
         p, width, file_id = self.layout.positions, self.layout.width, self.file_id
         i_cons, i_incl, i_over, i_price = p["ConsumedQuantity"], p["IncludedQuantity"], p["OverageQuantity"], p["ListPrice"]
         i_pretax, i_tax, i_total, i_cur = p["PretaxCharges"], p["TaxAmount"], p["PostTaxTotal"], p["Currency"]
@@ -405,7 +425,7 @@ class RowReader:
         i_cust, i_domain, i_name, i_bsub = p["CustomerID"], p["DomainName"], p["CustomerName"], p["SubscriptionID"]
         i_meter, i_meter_name, i_service, i_region, i_type = (p["ResourceGUID"], p["ResourceName"], p["ServiceName"],
                                                               p["Region"], p["ChargeType"])
-        dates, numbers, checked, D = self._dates.get, USAGE_NUMBERS, self._usage_row, Decimal
+        dates, numbers, checked, D, with_match = self._dates.get, USAGE_NUMBERS, self._usage_row, Decimal, self._with_match
         subtract, multiply, invoice_number = EXACT.subtract, EXACT.multiply, self.invoice_number
         charges = tax_sum = total_sum = ZERO
         rows, row = 0, first_row - 1
@@ -431,15 +451,24 @@ class RowReader:
                         or len(meter) > 100 or len(meter_name) > 200 or len(service) > 100 or len(region) > 60
                         or len(charge_type) > 60):
                     values, pretax_d, tax_d, total_d = checked(record, row)
+                    if match is not None:
+                        values = with_match(values, match)
                 else:
                     overage_d, pretax_d, tax_d, total_d = D(overage), D(pretax), D(tax), D(total)
                     if (subtract(D(consumed), D(included)) != overage_d
                             or multiply(D(price), overage_d).quantize(FEN, rounding=ROUND_HALF_UP, context=EXACT) != pretax_d
                             or pretax_d + tax_d != total_d):
                         checked(record, row)  # names the problem
-                    values = (file_id, row, "usage", customer_ref.lower(), domain.lower(), name, "",
-                              billing_sub.lower(), meter, meter_name, service, region, charge_type, start[1], end[1],
-                              usage[1], overage, price, pretax, tax, total, "")
+                    customer_ref, domain, billing_sub = customer_ref.lower(), domain.lower(), billing_sub.lower()
+                    if match is None:
+                        values = (file_id, row, "usage", customer_ref, domain, name, "", billing_sub, meter,
+                                  meter_name, service, region, charge_type, start[1], end[1], usage[1], overage, price,
+                                  pretax, tax, total, "")
+                    else:
+                        found = match("usage", "", billing_sub, customer_ref, domain) or NO_MATCH
+                        values = (file_id, row, "usage", customer_ref, domain, name, "", billing_sub, meter,
+                                  meter_name, service, region, charge_type, start[1], end[1], usage[1], overage, price,
+                                  pretax, tax, total, found[2], found[0], found[1])
                 charges += pretax_d
                 tax_sum += tax_d
                 total_sum += total_d
