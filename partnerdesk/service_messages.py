@@ -113,6 +113,16 @@ SYSTEM_FIXED = [
     gettext_noop("The request ended without the operator's change (cancelled or no longer needed)."),
     # Escalations to 21Vianet (escalations.services): why a case changed.
     gettext_noop("escalated to the operator"),
+    # A fraud alert's steps in its case's history (fraud.services): "Fraud alert #N: ..." below.
+    gettext_noop("confirmed as fraud or misuse"),
+    gettext_noop("dismissed as a false alarm"),
+    gettext_noop("marked as expected"),
+    gettext_noop("alert cleared"),
+    gettext_noop("prepayment required"),
+    gettext_noop("prepayment no longer required"),
+    gettext_noop("new orders held"),
+    gettext_noop("new orders no longer held"),
+    gettext_noop("reported to 21Vianet"),
 ]
 SYSTEM_PATTERNS = [
     (re.compile(r"^Non-payment: invoice (?P<number>\S+) unpaid (?P<days>\d+) days after its due date$"),
@@ -189,6 +199,14 @@ SYSTEM_PATTERNS = [
                 r"them\): (?P<files>.+)$", re.S),
      gettext_noop("Attachments not added to the case (the original email, kept with the message, still holds "
                   "them): %(files)s")),
+    # Fraud alerts (fraud.services): a step in the alert's case, and the reason of an automatic action.
+    (re.compile(r"^Fraud alert #(?P<alert>\d+): (?P<stored>.+)$", re.S), gettext_noop("Fraud alert #%(alert)s: %(stored)s")),
+    (re.compile(r"^subscription (?P<subscription>.+) suspended \(fraud\)$"),
+     gettext_noop("subscription %(subscription)s suspended (fraud)")),
+    (re.compile(r"^subscription (?P<subscription>.+) reactivated$"),
+     gettext_noop("subscription %(subscription)s reactivated")),
+    (re.compile(r"^automatic action on fraud alert #(?P<alert>\d+)$"),
+     gettext_noop("automatic action on fraud alert #%(alert)s")),
 ]
 
 

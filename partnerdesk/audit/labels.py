@@ -39,6 +39,10 @@ ACTION_LABELS = {
     "contact.removed": _("Contact removed"),
     "contact.updated": _("Contact updated"),
     "credit_note.issued": _("Credit note issued"),
+    "credit_limit.set": _("Credit limit or budget set"),
+    "credit_limit.changed": _("Credit limit or budget changed"),
+    "credit_limit.removed": _("Credit limit or budget removed"),
+    "credit_limit.warning_sent": _("Customer warned of its credit limit or budget (80% or 100%)"),
     "customer.created": _("Customer created"),
     "customer.owner_changed": _("Customer's owner changed"),
     "customer.updated": _("Customer updated"),
@@ -52,6 +56,21 @@ ACTION_LABELS = {
     "email.sent": _("Email sent"),
     "email_template.reset": _("Email template reset"),
     "email_template.updated": _("Email template edited"),
+    # fraud monitoring (fraud.alerts, fraud.services, fraud.controls)
+    "customer_risk.changed": _("Customer's fraud controls changed (prepayment, held orders)"),
+    "fraud_alert.opened": _("Fraud alert opened"),
+    "fraud_alert.confirmed": _("Fraud alert confirmed"),
+    "fraud_alert.dismissed": _("Fraud alert dismissed as a false alarm"),
+    "fraud_alert.expected": _("Fraud alert marked as expected"),
+    "fraud_alert.cleared": _("Fraud alert cleared"),
+    "fraud_alert.action_taken": _("Action taken on a fraud alert"),
+    "fraud_alert.action_failed": _("Action on a fraud alert failed at the operator"),
+    "fraud_alert.action_undone": _("Action of a fraud alert undone"),
+    "fraud_pattern.added": _("Expected pattern added (no fraud alerts for it)"),
+    "fraud_pattern.removed": _("Expected pattern removed"),
+    "fraud.rule_set": _("Fraud signal rule set"),  # (fraud.rule_services)
+    "fraud.rule_removed": _("Fraud signal rule removed"),
+    "fraud.settings_changed": _("Fraud monitoring settings changed"),
     "fapiao.buyer_details_changed": _("Fapiao invoicing details changed"),
     "fapiao.delivered": _("Fapiao delivered to the buyer"),
     "fapiao.issued": _("Fapiao issued"),
@@ -172,6 +191,11 @@ _OBJECT_PATTERNS = [  # (object type or None for any, pattern of the stored text
     ("support.inboundmail", r"mail (?P<id>\d+)", _("incoming email #%(id)s")),
     ("support.desksettings", r"desk settings", _("support desk settings")),
     ("payables.financesettings", r"FinanceSettings object \(\d+\)", _("finance settings")),  # (no __str__)
+    ("fraud.expectedpattern", r"ExpectedPattern object \((?P<id>\d+)\)", _("expected pattern #%(id)s")),  # (no __str__)
+    ("fraud.customerrisk", r"CustomerRisk object \((?P<id>\d+)\)", _("fraud controls #%(id)s")),  # (no __str__)
+    ("fraud.creditlimit", r"CreditLimit object \((?P<id>\d+)\)", _("credit limit or budget #%(id)s")),  # (no __str__)
+    ("fraud.signalrule", r"SignalRule object \((?P<id>\d+)\)", _("fraud signal rule #%(id)s")),  # (no __str__)
+    ("fraud.fraudsettings", r"FraudSettings object \(\d+\)", _("fraud monitoring settings")),  # (no __str__)
     ("support.supportinformation", r"(?P<language>[\w-]+)", _("support information (%(language)s)")),
 ]
 

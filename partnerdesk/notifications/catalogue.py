@@ -51,6 +51,15 @@ TEMPLATES = {
     "payables.due_warning": (gettext_lazy("Operator invoice falling due"),
                              gettext_lazy("To finance: an invoice from 21Vianet falls due within the warning days "
                                           "and is not paid in full (once per invoice and due date).")),
+    "limits.warning": (gettext_lazy("Credit limit or budget at 80%"),
+                       gettext_lazy("To the customer's billing contacts: its credit limit or monthly budget is 80 "
+                                    "percent used (once per limit and month).")),
+    "limits.reached": (gettext_lazy("Credit limit or budget used up"),
+                       gettext_lazy("To the customer's billing contacts: its credit limit or monthly budget is used up "
+                                    "(once per limit and month).")),
+    "limits.agent_warning": (gettext_lazy("Customer's credit limit or budget at 80% or 100%"),
+                             gettext_lazy("To the account's agent: the customer was warned that its credit limit or "
+                                          "budget is 80 percent or fully used.")),
     "support.too_large": (gettext_lazy("Email too large"),
                           gettext_lazy("To a sender whose email was over the size limit: it was not filed, and "
                                        "how to send large files.")),
@@ -109,6 +118,15 @@ VARIABLES = {
     "days_left": gettext_lazy("Days left to pay 21Vianet on time (payables)."),
     "amount_late_charge": gettext_lazy("The late charge for one month late (payables)."),
     "payables_url": gettext_lazy("The operator invoice's page in PartnerDesk (staff only)."),
+    "limit_kind": gettext_lazy("Credit limits: credit_limit (what the customer owes) or budget (the month's usage)."),
+    "limit_level": gettext_lazy("Credit limits: the warning's level, 80 or 100 (percent)."),
+    "limit_month": gettext_lazy("Credit limits: the month, written for the email's language."),
+    "amount_limit": gettext_lazy("Credit limits: the limit or budget."),
+    "amount_used": gettext_lazy("Credit limits: what counts against the limit now."),
+    "amount_balance": gettext_lazy("Credit limits: the unpaid balance of the customer's invoices."),
+    "amount_unbilled": gettext_lazy("Credit limits: usage charged by 21Vianet and not yet invoiced to the customer."),
+    "percent_used": gettext_lazy("Credit limits: the percent of the limit used, a whole number."),
+    "customer_url": gettext_lazy("The customer's page in PartnerDesk (staff only)."),
 }
 
 

@@ -28,6 +28,8 @@ Context variables the senders pass (all optional; a template shows what it needs
     target, severity, deadline, time_left, time_overdue, case_url   SLA warnings and breaches, to staff;
                       deadline and the times come as text (they do not end in "_date": shown as given)
     size_limit, mail_subject                        a refused oversized email (support.too_large)
+    limit_kind, limit_level, limit_month, amount_limit, amount_used, amount_balance, amount_unbilled,
+    percent_used, customer_url                      a credit limit or budget at 80% / 100% (limits.*)
 
 Every context key ending in "_date" is formatted for the email's language, and "amount_due" gets
 thousands separators, before the template sees them (rendering.prepare_context).
@@ -91,6 +93,16 @@ SAMPLE_CONTEXT = {
     "days_left": 5,
     "amount_late_charge": "1500.00",
     "payables_url": "https://partnerdesk.example.cn/payables/invoices/7/",
+    # credit limits and budgets (fraud.limits): at 80% and 100% of a limit, to the customer and its agent
+    "limit_kind": "credit_limit",
+    "limit_level": 80,
+    "limit_month": "November 2026",
+    "amount_limit": "50000.00",
+    "amount_used": "41250.00",
+    "amount_balance": "30000.00",
+    "amount_unbilled": "11250.00",
+    "percent_used": 82,
+    "customer_url": "https://partnerdesk.example.cn/customers/42/",
 }
 
 # Emails whose text holds a secret (a link that sets a password): nobody reads them back through the API.
@@ -1149,6 +1161,196 @@ Sent automatically by {{ partner_name }}'s PartnerDesk (customers write to {{ su
 We pay 21Vianet on time whether or not our customers pay us. A late payment draws a late charge on the invoice amount for every month or part of a month, about {{ currency }} {{ amount_late_charge }} a month; long overdue, 21Vianet restricts the partner account (no new customers, orders, quantity changes or add-ons).
 
 Once paid, record the payment in PartnerDesk: {{ payables_url }}
+
+Sent automatically by {{ partner_name }}'s PartnerDesk (customers write to {{ support_email }}).
+""",
+        ),
+    },
+    # --- credit limits and budgets (fraud.limits): 80% and 100% of a limit, to the customer and its agent ----
+    "limits.warning": {
+        "zh-CN": Template(
+            "{% if limit_kind == 'budget' %}{% if subscription %}订阅 {{ subscription }} 的{% endif %}{{ limit_month }}预算{% else %}信用额度{% endif %}已使用 {{ percent_used }}%：{{ currency }} {{ amount_used }} / {{ amount_limit }}",
+            """{{ customer_name }} 您好：
+
+{% if limit_kind == 'budget' %}您{% if subscription %}的订阅 {{ subscription }} {% endif %}在 {{ limit_month }} 的用量费用已达到月度预算的 {{ percent_used }}%。{% else %}您在 {{ partner_name }} 的应付金额（未付账款加上尚未开具发票的用量）已达到信用额度的 {{ percent_used }}%。{% endif %}
+
+  {% if limit_kind == 'budget' %}月度预算{% else %}信用额度{% endif %}：{{ currency }} {{ amount_limit }}
+  已使用：{{ currency }} {{ amount_used }}（{{ percent_used }}%）
+{% if limit_kind == 'credit_limit' %}  其中未付账款：{{ currency }} {{ amount_balance }}
+  尚未开票的用量：{{ currency }} {{ amount_unbilled }}
+{% endif %}
+达到 100% 时我们会再通知您一次。请检查您的用量：如有您不认识的资源或异常的用量，请立即联系我们，以免产生更多费用。{% if limit_kind == 'credit_limit' %}及时付款可以恢复可用额度。{% endif %}
+{% if portal_url %}
+您可以登录客户门户查看发票和用量：{{ portal_url }}
+{% endif %}
+如有疑问，欢迎随时联系我们：{{ support_email }}（服务时间：{{ support_hours }}）。
+
+祝商祺！
+{{ partner_name }}
+""",
+        ),
+        "zh-TW": Template(
+            "{% if limit_kind == 'budget' %}{% if subscription %}訂閱 {{ subscription }} 的{% endif %}{{ limit_month }}預算{% else %}信用額度{% endif %}已使用 {{ percent_used }}%：{{ currency }} {{ amount_used }} / {{ amount_limit }}",
+            """{{ customer_name }} 您好：
+
+{% if limit_kind == 'budget' %}您{% if subscription %}的訂閱 {{ subscription }} {% endif %}在 {{ limit_month }} 的用量費用已達到每月預算的 {{ percent_used }}%。{% else %}您在 {{ partner_name }} 的應付金額（未付帳款加上尚未開立發票的用量）已達到信用額度的 {{ percent_used }}%。{% endif %}
+
+  {% if limit_kind == 'budget' %}每月預算{% else %}信用額度{% endif %}：{{ currency }} {{ amount_limit }}
+  已使用：{{ currency }} {{ amount_used }}（{{ percent_used }}%）
+{% if limit_kind == 'credit_limit' %}  其中未付帳款：{{ currency }} {{ amount_balance }}
+  尚未開立發票的用量：{{ currency }} {{ amount_unbilled }}
+{% endif %}
+達到 100% 時我們會再通知您一次。請檢查您的用量：如有您不認識的資源或異常的用量，請立即與我們聯絡，以免產生更多費用。{% if limit_kind == 'credit_limit' %}及時付款可以恢復可用額度。{% endif %}
+{% if portal_url %}
+您可以登入客戶入口網站查看發票和用量：{{ portal_url }}
+{% endif %}
+如有疑問，歡迎隨時與我們聯絡：{{ support_email }}（服務時間：{{ support_hours }}）。
+
+順頌商祺
+{{ partner_name }}
+""",
+        ),
+        "en": Template(
+            "{% if limit_kind == 'budget' %}{% if subscription %}{{ subscription }}: {% endif %}{{ percent_used }}% of your {{ limit_month }} budget used{% else %}{{ percent_used }}% of your credit limit used{% endif %}: {{ currency }} {{ amount_used }} of {{ amount_limit }}",
+            """Dear {{ customer_name }},
+
+{% if limit_kind == 'budget' %}Your usage charges{% if subscription %} on subscription {{ subscription }}{% endif %} in {{ limit_month }} have reached {{ percent_used }}% of your monthly budget.{% else %}What you owe {{ partner_name }} (unpaid invoices plus usage not yet invoiced) has reached {{ percent_used }}% of your credit limit.{% endif %}
+
+  {% if limit_kind == 'budget' %}Monthly budget:{% else %}Credit limit:  {% endif %}  {{ currency }} {{ amount_limit }}
+  Used:            {{ currency }} {{ amount_used }} ({{ percent_used }}%)
+{% if limit_kind == 'credit_limit' %}  Unpaid invoices: {{ currency }} {{ amount_balance }}
+  Usage not yet invoiced: {{ currency }} {{ amount_unbilled }}
+{% endif %}
+We will tell you again at 100%. Please check your usage: if you see resources you do not recognise or unusual usage, contact us at once so that no more charges build up.{% if limit_kind == 'credit_limit' %} Paying what is due frees up your limit.{% endif %}
+{% if portal_url %}
+Your invoices and usage are in the customer portal: {{ portal_url }}
+{% endif %}
+Questions are welcome at {{ support_email }} ({{ support_hours }}).
+
+Kind regards,
+{{ partner_name }}
+""",
+        ),
+    },
+    "limits.reached": {
+        "zh-CN": Template(
+            "{% if limit_kind == 'budget' %}{% if subscription %}订阅 {{ subscription }} 的{% endif %}{{ limit_month }}预算{% else %}信用额度{% endif %}已用尽（{{ percent_used }}%）：{{ currency }} {{ amount_used }} / {{ amount_limit }}",
+            """{{ customer_name }} 您好：
+
+{% if limit_kind == 'budget' %}您{% if subscription %}的订阅 {{ subscription }} {% endif %}在 {{ limit_month }} 的用量费用已达到月度预算的 {{ percent_used }}%，预算已用尽。{% else %}您在 {{ partner_name }} 的应付金额（未付账款加上尚未开具发票的用量）已达到信用额度的 {{ percent_used }}%，信用额度已用尽。{% endif %}
+
+  {% if limit_kind == 'budget' %}月度预算{% else %}信用额度{% endif %}：{{ currency }} {{ amount_limit }}
+  已使用：{{ currency }} {{ amount_used }}（{{ percent_used }}%）
+{% if limit_kind == 'credit_limit' %}  其中未付账款：{{ currency }} {{ amount_balance }}
+  尚未开票的用量：{{ currency }} {{ amount_unbilled }}
+{% endif %}
+请尽快检查您的用量。如有您不认识的资源或异常的用量，请立即联系我们。{% if limit_kind == 'credit_limit' %}请及时支付到期的发票；超出额度后，我们可能需要您预付款项，才能继续提供服务。{% else %}如需提高预算，请联系我们。{% endif %}
+{% if portal_url %}
+您可以登录客户门户查看发票和用量：{{ portal_url }}
+{% endif %}
+如有疑问，欢迎随时联系我们：{{ support_email }}（服务时间：{{ support_hours }}）。
+
+祝商祺！
+{{ partner_name }}
+""",
+        ),
+        "zh-TW": Template(
+            "{% if limit_kind == 'budget' %}{% if subscription %}訂閱 {{ subscription }} 的{% endif %}{{ limit_month }}預算{% else %}信用額度{% endif %}已用盡（{{ percent_used }}%）：{{ currency }} {{ amount_used }} / {{ amount_limit }}",
+            """{{ customer_name }} 您好：
+
+{% if limit_kind == 'budget' %}您{% if subscription %}的訂閱 {{ subscription }} {% endif %}在 {{ limit_month }} 的用量費用已達到每月預算的 {{ percent_used }}%，預算已用盡。{% else %}您在 {{ partner_name }} 的應付金額（未付帳款加上尚未開立發票的用量）已達到信用額度的 {{ percent_used }}%，信用額度已用盡。{% endif %}
+
+  {% if limit_kind == 'budget' %}每月預算{% else %}信用額度{% endif %}：{{ currency }} {{ amount_limit }}
+  已使用：{{ currency }} {{ amount_used }}（{{ percent_used }}%）
+{% if limit_kind == 'credit_limit' %}  其中未付帳款：{{ currency }} {{ amount_balance }}
+  尚未開立發票的用量：{{ currency }} {{ amount_unbilled }}
+{% endif %}
+請盡快檢查您的用量。如有您不認識的資源或異常的用量，請立即與我們聯絡。{% if limit_kind == 'credit_limit' %}請及時支付到期的發票；超出額度後，我們可能需要您預先付款，才能繼續提供服務。{% else %}如需提高預算，請與我們聯絡。{% endif %}
+{% if portal_url %}
+您可以登入客戶入口網站查看發票和用量：{{ portal_url }}
+{% endif %}
+如有疑問，歡迎隨時與我們聯絡：{{ support_email }}（服務時間：{{ support_hours }}）。
+
+順頌商祺
+{{ partner_name }}
+""",
+        ),
+        "en": Template(
+            "{% if limit_kind == 'budget' %}{% if subscription %}{{ subscription }}: {% endif %}your {{ limit_month }} budget is used up{% else %}Your credit limit is used up{% endif %} ({{ percent_used }}%): {{ currency }} {{ amount_used }} of {{ amount_limit }}",
+            """Dear {{ customer_name }},
+
+{% if limit_kind == 'budget' %}Your usage charges{% if subscription %} on subscription {{ subscription }}{% endif %} in {{ limit_month }} have reached {{ percent_used }}% of your monthly budget: the budget is used up.{% else %}What you owe {{ partner_name }} (unpaid invoices plus usage not yet invoiced) has reached {{ percent_used }}% of your credit limit: the limit is used up.{% endif %}
+
+  {% if limit_kind == 'budget' %}Monthly budget:{% else %}Credit limit:  {% endif %}  {{ currency }} {{ amount_limit }}
+  Used:            {{ currency }} {{ amount_used }} ({{ percent_used }}%)
+{% if limit_kind == 'credit_limit' %}  Unpaid invoices: {{ currency }} {{ amount_balance }}
+  Usage not yet invoiced: {{ currency }} {{ amount_unbilled }}
+{% endif %}
+Please check your usage soon. If you see resources you do not recognise or unusual usage, contact us at once.{% if limit_kind == 'credit_limit' %} Please pay the invoices that are due; past the limit we may need you to pay in advance to keep the service running.{% else %} If you need a higher budget, let us know.{% endif %}
+{% if portal_url %}
+Your invoices and usage are in the customer portal: {{ portal_url }}
+{% endif %}
+Questions are welcome at {{ support_email }} ({{ support_hours }}).
+
+Kind regards,
+{{ partner_name }}
+""",
+        ),
+    },
+    "limits.agent_warning": {
+        "zh-CN": Template(
+            "{{ customer_name }}：{% if limit_kind == 'budget' %}{% if subscription %}订阅 {{ subscription }} 的{% endif %}{{ limit_month }}预算{% else %}信用额度{% endif %}已使用 {{ percent_used }}%",
+            """您好：
+
+您负责的客户 {{ customer_name }} {% if limit_kind == 'budget' %}{% if subscription %}（订阅 {{ subscription }}）{% endif %}在 {{ limit_month }} 的用量费用已达到月度预算{% else %}的应付金额（未付账款加上尚未开具发票的用量）已达到信用额度{% endif %}的 {{ percent_used }}%{% if limit_level >= 100 %}，已用尽{% endif %}。客户的账务联系人已收到同样的提醒。
+
+  客户：{{ customer_name }}
+  {% if limit_kind == 'budget' %}月度预算{% else %}信用额度{% endif %}：{{ currency }} {{ amount_limit }}
+  已使用：{{ currency }} {{ amount_used }}（{{ percent_used }}%）
+{% if limit_kind == 'credit_limit' %}  其中未付账款：{{ currency }} {{ amount_balance }}
+  尚未开票的用量：{{ currency }} {{ amount_unbilled }}
+{% endif %}
+{% if limit_level >= 100 %}欺诈监控会为此开立提醒；请查看客户的用量，决定是否要求预付款、暂停新订单或暂停订阅。{% else %}请留意客户的用量与付款情况。{% endif %}
+
+客户页面：{{ customer_url }}
+
+此邮件由 {{ partner_name }} 的 PartnerDesk 自动发送（客户支持邮箱：{{ support_email }}）。
+""",
+        ),
+        "zh-TW": Template(
+            "{{ customer_name }}：{% if limit_kind == 'budget' %}{% if subscription %}訂閱 {{ subscription }} 的{% endif %}{{ limit_month }}預算{% else %}信用額度{% endif %}已使用 {{ percent_used }}%",
+            """您好：
+
+您負責的客戶 {{ customer_name }} {% if limit_kind == 'budget' %}{% if subscription %}（訂閱 {{ subscription }}）{% endif %}在 {{ limit_month }} 的用量費用已達到每月預算{% else %}的應付金額（未付帳款加上尚未開立發票的用量）已達到信用額度{% endif %}的 {{ percent_used }}%{% if limit_level >= 100 %}，已用盡{% endif %}。客戶的帳務聯絡人已收到同樣的提醒。
+
+  客戶：{{ customer_name }}
+  {% if limit_kind == 'budget' %}每月預算{% else %}信用額度{% endif %}：{{ currency }} {{ amount_limit }}
+  已使用：{{ currency }} {{ amount_used }}（{{ percent_used }}%）
+{% if limit_kind == 'credit_limit' %}  其中未付帳款：{{ currency }} {{ amount_balance }}
+  尚未開立發票的用量：{{ currency }} {{ amount_unbilled }}
+{% endif %}
+{% if limit_level >= 100 %}詐騙監控會為此開立警示；請查看客戶的用量，決定是否要求預先付款、暫停新訂單或暫停訂閱。{% else %}請留意客戶的用量與付款情況。{% endif %}
+
+客戶頁面：{{ customer_url }}
+
+此郵件由 {{ partner_name }} 的 PartnerDesk 自動寄送（客戶支援信箱：{{ support_email }}）。
+""",
+        ),
+        "en": Template(
+            "{{ customer_name }}: {% if limit_kind == 'budget' %}{% if subscription %}{{ subscription }}, {% endif %}{{ percent_used }}% of the {{ limit_month }} budget used{% else %}{{ percent_used }}% of the credit limit used{% endif %}",
+            """Hello,
+
+{% if limit_kind == 'budget' %}The usage charges of your customer {{ customer_name }}{% if subscription %} on subscription {{ subscription }}{% endif %} in {{ limit_month }} have reached {{ percent_used }}% of its monthly budget{% else %}What your customer {{ customer_name }} owes (unpaid invoices plus usage not yet invoiced) has reached {{ percent_used }}% of its credit limit{% endif %}{% if limit_level >= 100 %}: the limit is used up{% endif %}. The customer's billing contacts got the same warning.
+
+  Customer:        {{ customer_name }}
+  {% if limit_kind == 'budget' %}Monthly budget:{% else %}Credit limit:  {% endif %}  {{ currency }} {{ amount_limit }}
+  Used:            {{ currency }} {{ amount_used }} ({{ percent_used }}%)
+{% if limit_kind == 'credit_limit' %}  Unpaid invoices: {{ currency }} {{ amount_balance }}
+  Usage not yet invoiced: {{ currency }} {{ amount_unbilled }}
+{% endif %}
+{% if limit_level >= 100 %}Fraud monitoring opens an alert for it: look at the customer's usage and decide whether to require prepayment, hold new orders or suspend subscriptions.{% else %}Keep an eye on the customer's usage and payments.{% endif %}
+
+Customer page: {{ customer_url }}
 
 Sent automatically by {{ partner_name }}'s PartnerDesk (customers write to {{ support_email }}).
 """,

@@ -111,6 +111,7 @@ def build_world(*, customer_a, customer_b, users, operator) -> World:
     case_texts_b |= _fapiao(a, b, users=users, invoice_a=a_open, invoice_b=b_open)
     _rebilling(a, b, users=users)
     _payables(users=users)
+    _fraud(a, b)
 
     return World(a=a, b=b, counts=_counts(), foreign=_foreign(a, b, notes={promise_b.note, dispute_b.reason,
                                                                              *case_texts_b}),
@@ -298,6 +299,23 @@ def _counts() -> dict[str, int]:
     return {model.__name__: model.objects.count() for model in models}
 
 
+def _fraud_ids(model: str) -> list[int]:
+    from partnerdesk.fraud import models
+
+    return list(getattr(models, model).objects.order_by("pk").values_list("pk", flat=True))
+
+
+def _fraud(a, b) -> None:
+    """An open fraud alert (with its case) and a monthly budget for each customer."""
+    from partnerdesk.fraud.alerts import record_hits
+    from partnerdesk.fraud.models import CreditLimit
+    from partnerdesk.fraud.tests.conftest import AS_OF, spike
+
+    record_hits([spike(a), spike(b, signal="new_region", subject="region:china north 3")], as_of=AS_OF)
+    for customer in (a, b):
+        CreditLimit.objects.create(customer=customer, kind="budget", amount="5000.00")
+
+
 def known_values() -> dict[str, list]:
     """Values that get a request past validation to the code behind it: the ids of real rows (both customers':
     a customer's user must get 404 for the other's), the app's enums, dates around the suite's day, amounts up
@@ -343,7 +361,7 @@ def known_values() -> dict[str, list]:
         **dict.fromkeys(["reason", "resolution", "note", "notes", "description", "name"], texts),
         "tax_rate": ["0.06", "0.13", "0"], "method": PaymentMethod.values, "currency": ["CNY"],
         "status": sorted(statuses), "reason_code": SuspensionReason.values, "language": Language.values,
-        "key": sorted(DEFAULTS), "kind": [*DayKind.values, *MessageKind.values, "license", "usage", "markup", "fixed"], "time_zone": ["Asia/Shanghai", "Asia/Hong_Kong"],
+        "key": sorted(DEFAULTS), "kind": [*DayKind.values, *MessageKind.values, "license", "usage", "markup", "fixed", "budget", "credit_limit"], "time_zone": ["Asia/Shanghai", "Asia/Hong_Kong"],
         "email": ["ops@northwind.example.cn"], "phone": ["+86 21 5555 0100"], "primary_domain": ["northwind.cn"],
         "q": ["Contoso", "Fabrikam", "INV-2026", "fabrikam.partner.onmschina.cn"],
         "action": ["invoice.created", "payment.recorded"], "actor": ["admin1", "system"],
@@ -356,6 +374,9 @@ def known_values() -> dict[str, list]:
         "severity": ["A", "B", "C", "critical", "moderate", "minimal"],
         "channel": Channel.values, "score": [1, 3, 5], "comment": texts, "tag": ["invoice", "vip"],
         "tags": ["invoice", "vip"], "title": ["余额", "Overdue notice"],
+        # fraud monitoring
+        "alert_id": _fraud_ids("Alert"), "limit_id": _fraud_ids("CreditLimit"),
+        "signal": ["spend_spike", "new_region", "over_limit"],
         # dispute cases
         "resume_on": dates, "message": texts,
         # the escalations report

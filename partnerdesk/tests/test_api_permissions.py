@@ -148,6 +148,24 @@ def _payables_world() -> dict:
     return {"opinv": invoice.pk}
 
 
+def _fraud_world(world) -> dict:
+    """Fraud: an open spend-spike alert of A's with its case, A's monthly budget, a stored default rule, and the
+    partner's contact for reports to 21Vianet."""
+    from partnerdesk.escalations.targets import settings_row
+    from partnerdesk.fraud.alerts import record_hits
+    from partnerdesk.fraud.models import Alert, CreditLimit, SignalRule
+    from partnerdesk.fraud.tests.conftest import AS_OF, spike
+
+    a = Customer.objects.get(pk=world["A"])
+    record_hits([spike(a)], as_of=AS_OF)
+    SignalRule.objects.create(signal="spend_spike")
+    row = settings_row()
+    row.contact_name, row.contact_email = "王芳", "escalations@northwind.example.cn"
+    row.save()
+    limit = CreditLimit.objects.create(customer=a, kind="budget", amount="5000.00")
+    return {"alert": Alert.objects.get(customer=a).pk, "limit": limit.pk, "signal": "spend_spike"}
+
+
 def _users_and_teams_world(customer_a) -> dict:
     """A staff user, a deactivated one, one invited, a team, and customer A's contact (users and teams routes)."""
     from partnerdesk.accounts import services as accounts
@@ -215,6 +233,7 @@ CSV = "name,tenant_id,contact_name,contact_email\nNew Co,6b0e4e1c-7a4a-4c53-9a0e
 # The tax platform's results for A's requested fapiao.
 FAPIAO_CSV = "申请编号 request_id,发票号码 fapiao_number,开票日期 issued_on\n{fapiao},26312000000000000177,2026-11-20\n"
 FINANCE = {"admin", "finance"}  # fapiao.manage
+FRAUD_ACT = {"admin", "collections", "finance"}  # fraud.act
 
 # (method, path, body, expected status per role)
 MATRIX = [
@@ -440,6 +459,27 @@ MATRIX = [
     ("POST", "/rebilling/drafts/{rb_draft}/adjustments", {"description": "折扣", "amount": "-5.00", "reason": "goodwill"},
      only(201, {"admin", "finance"})),
     ("POST", "/rebilling/periods/{rb_period}/issue", {"invoice_ids": ["{rb_draft}"]}, only(200, {"admin", "finance"})),
+    # fraud monitoring: staff read alerts (fraud.view), collections, finance and admin act, admin sets the rules;
+    # limits: customers' users read their own (limits.view), finance and admin set them
+    ("GET", "/fraud/alerts", None, staff_only()),
+    ("GET", "/fraud/alerts/{alert}", None, staff_read_of_a()),
+    ("POST", "/fraud/alerts/{alert}/confirm", {"reason": "the bank confirmed"}, only(200, FRAUD_ACT)),
+    ("POST", "/fraud/alerts/{alert}/dismiss", {"reason": "month-end job"}, only(200, FRAUD_ACT)),
+    ("POST", "/fraud/alerts/{alert}/expected", {"reason": "new datacentre", "until": "2027-03-31"}, only(200, FRAUD_ACT)),
+    ("POST", "/fraud/alerts/{alert}/clear", {"reason": "owner proved the card"}, only(200, FRAUD_ACT)),
+    ("POST", "/fraud/alerts/{alert}/suspend", {"reason": "mining", "subscription_ids": ["{sub}"]}, only(200, FRAUD_ACT)),
+    ("POST", "/fraud/alerts/{alert}/prepayment", {"reason": "chargeback"}, only(200, FRAUD_ACT)),
+    ("POST", "/fraud/alerts/{alert}/hold-orders", {"reason": "chargeback"}, only(200, FRAUD_ACT)),
+    ("POST", "/fraud/alerts/{alert}/report", {"channel": "portal", "severity": "moderate"}, only(200, FRAUD_ACT)),
+    ("GET", "/fraud/rules", None, staff_only()),
+    ("PUT", "/fraud/rules/{signal}", {"min_amount": "800.00", "reason": "fewer alerts"}, only(200, {"admin"})),
+    ("DELETE", "/fraud/rules/{signal}?reason=built-in", None, only(204, {"admin"})),
+    ("GET", "/fraud/settings", None, staff_only()),
+    ("PUT", "/fraud/settings", {"new_customer_days": 30, "reason": "policy"}, only(200, {"admin"})),
+    ("GET", "/fraud/limits", None, everyone(200)),
+    ("POST", "/fraud/limits", {"customer_id": "{A}", "kind": "credit_limit", "amount": "9000.00"}, only(201, FINANCE)),
+    ("DELETE", "/fraud/limits/{limit}?reason=prepays", None, only(204, FINANCE)),
+    ("GET", "/fraud/reports?format=csv", None, staff_only()),
 ]
 # Rows that change nothing when there is nothing to do (no audit record expected).
 NO_CHANGE = {"/collections/operator-requests/process", "/collections/operator-requests/retry", "/email-templates/collections.notice/en"}
@@ -495,6 +535,8 @@ def test_api_permission_matrix(client, world, users, tokens, role, method, path,
         world = {**world, **_rebilling_world(world)}
     if path.startswith("/fapiao/"):
         world = {**world, **_fapiao_world(world)}
+    if path.startswith("/fraud/"):
+        world = {**world, **_fraud_world(world)}
     if "{mail}" in path:
         from partnerdesk.support.mail.filing import ingest
 

@@ -393,6 +393,25 @@ MATRIX = [
         "fapiao_type": "general", "buyer_name": "Contoso 上海有限公司", "credit_code": "91350100M000100Y43"}),
     Row("portal_fapiao", "GET", portal()),
     Row("finance_dashboard", "GET", staff("*")),  # finance.view; ?part=...: its CSVs
+    # fraud monitoring: staff read (fraud.view), collections/finance/admin act, admin sets rules; limits.manage
+    Row("fraud_alerts", "GET", staff("*")),
+    Row("fraud_alert", "GET", staff("*"), lambda w: [a_fraud_alert(w).pk]),
+    Row("fraud_alert_action", "POST", staff("admin", "collections", "finance", ok=302),
+        lambda w: [a_fraud_alert(w).pk, "prepayment"], lambda w: {"prepayment-reason": "chargeback"}),
+    Row("fraud_rules", "GET", staff("admin")),
+    Row("fraud_rule_set", "POST", staff("admin", ok=302), data=lambda w: {
+        "prefix": "spend_spike", "spend_spike-signal": "spend_spike", "spend_spike-enabled": "on"}),
+    Row("fraud_rule_remove", "POST", staff("admin", ok=302), lambda w: [a_fraud_rule(w).pk],
+        lambda w: {"remove-reason": "no longer needed"}),
+    Row("fraud_settings", "POST", staff("admin", ok=302), data=lambda w: {"new_customer_days": "30",
+                                                                         "baseline_days": "56"}),
+    Row("fraud_report", "GET", staff("*")),
+    Row("fraud_limits", "GET", staff("*"), lambda w: [w.a.pk]),
+    Row("fraud_limit_set", "POST", staff("admin", "finance", ok=302), lambda w: [w.a.pk],
+        lambda w: {"kind": "budget", "amount": "2000"}),
+    Row("fraud_limit_remove", "POST", staff("admin", "finance", ok=302), lambda w: [a_credit_limit(w).pk],
+        lambda w: {"remove-reason": "prepays now"}),
+    Row("portal_limits", "GET", portal()),
     Row("escalation_settings", "GET", staff("admin")),
     Row("escalation_settings", "POST", staff("admin", ok=302), data=lambda w: {
         "contact_name": "王芳", "contact_email": "escalations@partner.example.cn", "contact_phone": "+86 21 5555 0100",
@@ -566,6 +585,27 @@ def a_fapiao(w, stage="requested"):
     if stage == "reversing":
         _once(w, "_fapiao_reversing", lambda: services.request_reversal(record, reason_code="issuing_error", actor=None))
     return record
+
+
+def a_fraud_alert(w):
+    """An open spend-spike alert of A's, with its case, as detection records it."""
+    from partnerdesk.fraud.alerts import record_hits
+    from partnerdesk.fraud.models import Alert
+    from partnerdesk.fraud.tests.conftest import AS_OF, spike
+
+    return _once(w, "_fraud_alert", lambda: record_hits([spike(w.a)], as_of=AS_OF) and Alert.objects.get(customer=w.a))
+
+
+def a_fraud_rule(w):
+    from partnerdesk.fraud.models import SignalRule
+
+    return _once(w, "_fraud_rule", lambda: SignalRule.objects.create(signal="new_region", customer=w.a, enabled=False))
+
+
+def a_credit_limit(w):
+    from partnerdesk.fraud.models import CreditLimit
+
+    return _once(w, "_credit_limit", lambda: CreditLimit.objects.create(customer=w.a, kind="budget", amount="5000.00"))
 
 
 def invited_user():
