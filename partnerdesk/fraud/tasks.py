@@ -12,7 +12,7 @@ import datetime as dt
 from django.utils import timezone
 from django_tasks import task
 
-from partnerdesk.support.tasks import _schedule_next
+from partnerdesk.repeating import schedule_next
 
 from .detection import _optional, run_detection
 
@@ -39,7 +39,7 @@ def daily_check(every_seconds: int = 0) -> dict:
 
 def schedule_daily(every_seconds: int) -> bool:
     """Enqueue the next daily check in `every_seconds` unless one already waits (False if not enqueued)."""
-    return _schedule_next(daily_check, every_seconds)
+    return schedule_next(daily_check, every_seconds)
 
 
 @task()

@@ -83,4 +83,3 @@ def schedule_timers(every_seconds: int) -> bool:
     return schedule_next(desk_timers, every_seconds)
 
 
-_schedule_next = schedule_next  # (the name other areas used before partnerdesk.repeating)
