@@ -13,7 +13,9 @@ not (internal notes and events: staff only).
 """
 
 import re
+import threading
 import unicodedata
+from contextlib import contextmanager
 
 from django.db import connection
 
@@ -81,31 +83,70 @@ def _delete(cursor, case_id: int, message_id: int | None) -> None:
         cursor.execute(f"DELETE FROM {TABLE} WHERE message_id = %s", [message_id])
 
 
+_pending = threading.local()
+
+
+@contextmanager
+def batched():
+    """Inside, index_rows() keeps its rows and they are written when the block ends, in one statement (email in:
+    one per batch of messages, not one per message). Must be inside the transaction of the changes; on an error
+    nothing is written (the transaction rolls back). Nothing reads the index inside the block."""
+    if getattr(_pending, "rows", None) is not None:
+        yield  # already batching: the outer block writes
+        return
+    _pending.rows = {}
+    try:
+        yield
+        rows = _pending.rows
+    finally:
+        _pending.rows = None
+    if rows:
+        _write([row for row, _fresh in rows.values()], fresh=all(fresh for _row, fresh in rows.values()),
+               fresh_keys={key for key, (_row, fresh) in rows.items() if fresh})
+
+
 def index_rows(rows, *, fresh: bool = False) -> None:
     """(Re)index rows of (case_id, message_id or None, customer_id, public, text...); fresh: rows never indexed
     before (nothing to delete: on SQLite that delete reads the whole index, message_id not being indexed)."""
     rows = list(rows)
     if not rows:
         return
+    pending = getattr(_pending, "rows", None)
+    if pending is not None:
+        for row in rows:
+            key = (row[0], None) if row[1] is None else (None, row[1])  # a case's subject row, or a message's
+            # The last text wins; the row is fresh only if it was never indexed before this batch either.
+            pending[key] = (row, fresh and pending.get(key, (None, True))[1])
+        return
+    _write(rows, fresh=fresh)
+
+
+def _write(rows, *, fresh: bool, fresh_keys=()) -> None:
     values = [(case_id, message_id, customer_id, bool(public), _document(text))
               for case_id, message_id, customer_id, public, text in rows]
     with connection.cursor() as cursor:
         if _is_postgres():
-            # One statement per row, replacing whatever row the unique indexes say is there, fresh or not: a row
-            # left behind by something that bypassed the signals (a test database flushed and its ids reused, a
-            # restore) cannot block the new one.
-            for conflict, group in ((_MESSAGE_CONFLICT, [v for v in values if v[1] is not None]),
-                                    (_SUBJECT_CONFLICT, [v for v in values if v[1] is None])):
-                if group:
-                    cursor.executemany(
-                        f"INSERT INTO {TABLE} (case_id, message_id, customer_id, public, doc) VALUES (%s, %s, %s, %s, "
-                        f"to_tsvector('simple', %s)) ON CONFLICT {conflict} DO UPDATE SET case_id = EXCLUDED.case_id, "
+            # One statement for the rows (at most one row a key), replacing whatever row the unique indexes say is
+            # there, fresh or not: a row left behind by something that bypassed the signals (a test database
+            # flushed and its ids reused, a restore) cannot block the new one.
+            # (One statement cannot write a row twice: the last row given for a key wins, as it would one by one.)
+            messages = list({v[1]: v for v in values if v[1] is not None}.values())
+            subjects = list({v[0]: v for v in values if v[1] is None}.values())
+            for conflict, group in ((_MESSAGE_CONFLICT, messages), (_SUBJECT_CONFLICT, subjects)):
+                for start in range(0, len(group), _ROWS_A_STATEMENT):
+                    chunk = group[start:start + _ROWS_A_STATEMENT]
+                    marks = ", ".join(["(%s, %s, %s, %s, to_tsvector('simple', %s))"] * len(chunk))
+                    cursor.execute(
+                        f"INSERT INTO {TABLE} (case_id, message_id, customer_id, public, doc) VALUES {marks} "
+                        f"ON CONFLICT {conflict} DO UPDATE SET case_id = EXCLUDED.case_id, "
                         "message_id = EXCLUDED.message_id, customer_id = EXCLUDED.customer_id, "
-                        "public = EXCLUDED.public, doc = EXCLUDED.doc", group)
+                        "public = EXCLUDED.public, doc = EXCLUDED.doc", [v for row in chunk for v in row])
             return
         if not fresh:
             for case_id, message_id, _customer_id, _public, _text in rows:
-                _delete(cursor, case_id, message_id)
+                key = (case_id, None) if message_id is None else (None, message_id)
+                if key not in fresh_keys:
+                    _delete(cursor, case_id, message_id)
         cursor.executemany(
             f"INSERT INTO {TABLE} (case_id, message_id, customer_id, public, doc) VALUES (%s, %s, %s, %s, %s)",
             [(c, m, cu, 1 if p else 0, d) for c, m, cu, p, d in values])
@@ -114,6 +155,7 @@ def index_rows(rows, *, fresh: bool = False) -> None:
 # The unique indexes create_index_table makes: one row per message, one subject row per case.
 _MESSAGE_CONFLICT = "(message_id) WHERE message_id IS NOT NULL"
 _SUBJECT_CONFLICT = "(case_id) WHERE message_id IS NULL"
+_ROWS_A_STATEMENT = 500
 
 
 def append_documents(rows) -> None:

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from partnerdesk.customers.models import DJANGO_LANGUAGE
 from partnerdesk.notifications.services import queue_email
 
+from . import statements
 from .links import answer_url
 from .models import Case, CaseMessage, Direction, SupportInformation
 
@@ -32,12 +33,21 @@ def response_target_text(case: Case, language: str, policy=None) -> str:
 
 def support_information(language: str) -> dict:
     """The published support information (hours, channels, process) in a language, empty where unset."""
+    from .mail import batch as mail_batch
+
+    batch = mail_batch.current()  # email in: read once a batch
+    if batch is not None and language in batch.support_information:
+        return dict(batch.support_information[language])
     row = SupportInformation.objects.filter(language=language).first()
     if row is None:
         from .publication import default_information
 
-        return default_information(language)
-    return {"support_hours": row.hours, "support_channels": row.channels, "support_process": row.process}
+        info = default_information(language)
+    else:
+        info = {"support_hours": row.hours, "support_channels": row.channels, "support_process": row.process}
+    if batch is not None:
+        batch.support_information[language] = dict(info)
+    return info
 
 
 def _threading(case: Case) -> dict:
@@ -81,7 +91,7 @@ def queue_acknowledgement(case: Case, *, actor, in_reply_to: str = "", first: Ca
                         dedupe_key=f"support-ack-{case.pk}")
     first = first or case.messages.order_by("id").first()
     if first is not None:
-        first.emails.add(email)
+        statements.link(first, "emails", [email])  # (email in opens cases by the hundred: compiled once)
 
 
 def queue_public_reply(case: Case, message: CaseMessage, *, actor, resolution: bool = False) -> None:

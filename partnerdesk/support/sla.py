@@ -65,7 +65,10 @@ def cached_policy_for(severity: str, case_type: str) -> SlaPolicy:
 
 def _policy_from(rows: dict, severity: str, case_type: str) -> SlaPolicy:
     row = rows.get((severity, case_type)) or rows.get((severity, ""))
-    return row if row is not None else policy_for(severity, case_type, rows={})
+    if row is not None:
+        return row
+    # The defaults' row, made once per cached read (it is only read: targets to start clocks with).
+    return rows.setdefault(("default", severity), policy_for(severity, case_type, rows={}))
 
 
 def forget_policies() -> None:
@@ -135,10 +138,18 @@ def pause(case: Case, now: dt.datetime) -> None:
 
 def resume(case: Case, now: dt.datetime) -> None:
     """Restart the paused clocks: their deadlines move by the time the case waited."""
-    for clock in running(case).filter(running_since__isnull=True):
+    from .mail import batch as mail_batch
+
+    batch = mail_batch.current()
+    held = batch.clocks.get(case.pk) if batch is not None else None
+    if held is not None:  # email in's batch holds the case's clocks as they are: the same clocks, not read again
+        paused = [c for c in held if c.met_at is None and not c.cancelled and c.running_since is None]
+    else:
+        paused = running(case).filter(running_since__isnull=True)
+    for clock in paused:
         clock.running_since = now
         clock.deadline_at = _deadline(clock)
-        clock.save(update_fields=["running_since", "deadline_at"])
+        statements.update(clock, "running_since", "deadline_at")
 
 
 def meet(case: Case, target: str, now: dt.datetime) -> None:

@@ -14,6 +14,12 @@ Why nothing is lost or done twice:
   whole, and the message is then kept, in a transaction of its own, as "malformed" with the error, for an
   agent: a message is never lost to a bug, and is never retried forever. (No savepoints: they cost round trips.)
 - The same bytes again (sha256) or the same Message-ID again returns the row already there, changing nothing.
+
+How a batch goes fast (ingest_many, hundreds of messages a second on one worker): its messages are read, and
+their raw files written, while the batch before is filed; the questions filing asks (which case, which sender,
+how many cases this hour) are asked once for the batch (mail.batch); the raw rows, the audit entries and the
+search index are written once a batch; on PostgreSQL a message's own rows go with the batch's next statement
+(statements.deferred). Each message is still filed in turn, seeing what the ones before it did.
 """
 
 import copy
@@ -25,8 +31,9 @@ import re
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.validators import validate_email
-from django.db import IntegrityError, InterfaceError, OperationalError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import Q
+from django.db.models.signals import post_save, pre_save
 from django.utils import timezone
 
 from partnerdesk import bounds
@@ -34,8 +41,9 @@ from partnerdesk.audit.services import batched as audit_batched
 from partnerdesk.audit.services import record
 from partnerdesk.errors import DomainError
 
-from .. import services, statements
+from .. import fulltext, services, statements
 from ..models import Case, CaseMessage, CaseType, Channel, InboundMail, MailSource, MailStatus, Severity
+from . import batch as mail_batch
 from . import threading as mail_threading
 from .parsing import MalformedMail, ParsedMail, parse_message
 from .trimming import visible_text
@@ -84,40 +92,101 @@ def ingest_many(raws, *, source: str, now: dt.datetime | None = None,
     the batches before it are committed."""
     _check_source(source)
     raws = list(raws)
+    size = max(1, batch_size)
+    batches = [raws[start:start + size] for start in range(0, len(raws), size)]
     rows: list[InboundMail] = []
-    for start in range(0, len(raws), max(1, batch_size)):
-        rows.extend(_ingest_batch(raws[start:start + max(1, batch_size)], source, now))
+    ahead = _Prepared(batches[0], set()) if batches else None
+    for k in range(len(batches)):
+        current = ahead
+        if isinstance(current, Exception):
+            raise current  # (the batches before it are filed, as when it was read in its turn)
+        # The next batch's raw files are written while this one is filed (a file system's waits and a database's
+        # overlap); a message also in this batch waits until it is filed (it may then be there already).
+        try:
+            ahead = _Prepared(batches[k + 1], current.keys) if k + 1 < len(batches) else None
+        except Exception as exc:  # noqa: BLE001 - raised in its turn
+            ahead = exc
+        rows.extend(_ingest_batch(current, source, now))
     return rows
 
 
-def _ingest_batch(raws: list, source: str, now: dt.datetime | None) -> list[InboundMail]:
-    desk = services.cached_desk_settings()
-    items = [_Incoming(raw, desk) for raw in raws]
-    known = _already_there_many(items)
-    rows: list[InboundMail | None] = [None] * len(items)
-    first_of: dict[int, int] = {}  # a message given twice in the batch: filed once, the copy is "already there"
-    by_key: dict[tuple[str, str], int] = {}
-    new = []
-    for i, item in enumerate(items):
-        keys = [("sha256", item.digest)] + ([("message_id", item.same_id)] if item.same_id else [])
-        there = next((known[key] for key in keys if key in known), None)
-        if there is not None:
-            rows[i] = _known(there)
-            continue
-        twin = next((by_key[key] for key in keys if key in by_key), None)
-        if twin is not None:
-            first_of[i] = twin
-            continue
-        by_key.update(dict.fromkeys(keys, i))
-        item.raw_name = _write_raw(item.raw, item.digest)
-        new.append(i)
+class _Prepared:
+    """A batch read and checked against what is stored, its new messages' raw files being written."""
+
+    def __init__(self, raws: list, in_flight: set):
+        self.desk = desk = services.cached_desk_settings()
+        self.items = items = [_Incoming(raw, desk) for raw in raws]
+        known = _already_there_many(items)
+        self.rows: list[InboundMail | None] = [None] * len(items)
+        self.first_of: dict[int, int] = {}  # a message given twice in the batch: filed once, the copy is "there"
+        self.new, self.later = [], []
+        by_key: dict[tuple[str, str], int] = {}
+        for i, item in enumerate(items):
+            keys = _keys(item)
+            there = next((known[key] for key in keys if key in known), None)
+            if there is not None:
+                self.rows[i] = _known(there)
+                continue
+            twin = next((by_key[key] for key in keys if key in by_key), None)
+            if twin is not None:
+                self.first_of[i] = twin
+                continue
+            by_key.update(dict.fromkeys(keys, i))
+            self.new.append(i)
+            if in_flight.intersection(keys):
+                self.later.append(i)
+        self.keys = set(by_key)
+        self.early = [i for i in self.new if i not in self.later]
+        self.writing = _write_raws([items[i] for i in self.early], wait=False)
+
+    def ready(self) -> None:
+        """The raw files written; a message also in the batch before it checked again, and written if still new."""
+        for i, name in zip(self.early, [future.result() for future in self.writing], strict=True):
+            self.items[i].raw_name = name
+        if not self.later:
+            return
+        known = _already_there_many([self.items[i] for i in self.later])
+        for i in self.later:
+            item = self.items[i]
+            there = next((known[key] for key in _keys(item) if key in known), None)
+            if there is not None:
+                self.rows[i] = _known(there)
+                self.new.remove(i)
+            else:
+                item.raw_name = _write_raw(item.raw, item.digest)
+
+
+def _keys(item: "_Incoming") -> list[tuple[str, str]]:
+    return [("sha256", item.digest)] + ([("message_id", item.same_id)] if item.same_id else [])
+
+
+def _ingest_batch(prepared: _Prepared, source: str, now: dt.datetime | None) -> list[InboundMail]:
+    prepared.ready()
+    desk, items, rows, new, first_of = (prepared.desk, prepared.items, prepared.rows, prepared.new,
+                                        prepared.first_of)
     if new:
         try:
-            with transaction.atomic(), audit_batched():
-                for i in new:
-                    mail = _file(items[i], source, desk, now or timezone.now())
+            # The batch's own writes are gathered where nothing in the batch reads them back (the raw rows' status,
+            # the audit entries, the search index) and its questions asked once for all its messages (mail.batch).
+            with (transaction.atomic(), audit_batched(), mail_batch.active() as batch, fulltext.batched(),
+                  statements.deferred(expected=len(new))):
+                nows = [now or timezone.now() for _i in new]
+                stored = _store_many([items[i] for i in new], source, nows)
+                parsed = [items[i].parsed for i in new if items[i].parsed is not None and not items[i].too_large]
+                mail_threading.read_ahead(batch, parsed, now=nows[0], window_days=desk.thread_window_days)
+                _read_invoices(batch, parsed)
+                finished: list[InboundMail] = []
+                for i, mail, at in zip(new, stored, nows, strict=True):
+                    mail = _file(items[i], source, desk, at, stored=mail, finished=finished)
                     mail.is_new = True
                     rows[i] = mail
+                try:
+                    statements.flush()  # the messages' last deferred writes: a failure of one is the filing's
+                except (OperationalError, InterfaceError):
+                    raise
+                except Exception as exc:  # noqa: BLE001 - as _file: the batch goes again, one message at a time
+                    raise _FilingFailed(None) from exc
+                _finish_many(finished)
         except (_FilingFailed, _StoredMeanwhile):
             # Rolled back whole: each message goes again, alone, in a transaction of its own.
             for i in new:
@@ -176,10 +245,12 @@ def _file_alone(item: _Incoming, source: str, desk, now: dt.datetime) -> Inbound
     return mail
 
 
-def _file(item: _Incoming, source: str, desk, now: dt.datetime) -> InboundMail:
-    """Store and file one message inside the caller's transaction (raises _StoredMeanwhile, _FilingFailed)."""
+def _file(item: _Incoming, source: str, desk, now: dt.datetime, *, stored: InboundMail | None = None,
+          finished: list | None = None) -> InboundMail:
+    """Store and file one message inside the caller's transaction (raises _StoredMeanwhile, _FilingFailed).
+    A batch passes the row it stored already, and a list that takes the row to be finished with the batch's."""
     parsed = item.parsed
-    mail = _store(item.raw_name, item.digest, len(item.raw), source, parsed, now)
+    mail = stored if stored is not None else _store(item.raw_name, item.digest, len(item.raw), source, parsed, now)
     if item.too_large:
         _too_large(mail, parsed, desk, now)
     elif parsed is None:
@@ -191,7 +262,7 @@ def _file(item: _Incoming, source: str, desk, now: dt.datetime) -> InboundMail:
             raise  # the database is gone: nothing is kept, the source offers the message again
         except Exception as exc:  # noqa: BLE001 - a message is never lost to a bug in filing
             raise _FilingFailed(mail.pk) from exc
-    _finish(mail)
+    _finish(mail, finished)
     return mail
 
 
@@ -245,10 +316,25 @@ def _write_raw(raw: bytes, digest: str) -> str:
     return field.storage.save(name, ContentFile(raw), max_length=field.max_length)
 
 
-def _store(raw_name: str, digest: str, size: int, source: str, parsed: ParsedMail | None,
-           now: dt.datetime) -> InboundMail:
-    """The raw row (status empty until routed). The first write of the message's transaction: if another worker
-    stored the same message meanwhile, the transaction is rolled back and _StoredMeanwhile names its row."""
+_writers: list = []
+
+
+def _write_raws(items: list[_Incoming], *, wait: bool = True) -> list:
+    """The raw files of a batch, as _write_raw writes each, a few at a time: creating a file mostly waits on the
+    file system, and the threads wait together. Their names (wait=False: futures of them)."""
+    if not _writers:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _writers.append(ThreadPoolExecutor(max_workers=4, thread_name_prefix="mail-raw"))
+    field = InboundMail._meta.get_field("raw")
+    names = [field.generate_filename(InboundMail(sha256=item.digest), f"{item.digest}.eml") for item in items]
+    futures = [_writers[0].submit(field.storage.save, name, ContentFile(item.raw), max_length=field.max_length)
+               for name, item in zip(names, items, strict=True)]
+    return [future.result() for future in futures] if wait else futures
+
+
+def _unsaved(raw_name: str, digest: str, size: int, source: str, parsed: ParsedMail | None,
+             now: dt.datetime) -> InboundMail:
     mail = InboundMail(sha256=digest, size=size, source=source, received_at=now, status="")
     if parsed is not None:
         mail.message_id = parsed.message_id[:250]
@@ -256,6 +342,14 @@ def _store(raw_name: str, digest: str, size: int, source: str, parsed: ParsedMai
         mail.subject = _one_line(parsed.subject, 300)
         mail.problem = "\n".join(parsed.problems)[:bounds.NOTE_LENGTH]
     mail.raw.name = raw_name
+    return mail
+
+
+def _store(raw_name: str, digest: str, size: int, source: str, parsed: ParsedMail | None,
+           now: dt.datetime) -> InboundMail:
+    """The raw row (status empty until routed). The first write of the message's transaction: if another worker
+    stored the same message meanwhile, the transaction is rolled back and _StoredMeanwhile names its row."""
+    mail = _unsaved(raw_name, digest, size, source, parsed, now)
     try:
         statements.insert(mail)
     except IntegrityError as exc:  # the same bytes, or the same Message-ID (the only unique fields)
@@ -263,12 +357,51 @@ def _store(raw_name: str, digest: str, size: int, source: str, parsed: ParsedMai
     return mail
 
 
-def _finish(mail: InboundMail) -> None:
+def _signalled() -> bool:
+    return pre_save.has_listeners(InboundMail) or post_save.has_listeners(InboundMail)
+
+
+def _store_many(items: list[_Incoming], source: str, nows: list[dt.datetime]) -> list[InboundMail]:
+    """The raw rows of a batch's messages, in one insert (as _store does each; any of them stored meanwhile by
+    another worker rolls the batch back)."""
+    mails = [_unsaved(item.raw_name, item.digest, len(item.raw), source, item.parsed, at)
+             for item, at in zip(items, nows, strict=True)]
+    if _signalled() or not connection.features.can_return_rows_from_bulk_insert:
+        return [_store(item.raw_name, item.digest, len(item.raw), source, item.parsed, at)
+                for item, at in zip(items, nows, strict=True)]
+    try:
+        InboundMail.objects.bulk_create(mails)
+    except IntegrityError as exc:
+        raise _StoredMeanwhile("", "") from exc
+    return mails
+
+
+def _finish(mail: InboundMail, finished: list | None = None) -> None:
     mail.problem = mail.problem[:bounds.NOTE_LENGTH]
-    statements.update(mail, "status", "problem", "case", "customer")
+    if finished is None or _signalled():
+        statements.update(mail, "status", "problem", "case", "customer")
+    else:
+        finished.append(mail)  # written with the batch's (_finish_many)
     record(actor=None, action="mail.received", obj=mail, customer=mail.customer,
            after={"status": mail.status, "from": mail.from_address, "subject": mail.subject,
                   "case_id": mail.case_id, "source": mail.source, "size": mail.size})
+
+
+def _finish_many(mails: list[InboundMail]) -> None:
+    """Write what _finish kept of a batch's rows (status, problem, case, customer) in one statement."""
+    if not mails:
+        return
+    rows = [(m.pk, m.status, m.problem, m.case_id, m.customer_id) for m in mails]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            marks = ", ".join(["(%s::bigint, %s::text, %s::text, %s::bigint, %s::bigint)"] * len(rows))
+            cursor.execute(f"UPDATE {InboundMail._meta.db_table} AS m SET status = v.status, problem = v.problem, "
+                           f"case_id = v.case_id, customer_id = v.customer_id FROM (VALUES {marks}) "
+                           "AS v (id, status, problem, case_id, customer_id) WHERE m.id = v.id",
+                           [value for row in rows for value in row])
+        else:  # SQLite: no round trips to save, one prepared statement run for each row
+            cursor.executemany(f"UPDATE {InboundMail._meta.db_table} SET status = %s, problem = %s, case_id = %s, "
+                               "customer_id = %s WHERE id = %s", [(*row[1:], row[0]) for row in rows])
 
 
 # --- what the message is ----------------------------------------------------------------------------------------
@@ -300,6 +433,7 @@ def route(mail: InboundMail, parsed: ParsedMail, *, now: dt.datetime, desk=None,
         mail.case, mail.customer = thread.case, thread.case.customer
         taken = services.mail_naming_a_case.send(sender=Case, case=thread.case, mail=mail, text=_visible(parsed),
                                                  address=parsed.from_address or "", name=parsed.from_name or "")
+        _forget(thread.case)  # the receivers may have changed it
         if any(answer for _receiver, answer in taken):
             mail.status = MailStatus.FILED
             return None
@@ -361,8 +495,14 @@ def open_case_from_mail(mail: InboundMail, parsed: ParsedMail, customer, *, cont
     from partnerdesk.billing.models import Invoice
 
     text = f"{parsed.subject}\n{parsed.text}"
-    numbers = {f"INV-{year}-{seq}" for year, seq in _INVOICE_NUMBER.findall(text)}
-    invoices = list(Invoice.objects.filter(customer=customer, number__in=sorted(numbers)[:50])) if numbers else []
+    numbers = sorted(_invoice_numbers(parsed))[:50]
+    batch = mail_batch.current()
+    if not numbers:
+        invoices = []
+    elif batch is not None and set(numbers) <= batch.invoice_numbers:  # read ahead for the batch (_read_invoices)
+        invoices = [i for i in batch.invoices if i.customer_id == customer.pk and i.number in numbers]
+    else:
+        invoices = list(Invoice.objects.filter(customer=customer, number__in=numbers))
     sender = _address_or_blank(parsed.from_address)
     if contact is not None and contact.customer_id != customer.pk:
         contact = None
@@ -377,8 +517,33 @@ def open_case_from_mail(mail: InboundMail, parsed: ParsedMail, customer, *, cont
     if parsed.attachments:
         attach_all(case.first_message, parsed)
     services.case_opened_from_mail.send(sender=Case, case=case, text=text)
+    _forget(case)  # the receivers may have changed it (a dispute case)
     mail.status, mail.case, mail.customer = MailStatus.FILED, case, customer
     return case
+
+
+def _invoice_numbers(parsed: ParsedMail) -> set[str]:
+    text = f"{parsed.subject}\n{parsed.text}"
+    return {f"INV-{year}-{seq}" for year, seq in _INVOICE_NUMBER.findall(text)}
+
+
+def _read_invoices(batch, messages: list[ParsedMail]) -> None:
+    """The invoices the batch's messages name, whoever's they are, in one read (open_case_from_mail keeps its
+    customer's)."""
+    from partnerdesk.billing.models import Invoice
+
+    numbers = set()
+    for parsed in messages:
+        numbers.update(sorted(_invoice_numbers(parsed))[:50])
+    if numbers:
+        batch.invoices = list(Invoice.objects.filter(number__in=sorted(numbers)))
+        batch.invoice_numbers = numbers
+
+
+def _forget(case: Case) -> None:
+    batch = mail_batch.current()
+    if batch is not None:
+        batch.forget_case(case.pk)
 
 
 def attach_all(message: CaseMessage, parsed: ParsedMail) -> None:

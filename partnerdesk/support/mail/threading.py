@@ -8,6 +8,7 @@ fits: a guess between two customers would show one customer's mail to another.
 """
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass
 
@@ -20,7 +21,8 @@ from partnerdesk.accounts.models import Role, User
 from partnerdesk.customers.models import BillingContact, Customer
 
 from .. import statements
-from ..models import TOKEN_PREFIX, Case, CaseMessage, Direction
+from ..models import TOKEN_PREFIX, Case, CaseMessage, Direction, SlaClock
+from . import batch as mail_batch
 from .parsing import case_token, normalized_subject
 
 # The Message-ID notifications.sending gives every email: its row's id is in it, so a reply or a bounce finds
@@ -57,11 +59,17 @@ def is_our_message_id(message_id: str) -> bool:
 
 def our_addresses() -> set[str]:
     """The addresses PartnerDesk sends from and receives at."""
+    conf = getattr(settings, "NOTIFICATIONS", {}) or {}
+    return set(_our_addresses(settings.DEFAULT_FROM_EMAIL, conf.get("SUPPORT_EMAIL") or ""))
+
+
+@functools.lru_cache(maxsize=16)
+def _our_addresses(from_email: str, support_email: str) -> frozenset[str]:
+    # Read for every message: parsed once per value of the settings (tests change them).
     from email.utils import parseaddr
 
-    conf = getattr(settings, "NOTIFICATIONS", {}) or {}
-    found = {parseaddr(settings.DEFAULT_FROM_EMAIL)[1], parseaddr(conf.get("SUPPORT_EMAIL") or "")[1]}
-    return {a.lower() for a in found if a}
+    found = {parseaddr(from_email)[1], parseaddr(support_email)[1]}
+    return frozenset(a.lower() for a in found if a)
 
 
 def outbound_emails(message_ids) -> list:
@@ -121,12 +129,36 @@ def _by_headers(ids: list[str]) -> Case | None:
         candidates.append((best, message.case))
     if candidates:
         return min(candidates, key=lambda c: c[0])[1]
+    batch = mail_batch.current()
+    if batch is not None and all(value in batch.received_ids for value in ids):
+        # Read ahead for the batch, and kept up to date with the messages it filed.
+        by_lower = {}
+        for value in dict.fromkeys(ids):
+            for case_id in batch.received.get(value, ()):
+                by_lower[value.lower()] = case_id
+        for value in ids:
+            if value.lower() in by_lower:
+                return _batch_case(batch, by_lower[value.lower()])
+        return None
     received = {m.message_id.lower(): m.case for m in statements.select(
         f"thread.received.{len(ids)}", _received, *ids, Direction.INBOUND)}
     for value in ids:
         if value.lower() in received:
             return received[value.lower()]
     return None
+
+
+def _batch_case(batch, pk: int) -> Case | None:
+    """The case as the batch holds it (locked), else locked now; None if there is none."""
+    from .. import services
+
+    if pk in batch.cases:
+        return batch.cases[pk]
+    try:
+        return services._lock(Case(pk=pk))
+    except Case.DoesNotExist:
+        batch.absent.add(pk)
+        return None
 
 
 def _by_token(subject: str) -> Case | None:
@@ -137,6 +169,9 @@ def _by_token(subject: str) -> Case | None:
     number = bounds.parse_id(digits)
     if number is None:
         return None
+    batch = mail_batch.current()
+    if batch is not None and (number in batch.cases or number in batch.absent):
+        return batch.cases.get(number)
     found = statements.select("thread.by_id", _case_by_id, number)
     return found[0] if found else None
 
@@ -155,6 +190,14 @@ def _by_sender_and_subject(sender: str, subject: str, now: dt.datetime, window_d
     if not sender or not key:
         return None  # an empty subject ("Re:") would join any case of the sender
     since = now - dt.timedelta(days=window_days)
+    batch = mail_batch.current()
+    spellings = _spellings(sender)
+    if (batch is not None and batch.subject_since is not None and since >= batch.subject_since
+            and all((spelling, key) in batch.subject_pairs for spelling in spellings)):
+        # Read ahead for the batch (each case's latest values, as the batch saved them): the query below, here.
+        found = max(((updated_at, pk) for pk, (email, subject_key, updated_at) in batch.subject_rows.items()
+                     if subject_key == key and email in spellings and updated_at >= since), default=None)
+        return _batch_case(batch, found[1]) if found else None
     return (Case.objects.filter(requester_email__in=_spellings(sender), subject_key=key, updated_at__gte=since)
             .order_by("-updated_at", "-id").first())
 
@@ -180,9 +223,12 @@ def match_sender(address: str) -> tuple[Sender | None, str]:
     address = (address or "").strip().lower()
     if "@" not in address:
         return None, "no sender address"
-    contacts = list(BillingContact.objects.filter(email__iexact=address).select_related("customer"))
-    users = list(User.objects.filter(email__iexact=address, role=Role.CUSTOMER, is_active=True)
-                 .select_related("customer", "contact"))
+    batch = mail_batch.current()
+    if batch is not None and address in batch.senders:
+        contacts, users = batch.senders[address]
+    else:
+        contacts = list(_contacts().filter(email__iexact=address))
+        users = list(_users().filter(email__iexact=address))
     customers = {c.customer_id for c in contacts} | {u.customer_id for u in users}
     if len(customers) == 1:
         customer_id = customers.pop()
@@ -217,7 +263,102 @@ def is_known_on_case(case: Case, address: str) -> bool:
             or User.objects.filter(customer_id=case.customer_id, email__iexact=address).exists())
 
 
+def _contacts():
+    return BillingContact.objects.select_related("customer")
+
+
+def _users():
+    return User.objects.filter(role=Role.CUSTOMER, is_active=True).select_related("customer", "contact")
+
+
 def cases_opened_by(address: str, since: dt.datetime) -> int:
     """How many cases mail from this address opened since a time (the flood guard)."""
+    batch = mail_batch.current()
+    spellings = _spellings(address)
+    if (batch is not None and batch.opened_since is not None and since >= batch.opened_since
+            and all(spelling in batch.opened_addresses for spelling in spellings)):
+        return sum(1 for email, channel, created_at in batch.opened.values()
+                   if email in spellings and channel == "email" and created_at >= since)
     return Case.objects.filter(Q(requester_email__in=_spellings(address)), created_at__gte=since,
                                channel="email").count()
+
+
+# --- a batch's questions, asked once ---------------------------------------------------------------------------
+
+FLOOD_WINDOW = dt.timedelta(hours=1)  # filing's flood guard counts the cases a sender opened in the last hour
+
+
+def read_ahead(batch, messages, *, now: dt.datetime, window_days: int) -> None:
+    """Ask, for all the parsed messages of a batch at once, what filing each would ask the database (see
+    mail.batch): the cases their Message-IDs and case numbers name (locked, with their clocks), the cases of
+    their senders and subjects, their senders, and the cases those opened in the last hour. `now` is the
+    earliest time any of them is filed at."""
+    from .parsing import case_token
+
+    header_ids, numbers, pairs, addresses = set(), set(), set(), set()
+    for parsed in messages:
+        header_ids.update(_header_ids(parsed))
+        token = case_token(parsed.subject or "")
+        if token:
+            number = bounds.parse_id(str(token).upper().removeprefix(TOKEN_PREFIX).removeprefix("#"))
+            if number is not None:
+                numbers.add(number)
+        address = (parsed.from_address or "").strip()
+        key = normalized_subject(parsed.subject or "")[:300]
+        if address and key:
+            pairs.update((spelling, key) for spelling in _spellings(parsed.from_address))
+        if address:
+            addresses.update(_spellings(parsed.from_address))
+    if header_ids:
+        ids = sorted(header_ids)
+        for message_id, case_id in (CaseMessage.objects.filter(message_id__in=ids, direction=Direction.INBOUND)
+                                    .order_by("pk").values_list("message_id", "case_id")):
+            batch.received.setdefault(message_id, []).append(case_id)
+            numbers.add(case_id)
+        batch.received_ids.update(ids)
+    if numbers:
+        wanted = sorted(numbers)
+        found = {case.pk: case for case in Case.objects.select_for_update().select_related("customer")
+                 .filter(pk__in=wanted).order_by("pk")}
+        batch.cases.update(found)
+        batch.absent.update(set(wanted) - set(found))
+        for clock in SlaClock.objects.filter(case_id__in=list(found)):
+            batch.clocks.setdefault(clock.case_id, []).append(clock)
+        for pk in found:
+            batch.clocks.setdefault(pk, [])
+    since, flood_since = now - dt.timedelta(days=window_days), now - FLOOD_WINDOW
+    if addresses:
+        # One read for both questions about a sender's cases: those of its subjects (by its index: a template's
+        # subject is shared by thousands of cases) and those it opened in the last hour (the flood guard).
+        emails = sorted(addresses)
+        for pk, email, key, updated_at, channel, created_at in (
+                Case.objects.filter(Q(updated_at__gte=since) | Q(created_at__gte=flood_since, channel="email"),
+                                    requester_email__in=emails)
+                .values_list("pk", "requester_email", "subject_key", "updated_at", "channel", "created_at")):
+            if (email, key) in pairs and updated_at >= since:
+                batch.subject_rows.setdefault(pk, (email, key, updated_at))
+            if channel == "email" and created_at >= flood_since:
+                batch.opened.setdefault(pk, (email, channel, created_at))
+        batch.subject_pairs, batch.subject_since = pairs, since
+        batch.opened_addresses, batch.opened_since = addresses, flood_since
+        _read_senders(batch, {a.lower() for a in addresses if "@" in a})
+
+
+def _read_senders(batch, addresses: set) -> None:
+    """match_sender's two questions for many addresses at once. Only plain ASCII addresses: the databases'
+    case-insensitive match (iexact) and Python's agree on those; any other address is asked alone."""
+    from django.db.models.functions import Upper
+
+    plain = {a.upper(): a for a in addresses if a.isascii()}
+    if not plain:
+        return
+    wanted = sorted(plain)
+    contacts = list(_contacts().annotate(upper_email=Upper("email")).filter(upper_email__in=wanted))
+    users = list(_users().annotate(upper_email=Upper("email")).filter(upper_email__in=wanted))
+    if not all(row.email.isascii() for row in contacts + users):
+        return
+    batch.senders.update({a: ([], []) for a in plain.values()})
+    for row in contacts:
+        batch.senders[plain[row.email.upper()]][0].append(row)
+    for row in users:
+        batch.senders[plain[row.email.upper()]][1].append(row)
