@@ -203,6 +203,8 @@ SYSTEM_PATTERNS = [
     (re.compile(r"^Fraud alert #(?P<alert>\d+): (?P<stored>.+)$", re.S), gettext_noop("Fraud alert #%(alert)s: %(stored)s")),
     (re.compile(r"^subscription (?P<subscription>.+) suspended \(fraud\)$"),
      gettext_noop("subscription %(subscription)s suspended (fraud)")),
+    (re.compile(r"^subscription (?P<subscription>.+) left suspended for fraud alert #(?P<alert>\d+)$"),
+     gettext_noop("subscription %(subscription)s left suspended for fraud alert #%(alert)s")),
     (re.compile(r"^subscription (?P<subscription>.+) reactivated$"),
      gettext_noop("subscription %(subscription)s reactivated")),
     (re.compile(r"^automatic action on fraud alert #(?P<alert>\d+)$"),

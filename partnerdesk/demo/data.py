@@ -162,6 +162,11 @@ def load_demo(*, simulator, today: dt.date | None = None, seed: int = 2026) -> d
 
     finance = load_finance_story(customers, behaviour, users=users, today=today, happened=_happened, seed=seed,
                                  offers={offer_id: price for offer_id, _name, price, _billing in OFFERS})
+    # Fraud monitoring: this month's usage so far, the daily check's alerts and what the agent did (fraud.py).
+    from partnerdesk.demo.fraud import load_fraud_story
+
+    fraud = load_fraud_story(customers, behaviour, users=users, simulator=simulator, today=today, happened=_happened,
+                             seed=seed)
     # Today's collections run: reminders, notices and suspensions as the policy says (emails go to var/mail).
     from partnerdesk.dunning.engine import run_collections
 
@@ -176,7 +181,7 @@ def load_demo(*, simulator, today: dt.date | None = None, seed: int = 2026) -> d
     update_settings(actor=None, contact_name="王芳 (Wang Fang)", contact_email="escalations@partner.example.cn",
                     contact_phone="+86 21 5555 0100", reason="demo")
     _demo_cases(customers, agent, today)
-    return {"customers": customers, "finance": finance}
+    return {"customers": customers, "finance": finance, "fraud": fraud}
 
 
 def _demo_cases(customers, agent, today: dt.date) -> None:

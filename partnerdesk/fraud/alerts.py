@@ -5,6 +5,14 @@ alert opens one fraud case for the team in FraudSettings and takes the automatic
 (fraud.services; each at most once, by the AlertAction constraints). A second computation the same day changes
 nothing: the alert was already seen that day, and an alert closed since does not reopen for the same hits.
 
+A cool-down follows a close, per incident (customer, signal, subject): for COOL_DOWN_DAYS after an alert was
+dismissed, marked expected or cleared, the incident opens no new alert (nor its case, nor its automatic actions:
+a cleared suspension is not done again the next day), unless the new hit's amount is at least COOL_DOWN_GROWTH
+times the closed alert's (the latest closed). Several signals move their tripped day as their window slides, so the
+tripped point alone cannot tell a new incident from the same one. Removing the expected pattern of an alert marked
+expected ends its cool-down (the pattern is to alert again). A hit that cannot be recorded is logged and skipped:
+the others still are.
+
 Call record_hits outside a transaction: the automatic suspensions call the operator after the alerts are
 committed, never inside a long transaction.
 """
@@ -23,28 +31,18 @@ from django.utils.translation import gettext
 from partnerdesk.audit.services import record
 from partnerdesk.errors import DomainError
 
-from .explain import explain
+from .explain import of_alert
 from .hits import Hit
-from .models import ACTIVE_ALERT_STATUSES, Alert, ExpectedPattern, FraudSettings, SignalKind
+from .models import ACTIVE_ALERT_STATUSES, Alert, AlertStatus, ExpectedPattern, FraudSettings, SignalKind
 from .rules import RuleBook, fraud_settings
 
 logger = logging.getLogger(__name__)
 
 CHUNK = 500  # customer ids per query (SQLite's limit on a query's parameters)
 FEN = Decimal("0.01")
-
-
-def explanation(alert: Alert) -> str:
-    """The alert in plain words, in the active language (fraud.explain), with the money at risk."""
-    text = ""
-    try:
-        text = explain(alert.signal, alert.figures or {})
-    except Exception:  # an explanation must never stop an alert (nor its case)
-        logger.exception("Fraud alert %s: no explanation for %s", alert.pk, alert.signal)
-    if not text:
-        text = gettext("%(signal)s: score %(score)s, %(amount)s CNY at risk.") % {
-            "signal": SignalKind(alert.signal).label, "score": alert.score, "amount": alert.amount}
-    return text
+COOL_DOWN_DAYS = 30  # after a close, the same incident stays quiet this long ...
+COOL_DOWN_GROWTH = Decimal(2)  # ... unless its amount reached this multiple of the closed alert's
+CLOSED_STATUSES = (AlertStatus.DISMISSED, AlertStatus.EXPECTED, AlertStatus.CLEARED)
 
 
 # --- recording hits ------------------------------------------------------------------------------------------
@@ -74,29 +72,46 @@ def _expected(hit: Hit, patterns: dict[int, list[ExpectedPattern]]) -> bool:
 
 
 def _known_alerts(customer_ids, as_of: dt.date, tripped: set[str]):
-    """The active alerts by incident, and the incidents closed that a hit must not reopen: those seen or closed
-    on as_of (a second computation that day) and those about the same tripped point (the spike of that day, still in the
-    window the next day)."""
-    active, closed = {}, set()
+    """The active alerts by incident; the incidents closed that a hit must not reopen: those seen or closed on
+    as_of (a second computation that day) and those about the same tripped point (the spike of that day, still in
+    the window the next day); and the incidents cooling down after a close (by key: the latest closed amount)."""
+    active, closed, cooling = {}, set(), {}
     day_starts = timezone.make_aware(dt.datetime.combine(as_of, dt.time()))  # (in the site's zone)
+    cool_from = day_starts - dt.timedelta(days=COOL_DOWN_DAYS)
     for chunk in _chunks(customer_ids):
         rows = Alert.objects.filter(customer_id__in=chunk).filter(
-            Q(status__in=ACTIVE_ALERT_STATUSES) | Q(last_seen_on__gte=as_of) | Q(closed_at__gte=day_starts)
+            Q(status__in=ACTIVE_ALERT_STATUSES) | Q(last_seen_on__gte=as_of) | Q(closed_at__gte=cool_from)
             | Q(tripped__in=sorted(tripped) or [""]))
-        for alert in rows.only("id", "customer_id", "signal", "subject", "status", "last_seen_on", "tripped",
-                               "closed_at"):
+        rows = list(rows.only("id", "customer_id", "signal", "subject", "status", "last_seen_on", "tripped",
+                              "closed_at", "amount").order_by("closed_at", "id"))
+        # An alert marked expected whose pattern was removed since: the removal says it is to alert again.
+        expected = [a.pk for a in rows if a.status == AlertStatus.EXPECTED]
+        patterned = set(ExpectedPattern.objects.filter(alert_id__in=expected).values_list("alert_id", flat=True))
+        for alert in rows:
             if alert.status in ACTIVE_ALERT_STATUSES:
                 active[_key(alert)] = alert
-            elif alert.last_seen_on >= as_of or (alert.closed_at and alert.closed_at >= day_starts):
+                continue
+            if alert.last_seen_on >= as_of or (alert.closed_at and alert.closed_at >= day_starts):
                 closed.add(_key(alert) + (None,))  # judged today: the same day's hits do not reopen it
             else:
                 closed.add(_key(alert) + (alert.tripped,))
-    return active, closed
+            if (alert.status in CLOSED_STATUSES and alert.closed_at and alert.closed_at >= cool_from
+                    and (alert.status != AlertStatus.EXPECTED or alert.pk in patterned)):
+                cooling[_key(alert)] = alert.amount  # (ordered by closed_at: the latest close wins)
+    return active, closed, cooling
 
 
 def _reopens_closed(hit: Hit, closed: set) -> bool:
     key = (hit.customer_id, hit.signal, hit.subject or "")
     return key + (None,) in closed or (bool(hit.tripped) and key + (hit.tripped,) in closed)
+
+
+def _cooling_down(hit: Hit, cooling: dict) -> bool:
+    """Closed within COOL_DOWN_DAYS and the amount has not grown to COOL_DOWN_GROWTH times the closed alert's."""
+    key = (hit.customer_id, hit.signal, hit.subject or "")
+    if key not in cooling:
+        return False
+    return _money(hit.amount) < cooling[key] * COOL_DOWN_GROWTH
 
 
 def _money(value) -> Decimal:
@@ -112,40 +127,56 @@ def _fields(hit: Hit) -> dict:
 
 
 def record_hits(hits, *, as_of: dt.date, actor=None) -> tuple[int, int]:
-    """Open or update the alerts for these hits; returns (opened, updated). Idempotent for a day."""
+    """Open or update the alerts for these hits; returns (opened, updated). Idempotent for a day. A hit that fails
+    (bad data, a database refusal) is logged and skipped, never the run."""
     hits = _one_per_incident(hits)
     if not hits:
         return 0, 0
     customer_ids = {h.customer_id for h in hits}
     patterns = _patterns_in_force(customer_ids, as_of)
-    active, closed = _known_alerts(customer_ids, as_of, {h.tripped for h in hits if h.tripped})
+    active, closed, cooling = _known_alerts(customer_ids, as_of, {h.tripped for h in hits if h.tripped})
     config = fraud_settings()
     rules = RuleBook()  # (every rule in one query)
     opened = updated = 0
     to_act = []
     for hit in hits:
-        if _expected(hit, patterns):
+        try:
+            with transaction.atomic():  # (a savepoint: a failed hit leaves a caller's transaction usable)
+                outcome = _record_hit(hit, as_of=as_of, actor=actor, config=config, rules=rules, patterns=patterns,
+                                      active=active, closed=closed, cooling=cooling)
+        except Exception:
+            logger.exception("Fraud hit %s/%s/%r of customer %s not recorded", hit.signal, as_of, hit.subject,
+                             hit.customer_id)
             continue
-        rule = rules.rule(hit.signal, hit.customer_id)
-        if not rule.enabled:
-            continue
-        alert = active.get((hit.customer_id, hit.signal, hit.subject or ""))
-        if alert is not None:
-            if alert.last_seen_on >= as_of:
-                continue  # seen today already (or a later day's computation ran first)
-            if _seen_again(alert, hit, as_of):
-                updated += 1
-                to_act.append((alert, rule))
-            continue
-        if _reopens_closed(hit, closed):
-            continue
-        alert = _open_alert(hit, as_of=as_of, config=config, actor=actor)
-        if alert is not None:
-            opened += 1
+        if outcome is not None:
+            kind, alert, rule = outcome
+            opened += kind == "opened"
+            updated += kind == "updated"
             to_act.append((alert, rule))
     for alert, rule in to_act:
-        _act_automatically(alert, rule, config=config, actor=actor)
+        try:
+            _act_automatically(alert, rule, config=config, actor=actor)
+        except Exception:
+            logger.exception("Fraud alert %s: the automatic actions failed", alert.pk)
     return opened, updated
+
+
+def _record_hit(hit: Hit, *, as_of, actor, config, rules, patterns, active, closed, cooling):
+    """("opened" | "updated", alert, rule) for one hit, or None when it changes nothing."""
+    if _expected(hit, patterns):
+        return None
+    rule = rules.rule(hit.signal, hit.customer_id)
+    if not rule.enabled:
+        return None
+    alert = active.get((hit.customer_id, hit.signal, hit.subject or ""))
+    if alert is not None:
+        if alert.last_seen_on >= as_of:
+            return None  # seen today already (or a later day's computation ran first)
+        return ("updated", alert, rule) if _seen_again(alert, hit, as_of) else None
+    if _reopens_closed(hit, closed) or _cooling_down(hit, cooling):
+        return None
+    alert = _open_alert(hit, as_of=as_of, config=config, actor=actor)
+    return None if alert is None else ("opened", alert, rule)
 
 
 def _one_per_incident(hits) -> list[Hit]:
@@ -187,7 +218,7 @@ def _open_alert(hit: Hit, *, as_of: dt.date, config: FraudSettings, actor) -> Al
             with translation.override(django_settings.LANGUAGE_CODE):
                 subject = gettext("Fraud alert: %(signal)s (%(customer)s)") % {
                     "signal": SignalKind(hit.signal).label, "customer": customer.name}
-                description = explanation(alert)
+                description = of_alert(alert)
             alert.case = open_case(customer=customer, subject=subject[:200], description=description, actor=actor,
                                    type=CaseType.FRAUD_MISUSE, channel=Channel.INTERNAL, severity=Severity.B,
                                    team=config.team, subscriptions=[subscription] if subscription else (),

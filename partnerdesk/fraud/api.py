@@ -10,6 +10,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Literal
 
+from django.db.models import Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -23,13 +24,14 @@ from partnerdesk.customers.models import Subscription
 from partnerdesk.errors import InvalidInput
 
 from . import reports
-from .models import Alert, CreditLimit, CustomerRisk, SignalRule
+from .models import Alert, CreditLimit, CustomerRisk, ExpectedPattern, SignalRule
 from .schemas import (
     CreditLimitIn,
     CreditLimitOut,
     FraudAlertDetailOut,
     FraudAlertOut,
     FraudExpectedIn,
+    FraudExpectedPatternOut,
     FraudReasonIn,
     FraudReportIn,
     FraudReportOut,
@@ -166,7 +168,7 @@ def clear_alert(request, alert_id: Id, payload: FraudReasonIn):
 def suspend_from_alert(request, alert_id: Id, payload: FraudSuspendIn):
     def do(services, alert):
         subscriptions = None
-        if payload.subscription_ids:
+        if payload.subscription_ids is not None:  # ([] is refused by the service, naming the field)
             found = Subscription.objects.filter(customer_id=alert.customer_id, pk__in=payload.subscription_ids).in_bulk()
             for i, pk in enumerate(payload.subscription_ids):
                 if pk not in found:
@@ -193,6 +195,50 @@ def report_alert(request, alert_id: Id, payload: FraudReportIn):
     return _act(request, alert_id, lambda s, a: s.report_to_operator(
         a, actor=request.user, channel=payload.channel, severity=payload.severity, title=payload.title or None,
         description=payload.description or None))
+
+
+# --- expected patterns ----------------------------------------------------------------------------------------
+
+
+def pattern_row(pattern: ExpectedPattern, *, today: dt.date | None = None) -> dict:
+    today = today or timezone.localdate()
+    return {"id": pattern.pk, "customer_id": pattern.customer_id, "signal": pattern.signal,
+            "signal_name": pattern.get_signal_display(), "subject": pattern.subject, "until": pattern.until,
+            "in_force": pattern.until is None or pattern.until >= today, "reason": pattern.reason,
+            "alert_id": pattern.alert_id,
+            "created_by": pattern.created_by.get_username() if pattern.created_by else "system",
+            "created_at": pattern.created_at}
+
+
+@router.get("/fraud/patterns", response=list[FraudExpectedPatternOut],
+            summary="Expected patterns (signals kept quiet for a known cause), newest first")
+@paginate(Pagination)
+def list_patterns(request, customer_id: Id | None = None, alert_id: Id | None = None,
+                  in_force: bool | None = None):
+    """Every expected pattern; filter by customer, by the alert it was marked from, and whether it holds today."""
+    require(request.user, "fraud.view")
+    rows = ExpectedPattern.objects.select_related("created_by").order_by("-created_at", "-id")
+    if customer_id is not None:
+        rows = rows.filter(customer_id=customer_id)
+    if alert_id is not None:
+        rows = rows.filter(alert_id=alert_id)
+    today = timezone.localdate()
+    if in_force is True:
+        rows = rows.filter(Q(until__isnull=True) | Q(until__gte=today))
+    elif in_force is False:
+        rows = rows.filter(until__lt=today)
+    return MappedRows(rows, lambda page: [pattern_row(p, today=today) for p in page])
+
+
+@router.delete("/fraud/patterns/{pattern_id}", response={204: None},
+               summary="Remove an expected pattern: the signal alerts again (a reason is required)")
+def delete_pattern(request, pattern_id: Id, reason: Reason = ""):
+    from . import services
+
+    require(request.user, "fraud.act")
+    pattern = get_object_or_404(ExpectedPattern.objects.select_related("customer"), pk=pattern_id)
+    services.remove_expected_pattern(pattern, actor=request.user, reason=reason)
+    return 204, None
 
 
 # --- rules and settings ---------------------------------------------------------------------------------------

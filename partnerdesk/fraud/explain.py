@@ -5,12 +5,16 @@ ISO dates. Money is shown to the fen with the yuan sign, days as a reader of the
 that is missing (an alert from an older run) shows as a dash rather than failing.
 """
 
+import datetime as dt
+import logging
 from decimal import Decimal, InvalidOperation
 
 from django.utils.translation import get_language, gettext, ngettext
 
+from partnerdesk.customers.models import Language
 from partnerdesk.notifications.rendering import format_date
 
+from .limits import month_text
 from .models import SignalKind
 
 DASH = "—"
@@ -52,9 +56,31 @@ def _spike(f: dict) -> str:
         "min_score": number(f.get("min_score")), "min_amount": money(f.get("min_amount"))}
     tripped = _count(f.get("days_tripped"))
     if tripped > 1:
-        text += " " + ngettext("%(count)d day of the last week was as far above normal.",
-                               "%(count)d days of the last week were as far above normal.", tripped) % {"count": tripped}
+        window = f.get("window_days")  # the rule's window the tripped days were counted in (older alerts: none)
+        if window:
+            more = ngettext("%(count)d day of the last %(window)s days was as far above normal.",
+                            "%(count)d days of the last %(window)s days were as far above normal.",
+                            tripped) % {"count": tripped, "window": window}
+        else:
+            more = ngettext("%(count)d recent day was as far above normal.",
+                            "%(count)d recent days were as far above normal.", tripped) % {"count": tripped}
+        text += _sentence_gap() + more
     return text
+
+
+def _sentence_gap() -> str:
+    """What separates two sentences: a space in English, nothing after a Chinese full stop."""
+    return "" if (get_language() or "").lower().startswith("zh") else " "
+
+
+def _month(value) -> str:
+    """A budget's month (its first day, ISO) as the reader writes a month: 2026年11月, November 2026."""
+    try:
+        period = dt.date.fromisoformat(str(value)[:10])
+    except (TypeError, ValueError):
+        return DASH
+    english = (get_language() or "").lower().startswith("en")
+    return month_text(period, Language.EN if english else Language.ZH_CN)
 
 
 def _before_payment(f: dict) -> str:
@@ -75,7 +101,7 @@ def _new_customer(f: dict) -> str:
 
 def _over_limit(f: dict) -> str:
     values = {"used": money(f.get("used")), "limit": money(f.get("limit")), "over": money(f.get("over")),
-              "percent": f.get("percent", DASH), "month": day(f.get("month")),
+              "percent": f.get("percent", DASH), "month": _month(f.get("month")),
               "subscription": f.get("subscription") or DASH, "balance": money(f.get("balance")),
               "unbilled": money(f.get("unbilled"))}
     if f.get("kind") == "budget":
@@ -141,3 +167,22 @@ def explain(signal: str, figures: dict) -> str:
     if writer is None:
         return str(SignalKind(signal).label) if signal in SignalKind.values else str(signal)
     return writer(figures if isinstance(figures, dict) else {})
+
+
+logger = logging.getLogger(__name__)
+
+
+def of_alert(alert) -> str:
+    """An alert in plain words, in the active language. An alert whose figures this version cannot read (stored by
+    an older signal) is still named by its signal, score and money at risk: an explanation never stops an alert,
+    its case or its page."""
+    text = ""
+    try:
+        text = explain(alert.signal, dict(alert.figures or {}))
+    except Exception:
+        logger.exception("Fraud alert %s: no explanation for %s", alert.pk, alert.signal)
+    if not text:
+        signal = SignalKind(alert.signal).label if alert.signal in SignalKind.values else alert.signal
+        text = gettext("%(signal)s: score %(score)s, %(amount)s CNY at risk.") % {
+            "signal": signal, "score": alert.score, "amount": alert.amount}
+    return text

@@ -1,18 +1,20 @@
 """Credit limits and monthly budgets (issue 16, item 3): what a customer may owe or spend, and the warnings at 80%
 and 100% to the customer and to the account's agent.
 
-What counts against a limit (`used`, as of a day):
+What counts against a limit (`used`, as of a day), always at the customer's own price: each operator line priced
+by re-billing's price rules (rebilling.pricing, the rule generation would use) plus tax at the line's VAT rate, as
+rebilling.drafts puts it on a draft invoice. The operator's pretax charges (what the partner owes 21Vianet) are the
+partner's cost: kept apart in Usage.cost for staff, never shown to a customer or put in a customer's email.
 
 - credit limit (the customer as a whole): what the customer owes us. The ledger's balance now
   (billing.services.with_balances: open invoice balances less unallocated credit, so a customer in credit has more
   room) plus the usage the operator has charged for this customer that is not yet on an issued invoice: usage
   ReconLines of active files, matched to the customer, with usage_date up to the day, whose invoice_line is null
   or sits on a draft invoice (re-billing has priced it but the customer has not been invoiced). That is the
-  latest operator period not yet invoiced, and any earlier line still waiting (matched late, say). Charges are the
-  operator's pretax charges (what the partner owes 21Vianet for it), not the marked-up price. Never below zero.
+  latest operator period not yet invoiced, and any earlier line still waiting (matched late, say). Never below
+  zero.
 - monthly budget (the customer, or one subscription): usage ReconLines of active files with usage_date in the
-  calendar month of the day, up to the day, for the customer (or that subscription), invoiced or not; pretax
-  charges.
+  calendar month of the day, up to the day, for the customer (or that subscription), invoiced or not.
 
 Warnings: send_limit_warnings(as_of) looks at every limit; a limit at 80% or more of its amount gets the 80%
 warning, at 100% or more the 100% one, each once per limit and month (LimitWarning, unique on limit + level +
@@ -22,17 +24,20 @@ with it). A changed amount keeps the month's warnings already sent. The customer
 customer's language (templates limits.warning and limits.reached), the account's agent (customer.owner, active,
 with an address) gets limits.agent_warning in the staff's language, all through notifications.queue_email.
 
-limit_hits(as_of) gives detection an over_limit Hit for each limit at 100% or more (score: used / limit; amount:
-what is past the limit). It applies no SignalRule threshold: the limit itself is the threshold.
+limit_hits(as_of) gives detection an over_limit Hit for each limit at 100% or more (score: used / limit, capped as
+the other signals' scores; amount: what is past the limit), where the over_limit rule in force for the customer
+also lets it through: its min_score on used / limit, its min_amount on the amount past the limit.
 """
 
 import datetime as dt
+from collections import defaultdict
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q, Sum
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -45,10 +50,15 @@ from partnerdesk.billing.services import parse_amount, with_balances
 from partnerdesk.customers.models import ContactKind, Customer, Language, Subscription
 from partnerdesk.errors import InvalidInput
 from partnerdesk.notifications.services import queue_email
+from partnerdesk.rebilling.drafts import _tax as draft_tax
+from partnerdesk.rebilling.drafts import _tax_rate as draft_tax_rate
 from partnerdesk.rebilling.models import FileKind, FileStatus, ReconLine
+from partnerdesk.rebilling.pricing import PriceBook, price
 
 from .hits import Hit
 from .models import CreditLimit, LimitKind, LimitWarning, SignalKind
+from .rules import RuleBook
+from .signals import SCORE_CAP
 
 LEVELS = (80, 100)  # percent of the limit at which the customer and the agent are warned
 CUSTOMER_TEMPLATES = {80: "limits.warning", 100: "limits.reached"}
@@ -127,11 +137,13 @@ def _user(actor):
 
 @dataclass(frozen=True)
 class Usage:
-    """What counts against one limit on a day: used = balance + unbilled (credit limit) or the month's spend."""
+    """What counts against one limit on a day, at the customer's price with tax: used = balance + unbilled (credit
+    limit) or the month's spend. `cost` is the same usage at the operator's pretax charges: staff only."""
 
     used: Decimal
     balance: Decimal = ZERO  # credit limits: the ledger's balance
     unbilled: Decimal = ZERO  # credit limits: usage not yet on an issued invoice
+    cost: Decimal = ZERO  # the usage counted, at what the partner owes 21Vianet (never shown to the customer)
 
 
 def used(limit: CreditLimit, *, as_of: dt.date) -> Decimal:
@@ -145,19 +157,22 @@ def measure(limits, *, as_of: dt.date) -> dict[int, Usage]:
     credit = {lim.customer_id for lim in limits if lim.kind == LimitKind.CREDIT_LIMIT}
     budget_customers = {lim.customer_id for lim in limits if lim.kind == LimitKind.BUDGET and not lim.subscription_id}
     budget_subscriptions = {lim.subscription_id for lim in limits if lim.kind == LimitKind.BUDGET and lim.subscription_id}
-    balances, unbilled = _balances(credit), _unbilled_usage(credit, as_of)
+    book = PriceBook() if limits else None
+    balances, unbilled = _balances(credit), _unbilled_usage(credit, as_of, book)
     month = as_of.replace(day=1)
-    by_customer = _month_spend("customer_id", budget_customers, month, as_of)
-    by_subscription = _month_spend("subscription_id", budget_subscriptions, month, as_of)
+    by_customer = _month_spend("customer_id", budget_customers, month, as_of, book)
+    by_subscription = _month_spend("subscription_id", budget_subscriptions, month, as_of, book)
     out = {}
     for lim in limits:
         if lim.kind == LimitKind.CREDIT_LIMIT:
-            balance, pending = balances.get(lim.customer_id, ZERO), unbilled.get(lim.customer_id, ZERO)
-            out[lim.pk] = Usage(max(to_money(balance + pending), ZERO), to_money(balance), to_money(pending))
-        elif lim.subscription_id:
-            out[lim.pk] = Usage(to_money(by_subscription.get(lim.subscription_id, ZERO)))
+            balance = balances.get(lim.customer_id, ZERO)
+            pending, cost = unbilled.get(lim.customer_id, (ZERO, ZERO))
+            out[lim.pk] = Usage(max(to_money(balance + pending), ZERO), to_money(balance), to_money(pending),
+                                to_money(cost))
         else:
-            out[lim.pk] = Usage(to_money(by_customer.get(lim.customer_id, ZERO)))
+            spend, cost = (by_subscription.get(lim.subscription_id) if lim.subscription_id
+                           else by_customer.get(lim.customer_id)) or (ZERO, ZERO)
+            out[lim.pk] = Usage(to_money(spend), cost=to_money(cost))
     return out
 
 
@@ -178,24 +193,55 @@ def _balances(customer_ids) -> dict[int, Decimal]:
     return {pk: Decimal(value or 0) for pk, value in out.items()}
 
 
-def _unbilled_usage(customer_ids, as_of: dt.date) -> dict[int, Decimal]:
+class _Priced(NamedTuple):
+    """What rebilling.pricing.price reads of an operator line."""
+
+    quantity: Decimal
+    unit_price: Decimal
+    charges: Decimal
+
+
+PRICED_FIELDS = ("customer_id", "subscription_id", "service", "product_name", "product", "quantity", "unit_price",
+                 "charges", "tax")
+
+
+def _at_customer_price(key: str, lines, book: PriceBook) -> dict[int, tuple[Decimal, Decimal]]:
+    """(customer's price with tax, operator's pretax charges) of the lines, by `key`. Each line is priced by the
+    rule draft generation would use; tax is put on each (subscription, service) group at the group's VAT rate, as a
+    draft's usage line carries it."""
+    groups: dict[tuple, list[Decimal]] = defaultdict(lambda: [ZERO, ZERO, ZERO])  # amount, charges, operator tax
+    for row in lines.values_list(key, *PRICED_FIELDS).iterator(chunk_size=CHUNK):
+        group_key, customer_id, subscription_id, service, product_name, product = row[:6]
+        quantity, unit_price, charges, tax = (Decimal(value or 0) for value in row[6:])
+        _unit, amount = price(_Priced(quantity, unit_price, charges), book.rule_for(customer_id, product))
+        sums = groups[(group_key, customer_id, subscription_id, service or product_name or product)]
+        sums[0] += amount
+        sums[1] += charges
+        sums[2] += tax
+    out: dict[int, tuple[Decimal, Decimal]] = {}
+    for (group_key, *_rest), (amount, charges, tax) in groups.items():
+        priced, cost = out.get(group_key, (ZERO, ZERO))
+        out[group_key] = (priced + amount + draft_tax(amount, draft_tax_rate(charges, tax)), cost + charges)
+    return out
+
+
+def _unbilled_usage(customer_ids, as_of: dt.date, book) -> dict[int, tuple[Decimal, Decimal]]:
     out = {}
     not_invoiced = Q(invoice_line__isnull=True) | Q(invoice_line__invoice__status=InvoiceStatus.DRAFT)
     up_to_day = Q(usage_date__isnull=True) | Q(usage_date__lte=as_of)
     for ids in _chunks(customer_ids):
-        rows = (_usage_lines().filter(not_invoiced, up_to_day, customer_id__in=ids)
-                .values("customer_id").annotate(total=Sum("charges")).values_list("customer_id", "total"))
-        out.update(rows)
-    return {pk: Decimal(value or 0) for pk, value in out.items()}
+        out.update(_at_customer_price("customer_id", _usage_lines().filter(not_invoiced, up_to_day,
+                                                                           customer_id__in=ids), book))
+    return out
 
 
-def _month_spend(key: str, ids, month: dt.date, as_of: dt.date) -> dict[int, Decimal]:
+def _month_spend(key: str, ids, month: dt.date, as_of: dt.date, book) -> dict[int, tuple[Decimal, Decimal]]:
     out = {}
     for chunk in _chunks(ids):
-        rows = (_usage_lines().filter(**{f"{key}__in": chunk}, usage_date__gte=month, usage_date__lte=as_of)
-                .values(key).annotate(total=Sum("charges")).values_list(key, "total"))
-        out.update(rows)
-    return {pk: Decimal(value or 0) for pk, value in out.items()}
+        lines = _usage_lines().filter(**{f"{key}__in": chunk}, customer_id__isnull=False, usage_date__gte=month,
+                                      usage_date__lte=as_of)
+        out.update(_at_customer_price(key, lines, book))
+    return out
 
 
 def percent(used_amount: Decimal, limit_amount: Decimal) -> int:
@@ -226,26 +272,32 @@ def subject_of(limit: CreditLimit) -> str:
 
 
 def limit_hits(*, as_of: dt.date, customer_ids=None) -> list[Hit]:
-    """An over_limit Hit for each limit used to 100% or more on the day."""
+    """An over_limit Hit for each limit used to 100% or more on the day, that the customer's over_limit rule lets
+    through (min_score on used / limit, min_amount on the amount past it)."""
     limits = _limits(customer_ids)
     usage = measure(limits, as_of=as_of)
+    book = RuleBook() if limits else None
     hits = []
     for lim in limits:
         spent = usage[lim.pk]
         if lim.amount <= 0 or spent.used < lim.amount:
             continue
-        figures = {"kind": lim.kind, "limit": str(lim.amount), "used": str(spent.used),
-                   "over": str(spent.used - lim.amount), "percent": percent(spent.used, lim.amount)}
+        ratio, over = spent.used / lim.amount, to_money(spent.used - lim.amount)
+        rule = book.rule(SignalKind.OVER_LIMIT, lim.customer_id)
+        if not rule.enabled or ratio < rule.min_score or over < rule.min_amount:
+            continue
+        figures = {"kind": lim.kind, "limit": str(lim.amount), "used": str(spent.used), "over": str(over),
+                   "percent": percent(spent.used, lim.amount), "cost": str(spent.cost)}
         if lim.kind == LimitKind.CREDIT_LIMIT:
             figures.update(balance=str(spent.balance), unbilled=str(spent.unbilled))
         else:
             figures["month"] = as_of.replace(day=1).isoformat()
         if lim.subscription_id:
             figures["subscription"] = str(lim.subscription)
-        hits.append(Hit(customer_id=lim.customer_id, signal=SignalKind.OVER_LIMIT.value, day=as_of,
-                        score=(spent.used / lim.amount).quantize(Decimal("0.01")),
-                        amount=to_money(spent.used - lim.amount), subject=subject_of(lim),
-                        subscription_id=lim.subscription_id, figures=figures))
+        # Capped as every signal's score: a limit of one fen would otherwise overflow Alert.score.
+        score = min(ratio, Decimal(str(SCORE_CAP))).quantize(Decimal("0.01"), rounding=ROUND_FLOOR)
+        hits.append(Hit(customer_id=lim.customer_id, signal=SignalKind.OVER_LIMIT.value, day=as_of, score=score,
+                        amount=over, subject=subject_of(lim), subscription_id=lim.subscription_id, figures=figures))
     return hits
 
 

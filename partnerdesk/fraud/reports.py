@@ -16,7 +16,7 @@ import datetime as dt
 import io
 import statistics
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 from django.utils import timezone
 
@@ -138,13 +138,9 @@ def report_csv(report: AlertReport) -> str:
 
 def explanation(alert: Alert) -> str:
     """The alert in plain language, in the active language, with its figures (fraud.explain's wording)."""
-    from . import explain
+    from .explain import of_alert
 
-    try:
-        return explain.explain(alert.signal, dict(alert.figures or {}))
-    except (KeyError, ValueError, TypeError, ArithmeticError):
-        # Figures stored by an older version of a signal: the signal's name still says what tripped.
-        return str(SignalKind(alert.signal).label) if alert.signal in SignalKind.values else alert.signal
+    return of_alert(alert)
 
 
 def alert_history(alert: Alert, *, limit: int = 200):
@@ -192,7 +188,8 @@ def rules_overview(customer_id: int | None = None) -> dict:
 
 
 def limit_rows(page, *, as_of) -> list[dict]:
-    """The limits with what each has used on the day (measured together: a few queries for the page)."""
+    """The limits with what each has used on the day, at the customer's price with tax (measured together: a few
+    queries for the page). The partner's cost (Usage.cost) is left out: customers read these rows."""
     from . import limits
 
     usage = limits.measure(page, as_of=as_of)
@@ -200,7 +197,8 @@ def limit_rows(page, *, as_of) -> list[dict]:
 
 
 def limit_row(limit: CreditLimit, *, used: Decimal) -> dict:
-    percent = (used * 100 / limit.amount).quantize(Decimal("0.1")) if limit.amount else None
+    # Rounded down, as the warnings count: 99.95% is not shown as 100.0% while no 100% warning went out.
+    percent = (used * 100 / limit.amount).quantize(Decimal("0.1"), rounding=ROUND_FLOOR) if limit.amount else None
     sub = limit.subscription
     return {"id": limit.pk, "customer_id": limit.customer_id, "customer_name": limit.customer.name,
             "subscription_id": limit.subscription_id, "subscription_name": str(sub) if sub else "",

@@ -16,6 +16,7 @@ from partnerdesk.audit.services import record, snapshot
 from partnerdesk.errors import InvalidInput
 
 from .models import FraudSettings, SignalKind, SignalRule
+from .rules import rule_for
 
 RULE_FIELDS = ("enabled", "min_score", "min_amount", "window_days", "auto_suspend", "auto_prepayment")
 SETTINGS_FIELDS = ("team", "new_customer_days", "baseline_days", "auto_actions")
@@ -87,7 +88,9 @@ def clean_thresholds(thresholds: dict) -> dict:
 
 def set_rule(signal: str, *, customer=None, actor, reason: str = "", **thresholds) -> SignalRule:
     """Set a signal's thresholds, by default (customer None) or for one customer; fields not given keep their value
-    (a new row: the model's defaults, and None, i.e. the built-in default, for the numbers)."""
+    (a new row: None, i.e. the next level's value, for the numbers; a new customer's row starts with the switches
+    in force by default, from the default row or the built-in defaults, so raising one threshold for a customer
+    does not switch its automatic actions off or a disabled signal on)."""
     _check_signal(signal)
     reason = bounds.clean_text(reason, field="reason", max_length=bounds.REASON_LENGTH).strip()
     cleaned = clean_thresholds(thresholds)
@@ -97,6 +100,10 @@ def set_rule(signal: str, *, customer=None, actor, reason: str = "", **threshold
         created = rule is None
         if created:
             rule = SignalRule(signal=signal, customer=customer)
+            if customer is not None:
+                default = rule_for(signal)  # the default row's switches, else the built-in ones
+                rule.enabled, rule.auto_suspend, rule.auto_prepayment = (
+                    default.enabled, default.auto_suspend, default.auto_prepayment)
         before = None if created else snapshot(rule, list(RULE_FIELDS))
         for name, value in cleaned.items():
             setattr(rule, name, value)

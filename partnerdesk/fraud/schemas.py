@@ -83,8 +83,22 @@ class FraudReasonIn(Schema):
 
 class FraudExpectedIn(Schema):
     reason: RequiredReason
-    until: BusinessDate | None = Field(None, description="the pattern stops alerting until this day (none: until "
-                                                         "removed)")
+    until: BusinessDate | None = Field(None, description="the pattern stops alerting until this day (none: 90 days "
+                                                         "from today); removing the pattern ends it earlier")
+
+
+class FraudExpectedPatternOut(Schema):
+    id: int
+    customer_id: int
+    signal: str
+    signal_name: str
+    subject: str = Field(description='"" for any subject of the signal')
+    until: dt.date | None
+    in_force: bool = Field(description="the pattern keeps the signal quiet today")
+    reason: str
+    alert_id: int | None
+    created_by: str
+    created_at: dt.datetime
 
 
 class FraudSuspendIn(Schema):
@@ -95,7 +109,8 @@ class FraudSuspendIn(Schema):
 
 class FraudReportIn(Schema):
     channel: Literal["portal", "api"] = "portal"
-    severity: Literal["critical", "moderate", "minimal"] = "moderate"
+    # The operator takes fraud reports at B (moderate) or C (minimal) only.
+    severity: Literal["moderate", "minimal"] = "moderate"
     title: Text(200) | None = None
     description: Note | None = None
 

@@ -38,7 +38,8 @@ def _day(value) -> dt.date:
 def _fen_sum(expression: str) -> str:
     if connection.vendor == "postgresql":
         return f"(SUM({expression}) * 100)::bigint"
-    return f"CAST(ROUND(SUM({expression}) * 100) AS INTEGER)"
+    # SQLite keeps a decimal as a float: summing floats can drift by a fen, so each row is made whole fen first.
+    return f"SUM(CAST(ROUND(({expression}) * 100) AS INTEGER))"
 
 
 def _matched() -> str:

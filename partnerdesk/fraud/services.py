@@ -11,6 +11,7 @@ import datetime as dt
 import logging
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -33,6 +34,8 @@ from .models import (
 )
 
 logger = logging.getLogger(__name__)
+
+EXPECTED_DAYS = 90  # an expected pattern without an end date holds this long (then the signal alerts again)
 
 ALERT_FIELDS = ["status", "verdict", "acted_at", "closed_at", "close_reason"]
 # The operator's scale for fraud requests tops at B (moderate); staff speak of A, B and C.
@@ -122,16 +125,22 @@ def clear(alert: Alert, *, actor, reason) -> Alert:
 
 def mark_expected(alert: Alert, *, actor, reason, until: dt.date | None = None) -> ExpectedPattern:
     """A known cause: the alert closes (what it did is undone) and the same pattern stops alerting until `until`
-    (or until the pattern is removed)."""
+    (default: EXPECTED_DAYS from today) or until the pattern is removed. The close and the pattern are one
+    transaction."""
     reason = check_reason(reason)
     until = _check_until(until)
+    made = []
     _close(alert, status=AlertStatus.EXPECTED, verdict=Verdict.FALSE_ALARM, actor=actor, reason=reason,
-           action="fraud_alert.expected", event="marked as expected")
-    return add_expected_pattern(alert.customer, signal=alert.signal, subject=alert.subject, until=until,
-                                actor=actor, reason=reason, alert=alert)
+           action="fraud_alert.expected", event="marked as expected",
+           also=lambda locked: made.append(add_expected_pattern(
+               locked.customer, signal=locked.signal, subject=locked.subject, until=until, actor=actor,
+               reason=reason, alert=locked)))
+    return made[0]
 
 
-def _close(alert: Alert, *, status: str, verdict: str | None, actor, reason, action: str, event: str) -> Alert:
+def _close(alert: Alert, *, status: str, verdict: str | None, actor, reason, action: str, event: str,
+           also=None) -> Alert:
+    """Close the alert; `also(alert)`, if given, runs in the same transaction (so both happen or neither)."""
     reason = check_reason(reason)
     _check_active(alert)
     # The operator calls first, outside any transaction; a failure leaves the alert as it was, to try again.
@@ -149,6 +158,8 @@ def _close(alert: Alert, *, status: str, verdict: str | None, actor, reason, act
         alert.save()
         _audit(alert, action, actor, before=before, reason=reason, undone=[a.kind for a in undone])
         _event(alert, event)
+        if also is not None:
+            also(alert)
     return alert
 
 
@@ -165,7 +176,11 @@ def undo_actions(alert: Alert, *, actor, reason: str) -> list[AlertAction]:
         if action.kind == ActionKind.SUSPEND:
             sub = Subscription.objects.select_related("customer").filter(pk=action.subscription_id).first()
             event = ""  # (reactivated since by someone else, or gone: nothing to ask the operator)
-            if (sub is not None and sub.status == SubscriptionStatus.SUSPENDED
+            holder = _other_suspender(alert, action.subscription_id)
+            if holder is not None and sub is not None:
+                # Another active alert still wants it suspended: it stays so (that alert's clearing reactivates).
+                event = f"subscription {sub} left suspended for fraud alert #{holder}"
+            elif (sub is not None and sub.status == SubscriptionStatus.SUSPENDED
                     and sub.suspension_reason == SuspensionReason.FRAUD):
                 reactivate_subscription(sub, actor=actor, reason=reason)  # audited there, with the reason
                 event = f"subscription {sub} reactivated"
@@ -181,6 +196,16 @@ def undo_actions(alert: Alert, *, actor, reason: str) -> list[AlertAction]:
                         set_controls(alert.customer, actor=actor, reason=reason, **{field: False})
                     undone.append(action)
     return undone
+
+
+def _other_suspender(alert: Alert, subscription_id) -> int | None:
+    """Another open or confirmed alert of the customer holding a suspension of the subscription (its id)."""
+    if subscription_id is None:
+        return None
+    return (AlertAction.objects.filter(kind=ActionKind.SUSPEND, subscription_id=subscription_id,
+                                       undone_at__isnull=True, alert__customer_id=alert.customer_id,
+                                       alert__status__in=ACTIVE_ALERT_STATUSES)
+            .exclude(alert_id=alert.pk).order_by("id").values_list("alert_id", flat=True).first())
 
 
 def _record_undone(alert: Alert, action: AlertAction, *, actor, reason: str, event: str) -> bool:
@@ -273,7 +298,13 @@ def _targets(alert: Alert, subscriptions) -> tuple[list[Subscription], bool]:
         return subs, True
     if alert.subscription_id:
         return [alert.subscription], False
-    return list(Subscription.objects.filter(customer_id=alert.customer_id, status=SubscriptionStatus.ACTIVE)
+    # (and those already suspended for fraud by another active alert: this one then holds them too)
+    held = AlertAction.objects.filter(kind=ActionKind.SUSPEND, undone_at__isnull=True, alert__customer_id=alert.customer_id,
+                                      alert__status__in=ACTIVE_ALERT_STATUSES).exclude(alert_id=alert.pk)
+    return list(Subscription.objects.filter(customer_id=alert.customer_id)
+                .filter(Q(status=SubscriptionStatus.ACTIVE) | Q(status=SubscriptionStatus.SUSPENDED,
+                                                               suspension_reason=SuspensionReason.FRAUD,
+                                                               pk__in=held.values("subscription_id")))
                 .order_by("id")), False
 
 
@@ -292,10 +323,22 @@ def suspend(alert: Alert, *, actor, reason, subscriptions=None, automatic: bool 
         if named:
             for sub in subs:  # every input checked before anything is sent
                 check_suspension(sub, actor=actor, reason_code=SuspensionReason.FRAUD, reason=reason)
-        elif not any(s.status == SubscriptionStatus.ACTIVE for s in subs):
+        elif not any(s.status == SubscriptionStatus.ACTIVE or _other_suspender(alert, s.pk) for s in subs):
             raise Conflict(_("The customer has no active subscription to suspend."), field="subscription_ids")
     done = []
     for sub in subs:
+        if (sub.status == SubscriptionStatus.SUSPENDED and sub.suspension_reason == SuspensionReason.FRAUD
+                and _other_suspender(alert, sub.pk) is not None):
+            # Already suspended for another alert: this one claims it too, so clearing that one alone does not
+            # reactivate what this alert also wants suspended. Nothing to ask the operator.
+            action = _claim(alert, ActionKind.SUSPEND, actor=actor, reason=reason, automatic=automatic,
+                            subscription=sub)
+            if action is not None:
+                with transaction.atomic():
+                    _taken(alert, action, actor=actor, event=f"subscription {sub} suspended (fraud)",
+                           status=sub.status)
+                done.append(action)
+            continue
         if sub.status != SubscriptionStatus.ACTIVE:
             continue
         action = _claim(alert, ActionKind.SUSPEND, actor=actor, reason=reason, automatic=automatic, subscription=sub)
@@ -344,7 +387,7 @@ def report_to_operator(alert: Alert, *, actor, channel: str = "portal", severity
     from partnerdesk.escalations.models import Topic
     from partnerdesk.escalations.services import escalate
 
-    from .alerts import explanation
+    from .explain import of_alert
 
     _check_active(alert)
     if alert.case_id is None:
@@ -355,7 +398,7 @@ def report_to_operator(alert: Alert, *, actor, channel: str = "portal", severity
         if not title:
             title = gettext("Suspected fraud or misuse: %(customer)s") % {"customer": alert.customer.name}
         if not description:
-            description = explanation(alert)
+            description = of_alert(alert)
     with transaction.atomic():
         alert = _lock(alert)
         _check_active(alert)
@@ -376,9 +419,9 @@ def report_to_operator(alert: Alert, *, actor, channel: str = "portal", severity
 # --- expected patterns -----------------------------------------------------------------------------------------
 
 
-def _check_until(until: dt.date | None) -> dt.date | None:
+def _check_until(until: dt.date | None) -> dt.date:
     if until is None:
-        return None
+        return timezone.localdate() + dt.timedelta(days=EXPECTED_DAYS)
     if not isinstance(until, dt.date) or isinstance(until, dt.datetime):
         raise InvalidInput(_("Enter a date as YYYY-MM-DD."), field="until")
     bounds.check_date(until, field="until")
@@ -389,7 +432,8 @@ def _check_until(until: dt.date | None) -> dt.date | None:
 
 def add_expected_pattern(customer, *, signal: str, subject: str = "", until: dt.date | None = None, actor, reason,
                          alert: Alert | None = None) -> ExpectedPattern:
-    """A known cause: while it holds, the signal (for this subject, or any subject if blank) does not alert."""
+    """A known cause: while it holds (until `until`, default EXPECTED_DAYS from today, or its removal), the signal
+    (for this subject, or any subject if blank) does not alert."""
     reason = check_reason(reason)
     if signal not in SignalKind.values:
         raise InvalidInput(_("%(value)s is not one of the choices"), field="signal", value=repr(signal))

@@ -190,7 +190,7 @@ def spend_spikes(data: Data, rules: RuleBook) -> list[Hit]:
                      "expected": str(to_money(last.expected)), "above": str(to_money(last.above)),
                      "score": str(score_of(last.score)), "baseline_days": base.days,
                      "weekday_factor": f"{base.weekday[last.day.weekday()]:.2f}",
-                     "month_end": is_month_end(last.day), "days_tripped": len(found),
+                     "month_end": is_month_end(last.day), "days_tripped": len(found), "window_days": lookback,
                      "min_score": str(rule.min_score), "min_amount": str(rule.min_amount)},
             series=data.chart(customer_id), tripped=last.day.isoformat()))
     return hits

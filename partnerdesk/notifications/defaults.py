@@ -1177,7 +1177,7 @@ Sent automatically by {{ partner_name }}'s PartnerDesk (customers write to {{ su
   {% if limit_kind == 'budget' %}月度预算{% else %}信用额度{% endif %}：{{ currency }} {{ amount_limit }}
   已使用：{{ currency }} {{ amount_used }}（{{ percent_used }}%）
 {% if limit_kind == 'credit_limit' %}  其中未付账款：{{ currency }} {{ amount_balance }}
-  尚未开票的用量：{{ currency }} {{ amount_unbilled }}
+  尚未开票的用量（含税）：{{ currency }} {{ amount_unbilled }}
 {% endif %}
 达到 100% 时我们会再通知您一次。请检查您的用量：如有您不认识的资源或异常的用量，请立即联系我们，以免产生更多费用。{% if limit_kind == 'credit_limit' %}及时付款可以恢复可用额度。{% endif %}
 {% if portal_url %}
@@ -1198,7 +1198,7 @@ Sent automatically by {{ partner_name }}'s PartnerDesk (customers write to {{ su
   {% if limit_kind == 'budget' %}每月預算{% else %}信用額度{% endif %}：{{ currency }} {{ amount_limit }}
   已使用：{{ currency }} {{ amount_used }}（{{ percent_used }}%）
 {% if limit_kind == 'credit_limit' %}  其中未付帳款：{{ currency }} {{ amount_balance }}
-  尚未開立發票的用量：{{ currency }} {{ amount_unbilled }}
+  尚未開立發票的用量（含稅）：{{ currency }} {{ amount_unbilled }}
 {% endif %}
 達到 100% 時我們會再通知您一次。請檢查您的用量：如有您不認識的資源或異常的用量，請立即與我們聯絡，以免產生更多費用。{% if limit_kind == 'credit_limit' %}及時付款可以恢復可用額度。{% endif %}
 {% if portal_url %}
@@ -1219,7 +1219,7 @@ Sent automatically by {{ partner_name }}'s PartnerDesk (customers write to {{ su
   {% if limit_kind == 'budget' %}Monthly budget:{% else %}Credit limit:  {% endif %}  {{ currency }} {{ amount_limit }}
   Used:            {{ currency }} {{ amount_used }} ({{ percent_used }}%)
 {% if limit_kind == 'credit_limit' %}  Unpaid invoices: {{ currency }} {{ amount_balance }}
-  Usage not yet invoiced: {{ currency }} {{ amount_unbilled }}
+  Usage not yet invoiced (incl. tax): {{ currency }} {{ amount_unbilled }}
 {% endif %}
 We will tell you again at 100%. Please check your usage: if you see resources you do not recognise or unusual usage, contact us at once so that no more charges build up.{% if limit_kind == 'credit_limit' %} Paying what is due frees up your limit.{% endif %}
 {% if portal_url %}
@@ -1242,7 +1242,7 @@ Kind regards,
   {% if limit_kind == 'budget' %}月度预算{% else %}信用额度{% endif %}：{{ currency }} {{ amount_limit }}
   已使用：{{ currency }} {{ amount_used }}（{{ percent_used }}%）
 {% if limit_kind == 'credit_limit' %}  其中未付账款：{{ currency }} {{ amount_balance }}
-  尚未开票的用量：{{ currency }} {{ amount_unbilled }}
+  尚未开票的用量（含税）：{{ currency }} {{ amount_unbilled }}
 {% endif %}
 请尽快检查您的用量。如有您不认识的资源或异常的用量，请立即联系我们。{% if limit_kind == 'credit_limit' %}请及时支付到期的发票；超出额度后，我们可能需要您预付款项，才能继续提供服务。{% else %}如需提高预算，请联系我们。{% endif %}
 {% if portal_url %}
@@ -1263,7 +1263,7 @@ Kind regards,
   {% if limit_kind == 'budget' %}每月預算{% else %}信用額度{% endif %}：{{ currency }} {{ amount_limit }}
   已使用：{{ currency }} {{ amount_used }}（{{ percent_used }}%）
 {% if limit_kind == 'credit_limit' %}  其中未付帳款：{{ currency }} {{ amount_balance }}
-  尚未開立發票的用量：{{ currency }} {{ amount_unbilled }}
+  尚未開立發票的用量（含稅）：{{ currency }} {{ amount_unbilled }}
 {% endif %}
 請盡快檢查您的用量。如有您不認識的資源或異常的用量，請立即與我們聯絡。{% if limit_kind == 'credit_limit' %}請及時支付到期的發票；超出額度後，我們可能需要您預先付款，才能繼續提供服務。{% else %}如需提高預算，請與我們聯絡。{% endif %}
 {% if portal_url %}
@@ -1284,7 +1284,7 @@ Kind regards,
   {% if limit_kind == 'budget' %}Monthly budget:{% else %}Credit limit:  {% endif %}  {{ currency }} {{ amount_limit }}
   Used:            {{ currency }} {{ amount_used }} ({{ percent_used }}%)
 {% if limit_kind == 'credit_limit' %}  Unpaid invoices: {{ currency }} {{ amount_balance }}
-  Usage not yet invoiced: {{ currency }} {{ amount_unbilled }}
+  Usage not yet invoiced (incl. tax): {{ currency }} {{ amount_unbilled }}
 {% endif %}
 Please check your usage soon. If you see resources you do not recognise or unusual usage, contact us at once.{% if limit_kind == 'credit_limit' %} Please pay the invoices that are due; past the limit we may need you to pay in advance to keep the service running.{% else %} If you need a higher budget, let us know.{% endif %}
 {% if portal_url %}
@@ -1308,7 +1308,7 @@ Kind regards,
   {% if limit_kind == 'budget' %}月度预算{% else %}信用额度{% endif %}：{{ currency }} {{ amount_limit }}
   已使用：{{ currency }} {{ amount_used }}（{{ percent_used }}%）
 {% if limit_kind == 'credit_limit' %}  其中未付账款：{{ currency }} {{ amount_balance }}
-  尚未开票的用量：{{ currency }} {{ amount_unbilled }}
+  尚未开票的用量（含税）：{{ currency }} {{ amount_unbilled }}
 {% endif %}
 {% if limit_level >= 100 %}欺诈监控会为此开立提醒；请查看客户的用量，决定是否要求预付款、暂停新订单或暂停订阅。{% else %}请留意客户的用量与付款情况。{% endif %}
 
@@ -1327,7 +1327,7 @@ Kind regards,
   {% if limit_kind == 'budget' %}每月預算{% else %}信用額度{% endif %}：{{ currency }} {{ amount_limit }}
   已使用：{{ currency }} {{ amount_used }}（{{ percent_used }}%）
 {% if limit_kind == 'credit_limit' %}  其中未付帳款：{{ currency }} {{ amount_balance }}
-  尚未開立發票的用量：{{ currency }} {{ amount_unbilled }}
+  尚未開立發票的用量（含稅）：{{ currency }} {{ amount_unbilled }}
 {% endif %}
 {% if limit_level >= 100 %}詐騙監控會為此開立警示；請查看客戶的用量，決定是否要求預先付款、暫停新訂單或暫停訂閱。{% else %}請留意客戶的用量與付款情況。{% endif %}
 
@@ -1346,7 +1346,7 @@ Kind regards,
   {% if limit_kind == 'budget' %}Monthly budget:{% else %}Credit limit:  {% endif %}  {{ currency }} {{ amount_limit }}
   Used:            {{ currency }} {{ amount_used }} ({{ percent_used }}%)
 {% if limit_kind == 'credit_limit' %}  Unpaid invoices: {{ currency }} {{ amount_balance }}
-  Usage not yet invoiced: {{ currency }} {{ amount_unbilled }}
+  Usage not yet invoiced (incl. tax): {{ currency }} {{ amount_unbilled }}
 {% endif %}
 {% if limit_level >= 100 %}Fraud monitoring opens an alert for it: look at the customer's usage and decide whether to require prepayment, hold new orders or suspend subscriptions.{% else %}Keep an eye on the customer's usage and payments.{% endif %}
 

@@ -153,7 +153,7 @@ def _fraud_world(world) -> dict:
     partner's contact for reports to 21Vianet."""
     from partnerdesk.escalations.targets import settings_row
     from partnerdesk.fraud.alerts import record_hits
-    from partnerdesk.fraud.models import Alert, CreditLimit, SignalRule
+    from partnerdesk.fraud.models import Alert, CreditLimit, ExpectedPattern, SignalRule
     from partnerdesk.fraud.tests.conftest import AS_OF, spike
 
     a = Customer.objects.get(pk=world["A"])
@@ -163,7 +163,9 @@ def _fraud_world(world) -> dict:
     row.contact_name, row.contact_email = "王芳", "escalations@northwind.example.cn"
     row.save()
     limit = CreditLimit.objects.create(customer=a, kind="budget", amount="5000.00")
-    return {"alert": Alert.objects.get(customer=a).pk, "limit": limit.pk, "signal": "spend_spike"}
+    pattern = ExpectedPattern.objects.create(customer=a, signal="new_region", reason="new office")
+    return {"alert": Alert.objects.get(customer=a).pk, "limit": limit.pk, "signal": "spend_spike",
+            "pattern": pattern.pk}
 
 
 def _users_and_teams_world(customer_a) -> dict:
@@ -471,6 +473,8 @@ MATRIX = [
     ("POST", "/fraud/alerts/{alert}/prepayment", {"reason": "chargeback"}, only(200, FRAUD_ACT)),
     ("POST", "/fraud/alerts/{alert}/hold-orders", {"reason": "chargeback"}, only(200, FRAUD_ACT)),
     ("POST", "/fraud/alerts/{alert}/report", {"channel": "portal", "severity": "moderate"}, only(200, FRAUD_ACT)),
+    ("GET", "/fraud/patterns", None, staff_only()),
+    ("DELETE", "/fraud/patterns/{pattern}?reason=ended", None, only(204, FRAUD_ACT)),
     ("GET", "/fraud/rules", None, staff_only()),
     ("PUT", "/fraud/rules/{signal}", {"min_amount": "800.00", "reason": "fewer alerts"}, only(200, {"admin"})),
     ("DELETE", "/fraud/rules/{signal}?reason=built-in", None, only(204, {"admin"})),

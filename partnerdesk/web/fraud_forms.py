@@ -55,7 +55,7 @@ class ReasonForm(forms.Form):
 
 class ExpectedForm(ReasonForm):
     until = forms.DateField(label=_("Expected until"), required=False, widget=DateInput(),
-                            help_text=_("Left empty: until the pattern is removed."))
+                            help_text=_("Left empty: for 90 days. Removing the pattern ends it earlier."))
 
     def clean_until(self):
         return _in_range(self.cleaned_data["until"])
@@ -74,8 +74,8 @@ class SuspendForm(ReasonForm):
 class ReportForm(forms.Form):
     channel = forms.ChoiceField(label=_("Channel"), choices=[("portal", _("Operator's portal")),
                                                               ("api", _("Partner Center API"))])
+    # The operator takes fraud reports at B or C only (fraud.services refuses A).
     severity = forms.ChoiceField(label=_("Severity"), choices=[("moderate", _("B: moderate")),
-                                                                ("critical", _("A: critical")),
                                                                 ("minimal", _("C: minimal"))])
     title = forms.CharField(label=_("Title"), required=False, max_length=200,
                             help_text=_("Left empty: the alert's signal and customer."))
@@ -118,6 +118,23 @@ class RuleForm(forms.Form):
         cleaned = super().clean()
         _storable(self)
         return cleaned
+
+
+SWITCHES = ("enabled", "auto_suspend", "auto_prepayment")
+
+
+def _switch(label):
+    """Yes, no, or (left) as the default rule has it."""
+    return forms.TypedChoiceField(label=label, required=False, empty_value=None, coerce=lambda v: v == "true",
+                                  choices=[("", _("As the default rule")), ("true", _("Yes")), ("false", _("No"))])
+
+
+class CustomerRuleForm(RuleForm):
+    """A new rule, usually a customer's: a switch left alone keeps what the default rule says (not off)."""
+
+    enabled = _switch(_("Enabled"))
+    auto_suspend = _switch(_("Suspend automatically"))
+    auto_prepayment = _switch(_("Require prepayment automatically"))
 
 
 class SettingsForm(forms.Form):
@@ -167,7 +184,9 @@ class LimitForm(forms.Form):
 
 
 class FraudReportForm(forms.Form):
-    MAX_DAYS = 3660
+    """The report's period; its rules (the default, backwards, too long) are the API's (fraud.api.report_period),
+    applied by the view."""
+
     start = forms.DateField(label=_("From"), required=False, widget=DateInput())
     end = forms.DateField(label=_("To"), required=False, widget=DateInput())
 
@@ -176,12 +195,3 @@ class FraudReportForm(forms.Form):
 
     def clean_end(self):
         return _in_range(self.cleaned_data["end"])
-
-    def clean(self):
-        cleaned = super().clean()
-        start, end = cleaned.get("start"), cleaned.get("end")
-        if start and end and start > end:
-            self.add_error("end", _("The end date is before the start date."))
-        elif start and end and (end - start).days > self.MAX_DAYS:
-            self.add_error("start", _("A report covers at most %(days)d days.") % {"days": self.MAX_DAYS})
-        return cleaned

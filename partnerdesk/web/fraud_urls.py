@@ -8,6 +8,7 @@ urlpatterns = [
     path("fraud/", fraud.fraud_alerts, name="fraud_alerts"),
     path("fraud/alerts/<int:pk>/", fraud.fraud_alert, name="fraud_alert"),
     path("fraud/alerts/<int:pk>/<slug:action>/", fraud.fraud_alert_action, name="fraud_alert_action"),
+    path("fraud/patterns/<int:pk>/remove/", fraud.fraud_pattern_remove, name="fraud_pattern_remove"),
     path("fraud/rules/", fraud.fraud_rules, name="fraud_rules"),
     path("fraud/rules/save/", fraud.fraud_rule_set, name="fraud_rule_set"),
     path("fraud/rules/<int:pk>/remove/", fraud.fraud_rule_remove, name="fraud_rule_remove"),

@@ -47,9 +47,10 @@ def test_the_demo_tells_the_finance_story_on_every_finance_page(demo, client):
     older, middle, latest = story["periods"]
     assert latest == dt.date(2026, 10, 1) and story["billing_dates"][-1] == dt.date(2026, 11, 9)
 
-    # Re-billing: two files per period, all imported; a mapping remembered; lines of a newcomer waiting to be mapped.
+    # Re-billing: two files per period, all imported (and the current period's usage so far, the fraud story's);
+    # a mapping remembered; lines of a newcomer waiting to be mapped.
     files = ReconFile.objects.filter(status=FileStatus.ACTIVE)
-    assert files.count() == 6
+    assert files.count() == 7
     html = page(client, "finance", "rebilling_files")
     for f in files:
         assert f.filename in html
@@ -74,17 +75,21 @@ def test_the_demo_tells_the_finance_story_on_every_finance_page(demo, client):
     assert Invoice.objects.filter(rebilling__period=latest).exclude(status=InvoiceStatus.DRAFT).count() == 0
     adjusted = drafts.get(customer=demo["customers"][0])
     assert adjusted.lines.filter(adjustment__isnull=False).get().amount == Decimal("-200.00")
-    html = page(client, "finance", "rebilling_period")
+    # (the period page opens on the latest month with a file: the fraud story's usage so far, this month's)
+    assert f"{TODAY:%Y-%m}" in page(client, "finance", "rebilling_period")
+    html = page(client, "finance", "rebilling_period", f"?period={latest:%Y-%m}")
     assert f"{latest:%Y-%m}" in html and demo["customers"][0].name in html
     rebilled = Invoice.objects.filter(rebilling__period=middle, status=InvoiceStatus.ISSUED).first()
     client.force_login(User.objects.get(username="finance"))
     pdf = client.get(reverse("invoice_pdf", kwargs={"pk": rebilled.pk}))
     assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
 
-    # Payables: six operator invoices; the oldest license invoice paid a week late (its late charge), the middle one
-    # half paid and late now, the latest two due in 15 days.
-    assert OperatorInvoice.objects.count() == 6
-    positions = {p.invoice.number: p for p in standing.positions(as_of=TODAY)}
+    # Payables: six operator invoices (and the fraud story's, for the usage so far: billed today, due in 30 days);
+    # the oldest license invoice paid a week late (its late charge), the middle one half paid and late now, the
+    # latest two due in 15 days.
+    assert OperatorInvoice.objects.count() == 7
+    positions = {p.invoice.number: p for p in standing.positions(as_of=TODAY)
+                 if p.invoice.number != demo["fraud"]["usage_file"]}
     paid_late = [p for p in positions.values() if p.paid_late]
     late = [p for p in positions.values() if p.late]
     assert len(paid_late) == 1 and paid_late[0].late_charge == (paid_late[0].invoice.amount * Decimal("0.015")).quantize(Decimal("0.01"))
@@ -111,7 +116,7 @@ def test_the_demo_tells_the_finance_story_on_every_finance_page(demo, client):
     # each kind, and a shortfall in the cash flow.
     exposure = reports.exposure(latest)
     assert exposure.total.charged > 0 and exposure.total.billed == 0 and exposure.total.exposure > 0
-    html = page(client, "finance", "finance_dashboard")
+    html = page(client, "finance", "finance_dashboard", f"?period={latest:%Y-%m}")
     assert figure(html, "charged") == money(exposure.total.charged)
     assert figure(html, "exposure") == money(exposure.total.exposure)
     older_exposure = reports.exposure(older)

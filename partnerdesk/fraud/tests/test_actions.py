@@ -174,3 +174,29 @@ def test_report_to_operator_refuses_severity_a(alert, partner_contact, users):
         services.report_to_operator(alert, actor=users["admin"], severity="A")
     assert refused.value.field == "severity"
     assert not ServiceRequest.objects.exists() and not AlertAction.objects.exists()
+
+
+def test_clearing_one_alert_leaves_suspended_what_another_active_alert_holds(alert, mining, operator, users):
+    customer, (azure, m365) = mining
+    agent = users["collections"]
+    services.suspend(alert, actor=agent, reason="Mining on a stolen card")
+    assert record_hits([spike(customer, signal="new_region", subject="region:china-north-3")], as_of=AS_OF) == (1, 0)
+    region = Alert.objects.get(signal="new_region")
+    # The second alert wants them suspended too: already so, it claims them without asking the operator again.
+    patches = len(operator.simulator.requests("PATCH"))
+    assert {a.subscription for a in services.suspend(region, actor=agent, reason="new region too")} == {azure, m365}
+    assert len(operator.simulator.requests("PATCH")) == patches
+    services.clear(alert, actor=agent, reason="the spike was a migration")
+    for sub in (azure, m365):
+        sub.refresh_from_db()
+        assert (sub.status, operator.status(sub)) == ("suspended", "suspended")  # the region alert still holds them
+    assert any(f"left suspended for fraud alert #{region.pk}" in e for e in events(alert))
+    services.clear(region, actor=agent, reason="the region is the customer's new office")
+    for sub in (azure, m365):
+        sub.refresh_from_db()
+        assert (sub.status, operator.status(sub)) == ("active", "active")
+
+
+def test_mark_expected_defaults_to_90_days(alert, users):
+    pattern = services.mark_expected(alert, actor=users["finance"], reason="month-end rendering")
+    assert pattern.until == AS_OF + dt.timedelta(days=90) and pattern.alert == alert

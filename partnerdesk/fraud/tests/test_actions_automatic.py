@@ -101,6 +101,16 @@ def test_an_automatic_suspension_goes_through_the_operator_once_and_clearing_rea
     assert state(operator) == before
     assert all(operator.status(s) == "active" for s in subs)
 
+    # Nor the next days, though the spike's window slid (a new tripped day): the incident cools down after the
+    # close, so the automatic suspension does not run again.
+    import datetime as dt
+
+    for days in (1, 2):
+        day = AS_OF + dt.timedelta(days=days)
+        assert record_hits([spike(customer, day=day, tripped=str(day))], as_of=day) == (0, 0)
+    assert state(operator) == before
+    assert all(operator.status(s) == "active" for s in subs)
+
 
 def test_without_automatic_actions_in_the_settings_nothing_is_suspended(mining, operator, fraud_team):
     customer, subs = mining

@@ -81,7 +81,7 @@ def test_an_expected_pattern_stops_the_same_pattern_alerting(customer, users):
     alert.refresh_from_db()
     assert (alert.status, alert.verdict, alert.closed_by) == ("expected", "false_alarm", agent)
     assert (pattern.customer, pattern.signal, pattern.subject, pattern.until, pattern.alert) == (
-        customer, "spend_spike", "meter:virtual-machines-d4", None, alert)
+        customer, "spend_spike", "meter:virtual-machines-d4", AS_OF + dt.timedelta(days=services.EXPECTED_DAYS), alert)
     assert AuditEntry.objects.filter(action__in=["fraud_alert.expected", "fraud_pattern.added"]).count() == 2
 
     # Days later the same meter spikes again: no alert; another meter, or another signal, still alerts.
@@ -112,9 +112,77 @@ def test_a_dismissed_alert_does_not_reopen_for_the_same_spike(customer, users):
     services.dismiss(Alert.objects.get(), actor=users["finance"], reason="Known migration project")
     # Tomorrow the detection still sees yesterday's spike in its window: the same point, the same incident.
     assert record_hits([spike(customer, day=TOMORROW)], as_of=TOMORROW) == (0, 0)
-    # A new spike, on a later point, is a new incident.
-    assert record_hits([spike(customer, day=TOMORROW, tripped="2026-11-25")], as_of=TOMORROW) == (1, 0)
+    # A new spike, on a later point, twice the money: a new incident.
+    assert record_hits([spike(customer, day=TOMORROW, tripped="2026-11-25", amount="36500.00")],
+                       as_of=TOMORROW) == (1, 0)
     assert Alert.objects.filter(status="open").count() == 1 and Case.objects.count() == 2
+
+
+@pytest.mark.parametrize("close", ["dismiss", "clear", "mark_expected"])
+def test_a_closed_incident_cools_down_for_30_days_unless_its_amount_doubles(customer, users, close):
+    """Signals whose tripped day moves (unpaid growth trips on as_of, over_limit has none) do not reopen the next
+    day: no new alert for COOL_DOWN_DAYS after the close, unless the amount reached twice the closed alert's."""
+    from partnerdesk.fraud.alerts import COOL_DOWN_DAYS
+
+    def growth(day, amount="8000.00"):
+        return spike(customer, signal="unpaid_growth", subject="", day=day, tripped=str(day), amount=amount)
+
+    assert record_hits([growth(AS_OF)], as_of=AS_OF) == (1, 0)
+    extra = {"until": AS_OF} if close == "mark_expected" else {}  # (a pattern for today only: the cool-down after)
+    getattr(services, close)(Alert.objects.get(), actor=users["finance"], reason="paid by bank transfer", **extra)
+    for days in (1, 2, COOL_DOWN_DAYS - 1):
+        day = AS_OF + dt.timedelta(days=days)
+        assert record_hits([growth(day, amount="15999.99")], as_of=day) == (0, 0), days
+    assert Alert.objects.count() == 1 and Case.objects.count() == 1
+    # Twice the money: a new incident, within the cool-down.
+    day = AS_OF + dt.timedelta(days=3)
+    assert record_hits([growth(day, amount="16000.00")], as_of=day) == (1, 0)
+    Alert.objects.filter(status="open").delete()
+    # After the cool-down: the same amount alerts again.
+    day = AS_OF + dt.timedelta(days=COOL_DOWN_DAYS + 1)
+    assert record_hits([growth(day)], as_of=day) == (1, 0)
+
+
+def test_removing_the_pattern_of_an_alert_marked_expected_ends_its_cool_down(customer, users):
+    assert record_hits([spike(customer)], as_of=AS_OF) == (1, 0)
+    pattern = services.mark_expected(Alert.objects.get(), actor=users["finance"], reason="render farm")
+    assert record_hits([spike(customer, day=TOMORROW, tripped=str(TOMORROW))], as_of=TOMORROW) == (0, 0)
+    services.remove_expected_pattern(pattern, actor=users["finance"], reason="the project ended")
+    assert record_hits([spike(customer, day=TOMORROW, tripped=str(TOMORROW))], as_of=TOMORROW) == (1, 0)
+
+
+def test_mark_expected_closes_and_adds_the_pattern_in_one_transaction(customer, users, monkeypatch):
+    assert record_hits([spike(customer)], as_of=AS_OF) == (1, 0)
+    alert = Alert.objects.get()
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the pattern could not be stored")
+
+    monkeypatch.setattr(services, "add_expected_pattern", broken)
+    with pytest.raises(RuntimeError):
+        services.mark_expected(alert, actor=users["finance"], reason="render farm")
+    alert.refresh_from_db()
+    assert alert.status == "open" and not AuditEntry.objects.filter(action="fraud_alert.expected").exists()
+
+
+def test_an_expected_pattern_ends_after_90_days_by_default(customer, users):
+    pattern = services.add_expected_pattern(customer, signal="spend_spike", actor=users["admin"], reason="sale")
+    assert pattern.until == AS_OF + dt.timedelta(days=90)
+    end = pattern.until + dt.timedelta(days=1)
+    assert record_hits([spike(customer, day=pattern.until)], as_of=pattern.until) == (0, 0)
+    assert record_hits([spike(customer, day=end, tripped=str(end))], as_of=end) == (1, 0)
+
+
+def test_a_hit_that_fails_is_logged_and_skipped_not_the_run(customer, caplog):
+    from dataclasses import replace
+    from decimal import Decimal
+
+    other = make_customer("南京远航贸易有限公司")
+    gone = replace(spike(customer, subject="meter:gone"), customer_id=10**9)  # no such customer
+    huge = replace(spike(other, subject="meter:huge"), score=Decimal("1e15"))  # past numeric(12,2) on PostgreSQL
+    assert record_hits([gone, huge, spike(customer)], as_of=AS_OF)[0] >= 1
+    assert Alert.objects.filter(customer=customer, subject="meter:virtual-machines-d4").exists()
+    assert "not recorded" in caplog.text
 
 
 def test_a_signal_disabled_for_the_customer_does_not_alert(customer):

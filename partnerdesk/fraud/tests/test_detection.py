@@ -263,7 +263,40 @@ def test_every_signal_has_an_explanation_even_without_figures():
     with translation.override("en"):
         budget = explain.explain(SignalKind.OVER_LIMIT, {"kind": "budget", "limit": "500", "used": "600", "over": "100",
                                                          "percent": 120, "month": "2026-11-01", "subscription": "VM"})
-    assert "1 Nov 2026" in budget and "VM" in budget
+    assert "in the month of November 2026 is" in budget and "VM" in budget
+
+
+def test_explanations_name_a_budgets_month_the_spikes_window_and_join_chinese_sentences_without_a_space():
+    budget = {"kind": "budget", "limit": "500", "used": "600", "over": "100", "percent": 120, "month": "2026-11-01"}
+    with translation.override("zh-hans"):
+        assert "2026年11月" in explain.explain(SignalKind.OVER_LIMIT, budget)
+        assert "2026年11月1日" not in explain.explain(SignalKind.OVER_LIMIT, budget)
+    spike = {"day": "2026-11-23", "spend": "900", "expected": "100", "above": "800", "score": "9",
+             "baseline_days": 56, "days_tripped": 3, "window_days": 14, "min_score": "6", "min_amount": "500"}
+    with translation.override("en"):
+        text = explain.explain(SignalKind.SPEND_SPIKE, spike)
+    assert text.endswith(". 3 days of the last 14 days were as far above normal.")
+    with translation.override("zh-hans"):
+        text = explain.explain(SignalKind.SPEND_SPIKE, spike)
+    assert "。 " not in text and "一周" not in text
+
+
+@pytest.mark.django_db
+def test_money_is_summed_to_the_fen_exactly_on_every_database():
+    from partnerdesk.fraud import series
+
+    # 40 large charges whose float sum on SQLite drifts by a fen
+    values = ["421209726422.70", "923912851287.87", "535870874762.98", "589348277886.30", "795849508898.05",
+              "147392586909.21", "235239822925.34", "369332599349.76", "926590743117.32", "371948199276.43",
+              "319316832136.30", "858292577100.91", "541681686612.17", "609081285336.98", "353635175983.05",
+              "80055740422.48", "163298724335.16", "127018195045.78", "862516357013.48", "628394441488.70",
+              "620436135251.10", "297147642545.46", "326948367184.72", "504002157567.35", "864751126268.05",
+              "326677784370.01", "738075129925.01", "452365342101.14", "975210767201.05", "263800124296.75",
+              "178901898741.14", "183325264209.87", "173835584086.95", "116298478262.55", "887387951462.69",
+              "902553246745.37", "278241036963.91", "346646126444.12", "714856269125.40", "26939971327.01"]
+    rows = " UNION ALL ".join(f"SELECT CAST({v} AS DECIMAL(18, 2)) AS x" for v in values)
+    [(fen,)] = series._fetch(f"SELECT {series._fen_sum('x')} FROM ({rows}) AS t", [])
+    assert fen == int(sum(Decimal(v) for v in values) * 100) == 1903838661039062
 
 
 # --- runs, the task after an import, the command -----------------------------------------------------------------

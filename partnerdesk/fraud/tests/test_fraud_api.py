@@ -230,7 +230,7 @@ def test_limits_set_read_and_removed_with_what_is_used(customer_a, customer_b, a
                                           "reason": "agreed with the customer"})
     assert resp.status_code == 201, resp.content
     body = resp.json()
-    assert (body["kind"], body["amount"], body["used"], body["percent_used"]) == ("budget", "2000.00", "1200.00", "60.0")
+    assert (body["kind"], body["amount"], body["used"], body["percent_used"]) == ("budget", "2000.00", "1272.00", "63.6")  # with 6% VAT
     finance.post("/fraud/limits", {"customer_id": customer_b.pk, "kind": "credit_limit", "amount": "5000.00"})
     for payload, field in [({"customer_id": customer_a.pk, "kind": "budget", "amount": 12.5}, "amount"),
                            ({"customer_id": customer_a.pk, "kind": "weekly", "amount": "1.00"}, "kind"),
@@ -245,7 +245,7 @@ def test_limits_set_read_and_removed_with_what_is_used(customer_a, customer_b, a
 
     # A customer's user sees its own limits only.
     own = api_client.as_(tokens["customer_a"]).get("/fraud/limits").json()
-    assert [(r["customer_id"], r["used"]) for r in own["items"]] == [(customer_a.pk, "1200.00")]
+    assert [(r["customer_id"], r["used"]) for r in own["items"]] == [(customer_a.pk, "1272.00")]
     assert api_client.as_(tokens["customer_a"]).get("/fraud/limits", customer_id=customer_b.pk).json()["count"] == 0
     assert finance.get("/fraud/limits").json()["count"] == 2
 
@@ -278,3 +278,55 @@ def test_bad_input_is_a_4xx_naming_the_field_and_changes_nothing(spiked, custome
     assert AuditEntry.objects.count() == before
     spiked.refresh_from_db()
     assert spiked.status == "open"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_empty_subscription_list_is_refused_not_everything_suspended(mining, operator, api_client, tokens):
+    customer, subs = mining
+    record_hits([spike(customer)], as_of=AS_OF)
+    alert = Alert.objects.get()
+    resp = api_client.as_(tokens["admin"]).post(f"/fraud/alerts/{alert.pk}/suspend",
+                                                {"reason": "mining", "subscription_ids": []})
+    assert resp.status_code == 422 and resp.json()["field"] == "subscription_ids"
+    assert all(operator.status(s) == "active" for s in subs) and not AlertAction.objects.exists()
+
+
+def test_severity_a_is_not_offered_for_a_fraud_report(spiked, api_client, tokens):
+    resp = api_client.as_(tokens["admin"]).post(f"/fraud/alerts/{spiked.pk}/report",
+                                                {"channel": "portal", "severity": "critical"})
+    assert resp.status_code == 422 and "severity" in resp.content.decode()
+    assert not ServiceRequest.objects.exists()
+
+
+def test_expected_patterns_listed_and_removed(spiked, customer_a, api_client, tokens):
+    from partnerdesk.fraud.models import ExpectedPattern
+
+    admin = api_client.as_(tokens["admin"])
+    assert admin.post(f"/fraud/alerts/{spiked.pk}/expected", {"reason": "month-end job"}).status_code == 200
+    rows = admin.get(f"/fraud/patterns?customer_id={customer_a.pk}").json()["items"]
+    assert [(r["alert_id"], r["signal"], r["until"], r["in_force"]) for r in rows] == [
+        (spiked.pk, "spend_spike", str(AS_OF + dt.timedelta(days=90)), True)]
+    assert admin.get(f"/fraud/patterns?alert_id={spiked.pk}&in_force=false").json()["items"] == []
+    pk = rows[0]["id"]
+    no_reason = admin.delete(f"/fraud/patterns/{pk}")
+    assert no_reason.status_code in (400, 422) and no_reason.json()["field"] == "reason"
+    assert api_client.as_(tokens["auditor"]).delete(f"/fraud/patterns/{pk}?reason=x").status_code == 403
+    assert admin.delete(f"/fraud/patterns/{pk}?reason=the job ended").status_code == 204
+    assert not ExpectedPattern.objects.exists()
+    assert admin.delete(f"/fraud/patterns/{pk}?reason=again").status_code == 404
+    assert AuditEntry.objects.get(action="fraud_pattern.removed").reason == "the job ended"
+
+
+def test_a_new_customer_rule_keeps_the_default_rules_switches(customer_a, api_client, tokens):
+    SignalRule.objects.create(signal="spend_spike", auto_suspend=True, auto_prepayment=True)
+    SignalRule.objects.create(signal="new_region", enabled=False)
+    admin = api_client.as_(tokens["admin"])
+    for signal in ("spend_spike", "new_region"):
+        resp = _put(api_client, tokens["admin"], f"/fraud/rules/{signal}",
+                    {"customer_id": customer_a.pk, "min_amount": "5000.00", "reason": "a big customer"})
+        assert resp.status_code == 200, resp.content
+    spike_rule, region_rule = rule_for("spend_spike", customer_a.pk), rule_for("new_region", customer_a.pk)
+    assert (spike_rule.min_amount, spike_rule.enabled, spike_rule.auto_suspend, spike_rule.auto_prepayment) == (
+        Decimal("5000.00"), True, True, True)
+    assert (region_rule.min_amount, region_rule.enabled) == (Decimal("5000.00"), False)
+    assert admin.get(f"/fraud/rules?customer_id={customer_a.pk}").status_code == 200

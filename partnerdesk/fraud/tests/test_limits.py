@@ -20,9 +20,11 @@ pytestmark = pytest.mark.django_db
 TODAY = dt.date(2026, 11, 24)
 
 
-def usage(customer, charges, *, day=TODAY, sub=None, file=None):
+def usage(customer, charges, *, day=TODAY, sub=None, file=None, tax_rate="0", **fields):
+    """A usage line; without VAT and price rule (pass-through) unless asked, so its price is its charges."""
+    fields = {"service": "Virtual Machines", "region": "China North 3", "product": "meter-vm-d2", **fields}
     return line(file or recon_file(FileKind.USAGE), charges=charges, customer=customer, subscription=sub,
-                usage_date=day, service="Virtual Machines", region="China North 3", product="meter-vm-d2")
+                usage_date=day, tax_rate=tax_rate, **fields)
 
 
 def test_a_credit_limit_counts_the_unpaid_balance_and_the_usage_not_yet_invoiced(customer_a, customer_b):
@@ -86,7 +88,7 @@ def test_limits_at_100_percent_are_over_limit_hits(customer_a, customer_b):
     assert (credit.customer_id, credit.signal, credit.day) == (customer_a.pk, SignalKind.OVER_LIMIT, TODAY)
     assert (credit.score, credit.amount) == (Decimal("1.10"), Decimal("100.00"))
     assert credit.figures == {"kind": "credit_limit", "limit": "1000.00", "used": "1100.00", "over": "100.00",
-                              "percent": 110, "balance": "800.00", "unbilled": "300.00"}
+                              "percent": 110, "balance": "800.00", "unbilled": "300.00", "cost": "300.00"}
     budget = hits["budget:SUB-AZURE-7"]
     assert (budget.subscription_id, budget.score, budget.amount) == (azure.pk, Decimal("1.20"), Decimal("50.00"))
     assert budget.figures["month"] == "2026-11-01" and budget.figures["subscription"] == "Azure prod"

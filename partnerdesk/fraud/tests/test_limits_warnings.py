@@ -28,10 +28,11 @@ TODAY = dt.date(2026, 11, 24)
 AGENT = "zhou.min@northwind.example.cn"
 
 
-def usage(customer, charges, *, day=TODAY):
-    """A usage line the operator charged for the customer, not yet invoiced to it."""
+def usage(customer, charges, *, day=TODAY, tax_rate="0"):
+    """A usage line the operator charged for the customer, not yet invoiced to it (no VAT, no price rule unless
+    asked: its price is its charges)."""
     return line(recon_file(FileKind.USAGE), charges=charges, customer=customer, usage_date=day, service="Virtual Machines",
-                region="China North 3", product="meter-vm-d2")
+                region="China North 3", product="meter-vm-d2", tax_rate=tax_rate)
 
 
 def agent():
@@ -57,7 +58,7 @@ def test_an_english_customer_is_warned_at_80_and_100_percent_once_each(smtp_serv
         [mail] = smtp_server.to(address)
         assert mail.language == "en"
         assert mail.subject == "85% of your credit limit used: CNY 8,500.00 of 10,000.00"
-        assert "Unpaid invoices: CNY 6,000.00" in mail.text and "Usage not yet invoiced: CNY 2,500.00" in mail.text
+        assert "Unpaid invoices: CNY 6,000.00" in mail.text and "Usage not yet invoiced (incl. tax): CNY 2,500.00" in mail.text
         assert "We will tell you again at 100%" in mail.text
     assert smtp_server.to("ops@fabrikam.example.cn") == []  # technical contacts are not told
     [to_agent] = smtp_server.to(AGENT)
@@ -96,7 +97,7 @@ def test_a_traditional_chinese_customer_past_the_limit_at_once_gets_only_the_100
     [mail] = smtp_server.wait_for(1)
     assert mail.language == "zh-TW"
     assert mail.subject == "信用額度已用盡（117%）：CNY 2,345.67 / 2,000.00"
-    assert "台北雲端股份有限公司 您好" in mail.text and "尚未開立發票的用量：CNY 2,345.67" in mail.text
+    assert "台北雲端股份有限公司 您好" in mail.text and "尚未開立發票的用量（含稅）：CNY 2,345.67" in mail.text
     assert not set(mail.subject + mail.text) & set("们发这订据删应费务单请时")  # no Simplified character
     # The 80% warning is not sent after the 100% one; no agent is set, so nobody else is told.
     assert limits.send_limit_warnings(as_of=TODAY + dt.timedelta(days=1)) == 0
@@ -115,7 +116,8 @@ def test_a_budget_warning_names_the_subscription_and_the_month(smtp_server):
     customer = make_customer("Contoso 上海", contact={"name": "李雷", "email": "li@contoso.example.cn"})
     azure = subscription(customer, operator_id="SUB-AZURE-1", friendly_name="Azure 生产环境")
     limits.set_limit(customer, kind=LimitKind.BUDGET, amount="1000.00", subscription=azure, actor=None)
-    line(recon_file(FileKind.USAGE), charges="850.00", customer=customer, subscription=azure, usage_date=TODAY)
+    line(recon_file(FileKind.USAGE), charges="850.00", customer=customer, subscription=azure, usage_date=TODAY,
+         tax_rate="0")
 
     assert limits.send_limit_warnings(as_of=TODAY) == 1
     send_pending()

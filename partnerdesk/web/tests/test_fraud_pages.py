@@ -129,7 +129,7 @@ def test_the_rules_page_sets_defaults_customers_rules_and_the_settings(people, a
     assert (rule_for("spend_spike", None).min_score, rule_for("spend_spike", None).min_amount) == (
         Decimal("6.50"), Decimal("1000.00"))
     resp = admin.post(reverse("fraud_rule_set"), {"prefix": "new", "new-signal": "new_region", "new-customer": acme.pk,
-                                                  "new-reason": "opens regions often"})
+                                                  "new-enabled": "false", "new-reason": "opens regions often"})
     assert resp.status_code == 302
     assert rule_for("new_region", acme.pk).enabled is False and rule_for("new_region", None).enabled is True
     bad = admin.post(reverse("fraud_rule_set"), {"prefix": "new", "new-signal": "new_region", "new-customer": acme.pk,
@@ -154,7 +154,7 @@ def test_the_rules_page_sets_defaults_customers_rules_and_the_settings(people, a
 
 def test_limits_for_staff_and_the_customers_own_portal_page(people, acme, globex):
     usage = recon_file(FileKind.USAGE)
-    line(usage, customer=acme, charges="1700.00", usage_date=dt.date(2026, 11, 20))
+    line(usage, customer=acme, charges="1700.00", usage_date=dt.date(2026, 11, 20), tax_rate="0")  # no VAT: 1700
     finance = client_for(people["finance"])
     url = reverse("fraud_limits", args=[acme.pk])
     assert finance.get(url).status_code == 200
@@ -184,3 +184,55 @@ def test_limits_for_staff_and_the_customers_own_portal_page(people, acme, globex
     finance.post(reverse("fraud_limit_remove", args=[limit.pk]), {"remove-reason": "customer prepays now"})
     assert not CreditLimit.objects.filter(pk=limit.pk).exists()
     assert AuditEntry.objects.get(action="credit_limit.removed").reason == "customer prepays now"
+
+
+def test_a_new_customer_rule_left_as_the_default_keeps_its_switches(people, acme):
+    SignalRule.objects.create(signal="spend_spike", auto_suspend=True)
+    admin = client_for(people["admin"])
+    resp = admin.post(reverse("fraud_rule_set"), {"prefix": "new", "new-signal": "spend_spike", "new-customer": acme.pk,
+                                                  "new-min_amount": "5000", "new-reason": "a big customer"})
+    assert resp.status_code == 302, resp.content.decode()[:2000]
+    rule = rule_for("spend_spike", acme.pk)
+    assert (rule.min_amount, rule.enabled, rule.auto_suspend) == (Decimal("5000.00"), True, True)
+
+
+def test_severity_a_is_not_offered_for_a_fraud_report(alerts, people):
+    spike, _region = alerts
+    page = client_for(people["collections"]).get(reverse("fraud_alert", args=[spike.pk])).content.decode()
+    assert 'value="moderate"' in page and 'value="minimal"' in page and 'value="critical"' not in page
+
+
+def test_expected_patterns_show_on_the_alert_page_and_can_be_removed(alerts, people):
+    from partnerdesk.fraud.models import ExpectedPattern
+
+    spike, _region = alerts
+    agent = client_for(people["collections"])
+    done = agent.post(reverse("fraud_alert_action", args=[spike.pk, "expected"]), {"expected-reason": "render farm"})
+    assert done.status_code == 302
+    pattern = ExpectedPattern.objects.get()
+    assert pattern.until == AS_OF + dt.timedelta(days=90)
+    page = agent.get(reverse("fraud_alert", args=[spike.pk])).content.decode()
+    assert f'data-pattern="{pattern.pk}"' in page and "2027-02-22" in page
+    assert reverse("fraud_pattern_remove", args=[pattern.pk]) in page
+    auditor = client_for(people["auditor"])
+    assert reverse("fraud_pattern_remove", args=[pattern.pk]) not in auditor.get(
+        reverse("fraud_alert", args=[spike.pk])).content.decode()
+    assert auditor.post(reverse("fraud_pattern_remove", args=[pattern.pk]),
+                        {"pattern-reason": "x"}).status_code == 403
+    agent.post(reverse("fraud_pattern_remove", args=[pattern.pk]), {"pattern-reason": ""})
+    assert ExpectedPattern.objects.exists()  # a reason is required
+    gone = agent.post(reverse("fraud_pattern_remove", args=[pattern.pk]),
+                      {"pattern-reason": "the project ended", "alert": spike.pk})
+    assert gone.status_code == 302 and gone["Location"] == reverse("fraud_alert", args=[spike.pk])
+    assert not ExpectedPattern.objects.exists()
+    assert AuditEntry.objects.get(action="fraud_pattern.removed").reason == "the project ended"
+
+
+def test_the_report_applies_the_apis_period_rules_to_a_start_alone(people):
+    agent = client_for(people["finance"])
+    later = (AS_OF + dt.timedelta(days=10)).isoformat()
+    resp = agent.get(reverse("fraud_report"), {"start": later})
+    assert resp.status_code == 400 and "start date is after the end date" in resp.content.decode().lower()
+    assert agent.get(reverse("fraud_report"), {"start": later, "format": "csv"}).status_code == 400
+    assert agent.get(reverse("fraud_report"), {"start": "2010-01-01"}).status_code == 400  # too long
+    assert agent.get(reverse("fraud_report"), {"start": "2026-10-01"}).status_code == 200

@@ -398,6 +398,8 @@ MATRIX = [
     Row("fraud_alert", "GET", staff("*"), lambda w: [a_fraud_alert(w).pk]),
     Row("fraud_alert_action", "POST", staff("admin", "collections", "finance", ok=302),
         lambda w: [a_fraud_alert(w).pk, "prepayment"], lambda w: {"prepayment-reason": "chargeback"}),
+    Row("fraud_pattern_remove", "POST", staff("admin", "collections", "finance", ok=302),
+        lambda w: [a_fraud_pattern(w).pk], lambda w: {"pattern-reason": "ended"}),
     Row("fraud_rules", "GET", staff("admin")),
     Row("fraud_rule_set", "POST", staff("admin", ok=302), data=lambda w: {
         "prefix": "spend_spike", "spend_spike-signal": "spend_spike", "spend_spike-enabled": "on"}),
@@ -594,6 +596,13 @@ def a_fraud_alert(w):
     from partnerdesk.fraud.tests.conftest import AS_OF, spike
 
     return _once(w, "_fraud_alert", lambda: record_hits([spike(w.a)], as_of=AS_OF) and Alert.objects.get(customer=w.a))
+
+
+def a_fraud_pattern(w):
+    from partnerdesk.fraud.models import ExpectedPattern
+
+    return _once(w, "_fraud_pattern", lambda: ExpectedPattern.objects.create(customer=w.a, signal="new_region",
+                                                                             reason="new office"))
 
 
 def a_fraud_rule(w):

@@ -7,7 +7,6 @@ reads limits (a customer's user: its own, in the portal), limits.manage changes 
 the fraud services; a refusal shows on its field (the page again, 400).
 """
 
-import datetime as dt
 
 from django import forms
 from django.contrib import messages
@@ -15,6 +14,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Sum
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -31,6 +31,7 @@ from partnerdesk.fraud.models import (
     AlertStatus,
     CreditLimit,
     CustomerRisk,
+    ExpectedPattern,
     SignalKind,
     SignalRule,
 )
@@ -38,7 +39,9 @@ from partnerdesk.fraud.models import (
 from ..access import portal_page, staff_page
 from ..fraud_forms import (
     ACTION_FORMS,
+    SWITCHES,
     AlertFilterForm,
+    CustomerRuleForm,
     FraudReportForm,
     LimitForm,
     ReasonForm,
@@ -136,6 +139,11 @@ def render_alert(request, alert: Alert, *, bound=None, status=200):
         "actions": actions, "risk": CustomerRisk.objects.filter(customer_id=alert.customer_id).first(),
         "forms": _forms(alert, bound) if has_perm(request.user, "fraud.act") else [],
         "entries": reports.alert_history(alert),
+        # The expected patterns that keep this signal quiet for the customer (or did), with a way to remove them.
+        "patterns": list(ExpectedPattern.objects.filter(customer_id=alert.customer_id, signal=alert.signal)
+                         .select_related("created_by").order_by("-created_at", "-id")),
+        "today": timezone.localdate(), "can_act": has_perm(request.user, "fraud.act"),
+        "pattern_form": ReasonForm(prefix="pattern"),
         "others": Alert.objects.filter(customer_id=alert.customer_id).exclude(pk=alert.pk).order_by("-opened_at")[:10],
     }, status=status)
 
@@ -191,6 +199,30 @@ def fraud_alert_action(request, pk, action):
     return render_alert(request, alert, bound=(action, form), status=400)
 
 
+@require_POST
+@staff_page("fraud.act")
+def fraud_pattern_remove(request, pk):
+    """Remove an expected pattern (with a reason): the signal alerts again. Back to the alert it came from."""
+    from partnerdesk.fraud import services
+
+    pattern = get_object_or_404(ExpectedPattern.objects.select_related("customer"), pk=pk)
+    back = request.POST.get("alert", "")
+    alert_id = int(back) if back.isdigit() and len(back) < 12 else pattern.alert_id
+    form = ReasonForm(request.POST, prefix="pattern")
+    if form.is_valid():
+        try:
+            services.remove_expected_pattern(pattern, actor=request.user, reason=form.cleaned_data["reason"])
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("The expected pattern is removed: the signal alerts again."))
+    else:
+        messages.error(request, _("Say why the pattern is removed."))
+    if alert_id and Alert.objects.filter(pk=alert_id, customer_id=pattern.customer_id).exists():
+        return redirect("fraud_alert", pk=alert_id)
+    return redirect(f"{reverse('fraud_alerts')}?customer={pattern.customer_id}&status=all")
+
+
 # --- rules and settings (administrators) ----------------------------------------------------------------------
 
 
@@ -216,7 +248,7 @@ def render_rules(request, *, rule_form=None, settings_form=None, status=200):
         defaults.append({"rule": item, "form": form})
     return render(request, "web/fraud/rules.html", {
         "defaults": defaults, "customer_rules": [r for r in stored if r.customer_id],
-        "rule_form": rule_form or RuleForm(initial={"enabled": True}, prefix="new"),
+        "rule_form": rule_form or CustomerRuleForm(prefix="new"),
         "settings_form": settings_form or SettingsForm(initial={
             "team": row.team_id, "new_customer_days": row.new_customer_days, "baseline_days": row.baseline_days,
             "auto_actions": row.auto_actions}),
@@ -239,15 +271,17 @@ def fraud_rule_set(request):
     prefix = request.POST.get("prefix", "")
     if prefix != "new" and prefix not in SignalKind.values:
         return render_rules(request, status=400)
-    form = RuleForm(request.POST, prefix=prefix)
+    form = (CustomerRuleForm if prefix == "new" else RuleForm)(request.POST, prefix=prefix)
     if form.is_valid():
         data = form.cleaned_data
         signal = data["signal"] if prefix == "new" else prefix
         customer = get_customer_or_404(request.user, data["customer"]) if data["customer"] else None
+        thresholds = {k: data[k] for k in ("enabled", "min_score", "min_amount", "window_days", "auto_suspend",
+                                           "auto_prepayment")}
+        # A switch left "as the default rule": not given, so a new customer's rule takes the default's.
+        thresholds = {k: v for k, v in thresholds.items() if v is not None or k not in SWITCHES}
         try:
-            set_rule(signal, customer=customer, actor=request.user, reason=data["reason"],
-                     **{k: data[k] for k in ("enabled", "min_score", "min_amount", "window_days", "auto_suspend",
-                                             "auto_prepayment")})
+            set_rule(signal, customer=customer, actor=request.user, reason=data["reason"], **thresholds)
         except DomainError as exc:
             add_service_error(form, exc)
         else:
@@ -304,17 +338,22 @@ def fraud_settings(request):
 def fraud_report(request):
     """Alerts by signal for a period (default: the last 90 days): confirmed, dismissed, precision, money at risk,
     time to act, with a chart; ?format=csv: the same as CSV."""
+    from partnerdesk.fraud.api import report_period
+
     form = FraudReportForm(request.GET or None)
-    end = timezone.localdate()
-    start = end - dt.timedelta(days=reports.DEFAULT_REPORT_DAYS - 1)
-    if form.is_bound:
-        if not form.is_valid():
-            if request.GET.get("format") == "csv":
-                return HttpResponse(_("The filters are not valid: fix them on the report page and export again."),
-                                    status=400, content_type="text/plain; charset=utf-8")
-            return render(request, "web/fraud/report.html", {"form": form}, status=400)
-        end = form.cleaned_data["end"] or end
-        start = form.cleaned_data["start"] or min(start, end)
+    start = end = None
+    if form.is_bound and form.is_valid():
+        start, end = form.cleaned_data["start"], form.cleaned_data["end"]
+    if not form.is_bound or form.is_valid():
+        try:  # the API's rules: a start alone ends today, so a start after today runs backwards
+            start, end = report_period(start, end)
+        except DomainError as exc:
+            add_service_error(form, exc)
+    if form.is_bound and not form.is_valid():
+        if request.GET.get("format") == "csv":
+            return HttpResponse(_("The filters are not valid: fix them on the report page and export again."),
+                                status=400, content_type="text/plain; charset=utf-8")
+        return render(request, "web/fraud/report.html", {"form": form}, status=400)
     report = reports.alert_report(start=start, end=end)
     if request.GET.get("format") == "csv":
         response = HttpResponse("\ufeff" + reports.report_csv(report), content_type="text/csv; charset=utf-8")
