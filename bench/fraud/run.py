@@ -18,6 +18,7 @@ Goal: detection under 20 s for 20,000 customers and 2,000,000 usage rows.
 
 import argparse
 import datetime as dt
+import importlib.util
 import json
 import os
 import subprocess
@@ -30,10 +31,21 @@ ROOT = Path(__file__).resolve().parents[2]
 AS_OF = dt.date(2026, 11, 23)
 
 
-def rss_mb() -> float:
-    import resource
+def _import_benchmark():
+    """The import benchmark beside this one (bench/recon_import/run.py): its database and memory helpers. Loaded by
+    path, since this script is also called run.py."""
+    spec = importlib.util.spec_from_file_location("recon_import_run", ROOT / "bench" / "recon_import" / "run.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+_shared = _import_benchmark()
+rss_mb, drop_database = _shared.rss_mb, _shared.drop_database
+
+
+def fresh_database(kind: str, tag: str) -> str:
+    return _shared.fresh_database(kind, tag, bench="fraud")
 
 
 def child(mode: str, args, extra: dict | None = None) -> dict:
@@ -120,27 +132,6 @@ def in_child(mode: str, options: dict) -> None:
     result = {"setup": _setup, "floor": _floor, "detect": lambda o: _detect(o, False),
               "run": lambda o: _detect(o, True)}[mode](options)
     print(json.dumps(result, default=str))
-
-
-def fresh_database(kind: str, tag: str) -> str:
-    if kind == "sqlite":
-        path = Path(tempfile.gettempdir()) / f"partnerdesk-bench-fraud-{tag}.sqlite3"
-        for suffix in ("", "-wal", "-shm"):
-            Path(str(path) + suffix).unlink(missing_ok=True)
-        return f"sqlite:///{path}"
-    name = f"partnerdesk_bench_fraud_{tag}"
-    subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", "--force", name], check=True)
-    subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", name], check=True)
-    return f"postgres://postgres@127.0.0.1:5432/{name}"
-
-
-def drop_database(url: str) -> None:
-    if url.startswith("sqlite:///"):
-        for suffix in ("", "-wal", "-shm"):
-            Path(url.removeprefix("sqlite:///") + suffix).unlink(missing_ok=True)
-    else:
-        subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", "--force", url.rsplit("/", 1)[1]],
-                       check=False)
 
 
 def report(kind: str, setup: dict, floor: dict, detect: dict, run: dict | None) -> None:
