@@ -24,6 +24,7 @@ from partnerdesk.customers.models import Subscription
 from partnerdesk.errors import InvalidInput
 
 from . import reports
+from .explain import of_alert
 from .models import Alert, CreditLimit, CustomerRisk, ExpectedPattern, SignalRule
 from .schemas import (
     CreditLimitIn,
@@ -89,7 +90,7 @@ def alert_detail(alert: Alert) -> dict:
                for a in alert.actions.select_related("actor")]
     history = [{"at": e.at, "actor": e.actor_label, "action": e.action, "reason": e.reason}
                for e in reports.alert_history(alert)]
-    return {**alert_row(alert), "explanation": reports.explanation(alert), "figures": alert.figures or {},
+    return {**alert_row(alert), "explanation": of_alert(alert), "figures": alert.figures or {},
             "series": alert.series or [], "tripped": alert.tripped or None, "close_reason": alert.close_reason,
             "actions": actions, "history": history,
             "controls": {"prepayment_required": bool(risk and risk.prepayment_required),

@@ -136,13 +136,6 @@ def report_csv(report: AlertReport) -> str:
 # --- one alert: its explanation and its history (the page and the API show the same) ----------------------------
 
 
-def explanation(alert: Alert) -> str:
-    """The alert in plain language, in the active language, with its figures (fraud.explain's wording)."""
-    from .explain import of_alert
-
-    return of_alert(alert)
-
-
 def alert_history(alert: Alert, *, limit: int = 200):
     """The audit entries about the alert: the alert itself, its actions, its expected patterns, and the customer's
     fraud controls and subscriptions suspended or reactivated for it, since it opened; oldest first."""

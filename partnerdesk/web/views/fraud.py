@@ -24,6 +24,7 @@ from partnerdesk.billing.money import ZERO
 from partnerdesk.customers.models import Subscription, SubscriptionStatus
 from partnerdesk.errors import DomainError
 from partnerdesk.fraud import charts, reports
+from partnerdesk.fraud.explain import of_alert
 from partnerdesk.fraud.models import (
     ACTIVE_ALERT_STATUSES,
     ActionKind,
@@ -134,7 +135,7 @@ def render_alert(request, alert: Alert, *, bound=None, status=200):
     figures = [(key, value) for key, value in (alert.figures or {}).items()
                if isinstance(value, str | int | float | bool) or value is None]
     return render(request, "web/fraud/alert.html", {
-        "alert": alert, "explanation": reports.explanation(alert), "figures": figures,
+        "alert": alert, "explanation": of_alert(alert), "figures": figures,
         "chart": charts.series_chart(alert.series, alert.tripped or None),
         "actions": actions, "risk": CustomerRisk.objects.filter(customer_id=alert.customer_id).first(),
         "forms": _forms(alert, bound) if has_perm(request.user, "fraud.act") else [],
