@@ -50,8 +50,7 @@ from partnerdesk.billing.services import parse_amount, with_balances
 from partnerdesk.customers.models import ContactKind, Customer, Language, Subscription
 from partnerdesk.errors import InvalidInput
 from partnerdesk.notifications.services import queue_email
-from partnerdesk.rebilling.drafts import _tax as draft_tax
-from partnerdesk.rebilling.drafts import _tax_rate as draft_tax_rate
+from partnerdesk.rebilling.drafts import vat_on, vat_rate
 from partnerdesk.rebilling.models import FileKind, FileStatus, ReconLine
 from partnerdesk.rebilling.pricing import PriceBook, price
 
@@ -221,7 +220,7 @@ def _at_customer_price(key: str, lines, book: PriceBook) -> dict[int, tuple[Deci
     out: dict[int, tuple[Decimal, Decimal]] = {}
     for (group_key, *_rest), (amount, charges, tax) in groups.items():
         priced, cost = out.get(group_key, (ZERO, ZERO))
-        out[group_key] = (priced + amount + draft_tax(amount, draft_tax_rate(charges, tax)), cost + charges)
+        out[group_key] = (priced + amount + vat_on(amount, vat_rate(charges, tax)), cost + charges)
     return out
 
 

@@ -127,14 +127,16 @@ def period_invoices(period):
 # --- generation ---------------------------------------------------------------------------------------
 
 
-def _tax_rate(charges: Decimal, tax: Decimal) -> Decimal:
+def vat_rate(charges: Decimal, tax: Decimal) -> Decimal:
+    """The VAT rate the operator applied to a line: the known rate nearest its tax / charges."""
     if not charges:
         return DEFAULT_RATE
     ratio = abs(tax / charges)
     return min(VAT_RATES, key=lambda rate: abs(rate - ratio))
 
 
-def _tax(amount: Decimal, rate: Decimal) -> Decimal:
+def vat_on(amount: Decimal, rate: Decimal) -> Decimal:
+    """VAT on an amount at a rate, to the fen (half up)."""
     return (amount * rate).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
@@ -184,22 +186,22 @@ def _build_lines(draft: _Draft, rows: list[Line], book: PriceBook, texts: _Texts
             usage[(row.subscription_id, row.service or row.product_name or row.product)].append(row)
             continue
         unit, amount = price(row, book.rule_for(row.customer_id, row.product))
-        rate = _tax_rate(row.charges, row.tax)
+        rate = vat_rate(row.charges, row.tax)
         text = texts.license % {"offer": (row.product_name or row.product)[:200],
                                 "charge": texts.charge_label(row.charge_type, row.charges),
                                 "start": row.charge_start, "end": row.charge_end}
         draft.lines.append(((row.subscription_id, text[:300], row.quantity.quantize(QUANTITY, rounding=ROUND_HALF_UP),
-                             to_money(unit), amount, rate, _tax(amount, rate)), [row.id]))
+                             to_money(unit), amount, rate, vat_on(amount, rate)), [row.id]))
     for (subscription_id, service), group in usage.items():
         amount = charges = tax = ZERO
         for row in group:
             amount += price(row, book.rule_for(row.customer_id, row.product))[1]
             charges += row.charges
             tax += row.tax
-        rate = _tax_rate(charges, tax)
+        rate = vat_rate(charges, tax)
         text = texts.usage % {"service": service[:200], "start": min(r.charge_start for r in group),
                               "end": max(r.charge_end for r in group)}
-        draft.lines.append(((subscription_id, text[:300], Decimal("1"), amount, amount, rate, _tax(amount, rate)),
+        draft.lines.append(((subscription_id, text[:300], Decimal("1"), amount, amount, rate, vat_on(amount, rate)),
                             [r.id for r in group]))
 
 
@@ -343,7 +345,7 @@ def add_adjustment(invoice: Invoice, *, description: str, amount, reason: str, a
         before = snapshot(invoice, INVOICE_TOTALS)
         line = InvoiceLine.objects.create(invoice=invoice, description=description, quantity=Decimal("1"),
                                           unit_price=amount, amount=amount, tax_rate=tax_rate,
-                                          tax=_tax(amount, tax_rate))
+                                          tax=vat_on(amount, tax_rate))
         Adjustment.objects.create(invoice_line=line, reason=reason,
                                   created_by=actor if getattr(actor, "pk", None) else None)
         _recompute(invoice)
